@@ -1,0 +1,34 @@
+# Quiver — the two commands of the README:
+#   make demo   installs everything, builds in release mode and runs the main job
+#   make test   installs everything and runs the whole test suite
+# Both are idempotent: nothing whose sha256 already matches is downloaded again.
+
+SWIFT ?= swift
+RELEASE_FLAGS = -c release
+TEST_FLAGS = -c release -Xswiftc -enable-testing
+
+.PHONY: setup deps models build test demo bench clean
+
+setup: deps models
+
+deps:
+	bash scripts/install-system-deps.sh
+
+models:
+	bash scripts/fetch-models.sh
+
+build: deps
+	$(SWIFT) build $(RELEASE_FLAGS) --product quiver
+
+# The suite is built optimized: the numeric tests would take minutes in a debug build.
+test: setup
+	QUIVER_REQUIRE_MODELS=1 $(SWIFT) test $(TEST_FLAGS)
+
+demo: setup build
+	bash scripts/demo.sh
+
+bench: setup build
+	bash bench/run.sh
+
+clean:
+	rm -rf .build

@@ -1,0 +1,51 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Quiver: local embeddings for text, images, audio and video, and an embedded vector database.
+// Dependencies point down only: kernels → tensor → weights/tokenizers → models → Quiver facade → CLI/server.
+// No unsafe flags: SIMD is chosen at run time inside CQuiverKernels.
+
+#if os(macOS)
+let blasTarget: Target = .systemLibrary(name: "CBLAS", path: "Sources/CBLAS-macOS")
+#else
+let blasTarget: Target = .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                                        providers: [.apt(["libopenblas-dev"])])
+#endif
+
+let package = Package(
+    name: "Quiver",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Quiver", targets: ["Quiver"]),
+        .library(name: "QuiverStore", targets: ["QuiverStore"]),
+        .executable(name: "quiver", targets: ["quiver"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "CQuiverKernels"),
+        blasTarget,
+        .target(name: "QuiverTensor", dependencies: ["CQuiverKernels", "CBLAS"]),
+        .target(name: "QuiverWeights"),
+        .target(name: "QuiverTokenizers"),
+        .target(name: "QuiverModels", dependencies: ["QuiverTensor", "QuiverWeights", "QuiverTokenizers"]),
+        .target(name: "QuiverHub"),
+        .target(name: "QuiverStore", dependencies: ["CQuiverKernels"]),
+        .target(name: "Quiver", dependencies: ["QuiverModels", "QuiverHub", "QuiverStore", "QuiverTokenizers", "QuiverWeights", "QuiverTensor"]),
+        .executableTarget(name: "quiver", dependencies: [
+            "Quiver",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .target(name: "QuiverTestSupport", path: "Sources/QuiverTestSupport"),
+
+        .testTarget(name: "QuiverTensorTests", dependencies: ["QuiverTestSupport", "QuiverTensor", "CQuiverKernels"]),
+        .testTarget(name: "QuiverWeightsTests", dependencies: ["QuiverTestSupport", "QuiverWeights"]),
+        .testTarget(name: "QuiverTokenizersTests", dependencies: ["QuiverTestSupport", "QuiverTokenizers"]),
+        .testTarget(name: "QuiverModelsTests", dependencies: ["QuiverTestSupport", "QuiverModels"]),
+        .testTarget(name: "QuiverHubTests", dependencies: ["QuiverTestSupport", "QuiverHub"]),
+        .testTarget(name: "QuiverStoreTests", dependencies: ["QuiverTestSupport", "QuiverStore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+// Quiver: see DESIGN notes in README.

@@ -1,0 +1,1 @@
+// QuiverHub: see DESIGN notes in README.

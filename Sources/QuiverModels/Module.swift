@@ -1,0 +1,1 @@
+// QuiverModels: see DESIGN notes in README.

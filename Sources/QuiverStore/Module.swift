@@ -1,0 +1,1 @@
+// QuiverStore: see DESIGN notes in README.

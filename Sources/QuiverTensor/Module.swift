@@ -1,0 +1,1 @@
+// QuiverTensor: see DESIGN notes in README.

@@ -1,0 +1,1 @@
+// QuiverTokenizers: see DESIGN notes in README.
