@@ -1,1 +1,0 @@
-// QuiverStore: see DESIGN notes in README.
