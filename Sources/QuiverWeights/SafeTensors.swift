@@ -20,8 +20,14 @@ public struct SafeTensorsFile: WeightSource {
     /// Opens and validates the header of `path`; no tensor data is read.
     /// - Throws: `WeightsError` naming the file and the first inconsistency found.
     public init(path: String) throws {
+        try self.init(file: try MappedFile(path: path))
+    }
+
+    /// Reads an already mapped (or in-memory) file.
+    init(file: MappedFile) throws {
+        let path = file.path
         self.path = path
-        file = try MappedFile(path: path)
+        self.file = file
         guard file.count >= 8 else { throw WeightsError.malformed(path: path, reason: "file is \(file.count) bytes, shorter than the 8-byte header length") }
         let n = try file.bytes(0, 8).loadUnaligned(as: UInt64.self).littleEndian
         guard n <= UInt64(Self.maxHeaderBytes) else { throw WeightsError.malformed(path: path, reason: "declared header length \(n) exceeds \(Self.maxHeaderBytes) bytes") }

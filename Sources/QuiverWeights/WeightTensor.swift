@@ -96,9 +96,14 @@ public protocol WeightSource: Sendable {
     func info(_ name: String) -> WeightInfo?
     /// The tensor's values as float32 (mapped in place when the file stores float32, converted otherwise).
     func tensor(_ name: String) throws -> WeightTensor
+    /// The name of the stored tensor `name` refers to: itself, unless it is an alias (CTranslate2
+    /// stores shared weights once and lists the other names as aliases).
+    func canonicalName(_ name: String) -> String
 }
 
 extension WeightSource {
+    public func canonicalName(_ name: String) -> String { name }
+
     /// Names of all tensors, sorted.
     public var names: [String] { infos.map(\.name) }
 }
