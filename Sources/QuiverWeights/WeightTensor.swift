@@ -74,8 +74,11 @@ public struct WeightTensor: Sendable {
 
     /// Number of elements.
     public var count: Int { storage.count }
-    /// The values as a buffer.
+    /// The values as a buffer. Valid only while this tensor (or its `storage`) is alive: keep the
+    /// tensor in a variable, or use `array` for a copy.
     public var values: UnsafeBufferPointer<Float> { storage.buffer }
+    /// A copy of the values (row-major).
+    public var array: [Float] { storage.array }
 }
 
 /// Metadata of one tensor, without reading its values.

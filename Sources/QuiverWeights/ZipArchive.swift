@@ -47,7 +47,7 @@ struct ZipArchive {
                 throw fail("ZIP64 sizes announced but no ZIP64 end-of-central-directory locator")
             }
             let recordOffset = all.le(eocd - 20 + 8, as: UInt64.self)
-            guard recordOffset <= UInt64(file.count - 56), all.le(Int(recordOffset), as: UInt32.self) == 0x0606_4B50 else {
+            guard file.count >= 56, recordOffset <= UInt64(file.count - 56), all.le(Int(recordOffset), as: UInt32.self) == 0x0606_4B50 else {
                 throw fail("ZIP64 end-of-central-directory record offset \(recordOffset) is invalid")
             }
             let r = Int(recordOffset)

@@ -14,7 +14,7 @@ final class SafeTensorsTests: XCTestCase {
         for info in st.infos {
             let t = try st.tensor(info.name)
             XCTAssertEqual(t.count, info.shape.reduce(1, *), info.name)
-            XCTAssertTrue(t.values.allSatisfy { $0.isFinite }, info.name)
+            XCTAssertTrue(t.array.allSatisfy { $0.isFinite }, info.name)
         }
     }
 
