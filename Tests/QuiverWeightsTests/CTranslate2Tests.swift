@@ -98,3 +98,14 @@ final class CTranslate2Tests: XCTestCase {
         }
     }
 }
+
+final class WeightNamesTests: XCTestCase {
+    func testSimilarNamesForBothSeparators() throws {
+        let ct2 = try CTranslate2File(file: MappedFile(bytes: CT2Builder.sample(), path: "sample.bin"))
+        XCTAssertThrowsError(try ct2.tensor("encoder/w")) { e in
+            XCTAssertEqual(e as? WeightsError, .missingTensor(path: "sample.bin", tensor: "encoder/w", similar: ["dec/w", "enc/w"]))
+        }
+        XCTAssertEqual(WeightNames.similar(to: "layer.0.attn.weight", in: ["encoder.layer.0.attn.weight", "x.bias"]), ["encoder.layer.0.attn.weight"])
+        XCTAssertEqual(WeightNames.similar(to: "a.b.bias", in: ["x.y.bias", "z.weight"]), ["x.y.bias"])
+    }
+}
