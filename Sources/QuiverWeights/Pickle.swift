@@ -389,11 +389,23 @@ extension PickleMachine {
         return .storage(storages.count - 1)
     }
 
+    /// Keys under which training checkpoints wrap their state dict.
+    static let wrapperKeys = ["state_dict", "model_state_dict", "model", "module", "net", "params"]
+
     /// The tensors of a state dict: the top-level dict's tensor entries. A checkpoint wrapping
-    /// its state dict (`{"state_dict": {...}, "epoch": 3}`) is unwrapped when the top level
-    /// holds no tensor itself; nested dicts elsewhere are flattened with dotted names.
+    /// its state dict (`{"state_dict": {...}, "epoch": 3, "optimizer": {...}}`) is unwrapped when
+    /// the top level holds no tensor itself and one of `wrapperKeys` holds a dict; otherwise
+    /// nested dicts are flattened with dotted names.
     func stateDict(_ root: PickleValue, at: Int) throws -> [(name: String, tensor: PickleTensor)] {
-        guard case let .dict(d) = root else { throw fail("the checkpoint holds a \(root.kind), not a state dict", at: at) }
+        guard case var .dict(d) = root else { throw fail("the checkpoint holds a \(root.kind), not a state dict", at: at) }
+        let hasTensor = dicts[d].contains { if case .tensor = $0.value { return true }; return false }
+        if !hasTensor {
+            for key in Self.wrapperKeys {
+                if let entry = dicts[d].first(where: { $0.key == .string(key) }), case let .dict(inner) = entry.value {
+                    d = inner; break
+                }
+            }
+        }
         var out: [(String, PickleTensor)] = []
         var seen = Set<String>()
         // Explicit work list with a depth limit: cycles and deep nesting stay bounded.
@@ -417,13 +429,6 @@ extension PickleMachine {
                     work.append((inner, prefix + key + ".", depth + 1))
                 default: continue
                 }
-            }
-        }
-        // Unwrap {"state_dict": {...}} / {"model": {...}}: strip the single common wrapper key.
-        if !out.isEmpty, !dicts[d].contains(where: { if case .tensor = $0.value { return true }; return false }) {
-            let firsts = Set(out.map { $0.0.split(separator: ".", maxSplits: 1).first.map(String.init) ?? "" })
-            if firsts.count == 1, let w = firsts.first {
-                out = out.map { (String($0.0.dropFirst(w.count + 1)), $0.1) }
             }
         }
         return out

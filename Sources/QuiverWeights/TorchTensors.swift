@@ -101,9 +101,7 @@ struct TorchTensorTable: Sendable {
             while written < count {
                 var element = 0
                 for d in 0..<(rank - 1) { element += index[d] * e.stride[d] }
-                for i in 0..<inner {
-                    _ = FloatConversion.convert(src + (element + i * innerStride) * es, dtype: dtype, count: 1, into: dst + written + i)
-                }
+                FloatConversion.gather(src + element * es, dtype: dtype, count: inner, strideBytes: innerStride * es, into: dst + written)
                 written += inner
                 var d = rank - 2
                 while d >= 0 {

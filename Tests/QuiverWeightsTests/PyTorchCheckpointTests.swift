@@ -72,10 +72,19 @@ final class PyTorchCheckpointTests: XCTestCase {
     func testWrappedStateDictIsUnwrapped() throws {
         // {"state_dict": OrderedDict(w=tensor)} written by hand as a protocol-2 zip-style pickle.
         var p = PickleBuilder()
-        p.proto(); p.emptyDict(); p.mark(); p.string("state_dict"); p.tensorDict(["w": ("0", [2], [1])]); p.op(0x75); p.stop()
+        p.proto(); p.emptyDict(); p.mark()
+        p.string("epoch"); p.int(3)
+        p.string("optimizer"); p.tensorDict(["m": ("0", [2], [1])])
+        p.string("state_dict"); p.tensorDict(["w": ("0", [2], [1])])
+        p.op(0x75); p.stop()
         let file = MappedFile(bytes: ZipBuilder.torch(pickle: p.bytes, storages: ["0": [UInt8](repeating: 0, count: 8)]), path: "wrapped.pth")
         let source = try WeightFiles.open(file: file)
         XCTAssertEqual(source.names, ["w"])
+        // Without a known wrapper key, nested dicts are flattened with dotted names.
+        var q = PickleBuilder()
+        q.proto(); q.emptyDict(); q.mark(); q.string("enc"); q.tensorDict(["w": ("0", [2], [1])]); q.string("b"); q.tensorDict(["w": ("0", [2], [1])]); q.op(0x75); q.stop()
+        let flat = try WeightFiles.open(file: MappedFile(bytes: ZipBuilder.torch(pickle: q.bytes, storages: ["0": [UInt8](repeating: 0, count: 8)]), path: "nested.pth"))
+        XCTAssertEqual(flat.names, ["b.w", "enc.w"])
     }
 
     func testZip64DirectoryIsRead() throws {

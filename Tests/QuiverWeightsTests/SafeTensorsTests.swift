@@ -28,6 +28,18 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertEqual(FloatConversion.bfloat16ToFloat(0x3F80), 1.0)
     }
 
+    func testHalfTableAndGatherMatchTheScalarConversion() {
+        for h in 0...0xFFFF {
+            XCTAssertEqual(FloatConversion.halfTable[h].bitPattern, FloatConversion.halfToFloat(UInt16(h)).bitPattern, "half 0x\(String(h, radix: 16))")
+        }
+        let halves: [UInt16] = [0x3C00, 0xC000, 0x7BFF, 0x0001, 0x3800, 0x0000]
+        var out = [Float](repeating: 0, count: 3)
+        halves.withUnsafeBytes { raw in
+            out.withUnsafeMutableBufferPointer { FloatConversion.gather(raw.baseAddress!, dtype: .float16, count: 3, strideBytes: 4, into: $0.baseAddress!) }
+        }
+        XCTAssertEqual(out, [1.0, 65504.0, 0.5])
+    }
+
     func testTruncatedFileNamesTheProblem() throws {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("trunc-\(UUID()).safetensors")
         defer { try? FileManager.default.removeItem(at: url) }
