@@ -79,6 +79,11 @@ public struct WeightTensor: Sendable {
     public var values: UnsafeBufferPointer<Float> { storage.buffer }
     /// A copy of the values (row-major).
     public var array: [Float] { storage.array }
+    /// Calls `body` with the values, keeping their storage alive for the duration (safe on a
+    /// temporary: `try source.tensor(n).withValues { ... }`).
+    public func withValues<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        try withExtendedLifetime(storage) { try body(storage.buffer) }
+    }
 }
 
 /// Metadata of one tensor, without reading its values.

@@ -97,7 +97,7 @@ final class FuzzTests: XCTestCase {
             guard t.count == info.shape.reduce(1, *) else {
                 throw WeightsError.malformed(path: file.path, reason: "BUG: \(info.name) has \(t.count) values for shape \(info.shape)")
             }
-            _ = t.array.reduce(0, +)
+            _ = t.withValues { $0.reduce(0, +) }
             n += 1
         }
         return n
@@ -148,9 +148,10 @@ final class FuzzTests: XCTestCase {
         let o = fuzz("legacy", seed: tiny, seedValue: 5, parse: Self.openAndLoadAll)
         XCTAssertGreaterThan(o.parsed, 0)
         XCTAssertGreaterThan(o.rejected, 0)
-        // The pickles of the real EfficientNet file (first 42.5 KB: header, state dict, key list).
-        if let real = modelFile("efficientnet-lite0", "efficientnet-lite0-57934424.pth", prefix: 43_000) {
-            fuzz("legacy-efficientnet", seed: real, seedValue: 6, parse: Self.openAndLoadAll)
+        // The pickles of the real EfficientNet file: header pickles, the state dict (to byte
+        // 42486) and the storage key list (to 47176), mutated there; the storages are cut off.
+        if let real = modelFile("efficientnet-lite0", "efficientnet-lite0-57934424.pth", prefix: 47_500) {
+            fuzz("legacy-efficientnet", seed: real, seedValue: 6, window: 0..<47_176, parse: Self.openAndLoadAll)
         }
     }
 
