@@ -1,5 +1,5 @@
 // WebP (lossy, lossless, with alpha; first frame of an animation is not handled) through
-// libwebp, and GIF (first frame on its logical screen) through giflib.
+// libwebp, and GIF (first frame on its logical screen, later frames are not read) through giflib.
 #include "decode_common.h"
 
 #include <webp/decode.h>
@@ -67,18 +67,36 @@ int qim_decode_gif(const uint8_t *data, size_t size, int64_t max_pixels, qim_ima
         DGifCloseFile(gif, &error);
         return st;
     }
-    // DGifSlurp reads every frame; the first one is all Pillow shows after open().
-    if (DGifSlurp(gif) != GIF_OK || gif->ImageCount < 1) {
-        const char *m = GifErrorString(gif->Error);
-        qim_set_error(out, "%s", gif->ImageCount < 1 ? "GIF has no image" : (m ? m : "corrupt GIF"));
-        DGifCloseFile(gif, &error);
-        return QIM_ERR_CORRUPT;
-    }
-    SavedImage *frame = &gif->SavedImages[0];
-    ColorMapObject *map = frame->ImageDesc.ColorMap ? frame->ImageDesc.ColorMap : gif->SColorMap;
-    GraphicsControlBlock gcb;
+    // Only the first frame is read (it is all Pillow shows after open()): later frames may even
+    // be truncated. Extensions before it may carry the transparent index (graphics control).
     int transparent = -1;
-    if (DGifSavedExtensionToGCB(gif, 0, &gcb) == GIF_OK) transparent = gcb.TransparentColor;
+    GifImageDesc desc;
+    int found = 0;
+    while (!found) {
+        GifRecordType record;
+        if (DGifGetRecordType(gif, &record) != GIF_OK) goto corrupt;
+        if (record == IMAGE_DESC_RECORD_TYPE) {
+            if (DGifGetImageDesc(gif) != GIF_OK) goto corrupt;
+            desc = gif->Image;
+            found = 1;
+        } else if (record == EXTENSION_RECORD_TYPE) {
+            int code = 0;
+            GifByteType *ext = NULL;
+            if (DGifGetExtension(gif, &code, &ext) != GIF_OK) goto corrupt;
+            if (code == GRAPHICS_EXT_FUNC_CODE && ext != NULL && ext[0] >= 4) {
+                GraphicsControlBlock gcb;
+                if (DGifExtensionToGCB(ext[0], ext + 1, &gcb) == GIF_OK) transparent = gcb.TransparentColor;
+            }
+            while (ext != NULL) {
+                if (DGifGetExtensionNext(gif, &ext) != GIF_OK) goto corrupt;
+            }
+        } else if (record == TERMINATE_RECORD_TYPE) {
+            qim_set_error(out, "GIF has no image");
+            DGifCloseFile(gif, &error);
+            return QIM_ERR_CORRUPT;
+        }
+    }
+    ColorMapObject *map = desc.ColorMap ? desc.ColorMap : gif->SColorMap;
     out->has_alpha = transparent >= 0;
     qim_set_mode(out, map ? "P" : "L");
 
@@ -94,9 +112,17 @@ int qim_decode_gif(const uint8_t *data, size_t size, int64_t max_pixels, qim_ima
     } else {
         for (int i = 0; i < 256; i++) palette[3 * i] = palette[3 * i + 1] = palette[3 * i + 2] = (uint8_t)i;
     }
+    if (desc.Width <= 0 || desc.Height <= 0) {
+        qim_set_error(out, "GIF frame has an empty size");
+        DGifCloseFile(gif, &error);
+        return QIM_ERR_CORRUPT;
+    }
 
     uint8_t *pixels = qim_alloc_rgb(out);
-    if (!pixels) {
+    GifByteType *line = (GifByteType *)malloc((size_t)desc.Width);
+    if (!pixels || !line) {
+        free(pixels);
+        free(line);
         DGifCloseFile(gif, &error);
         return QIM_ERR_NO_MEMORY;
     }
@@ -104,18 +130,34 @@ int qim_decode_gif(const uint8_t *data, size_t size, int64_t max_pixels, qim_ima
     int fill = transparent >= 0 ? transparent : 0;
     const int W = out->width, H = out->height;
     for (size_t i = 0; i < (size_t)W * (size_t)H; i++) memcpy(pixels + 3 * i, palette + 3 * fill, 3);
-    const GifImageDesc *d = &frame->ImageDesc;
-    for (int y = 0; y < d->Height; y++) {
-        int sy = d->Top + y;
-        if (sy < 0 || sy >= H) continue;
-        const GifByteType *src = frame->RasterBits + (size_t)y * (size_t)d->Width;
-        for (int x = 0; x < d->Width; x++) {
-            int sx = d->Left + x;
-            if (sx < 0 || sx >= W) continue;
-            memcpy(pixels + 3 * ((size_t)sy * W + sx), palette + 3 * src[x], 3);
+    static const int start_row[4] = {0, 4, 2, 1}, step_row[4] = {8, 8, 4, 2};
+    const int passes = desc.Interlace ? 4 : 1;
+    for (int pass = 0; pass < passes; pass++) {
+        int y0 = desc.Interlace ? start_row[pass] : 0, dy = desc.Interlace ? step_row[pass] : 1;
+        for (int y = y0; y < desc.Height; y += dy) {
+            if (DGifGetLine(gif, line, desc.Width) != GIF_OK) {
+                free(pixels);
+                free(line);
+                goto corrupt;
+            }
+            int sy = desc.Top + y;
+            if (sy < 0 || sy >= H) continue;
+            for (int x = 0; x < desc.Width; x++) {
+                int sx = desc.Left + x;
+                if (sx < 0 || sx >= W) continue;
+                memcpy(pixels + 3 * ((size_t)sy * W + sx), palette + 3 * line[x], 3);
+            }
         }
     }
+    free(line);
     DGifCloseFile(gif, &error);
     out->pixels = pixels;
     return QIM_OK;
+
+corrupt: {
+        const char *m = GifErrorString(gif->Error);
+        qim_set_error(out, "%s", m ? m : "corrupt GIF");
+        DGifCloseFile(gif, &error);
+        return QIM_ERR_CORRUPT;
+    }
 }
