@@ -128,7 +128,10 @@ extension ImagePreprocessor {
             }
             crop = Size(width: w, height: h)
         }
-        let rescale = try bool("do_rescale") ? try number("rescale_factor") : nil
+        var rescale = try bool("do_rescale") ? try number("rescale_factor") : nil
+        // Foundation's JSON number parsing can land one ulp away from the correctly rounded
+        // double ("0.00392156862745098" is Python's 1/255); use the exact value of 1/255 then.
+        if let r = rescale, abs(r - 1.0 / 255.0) < 1e-15 { rescale = 1.0 / 255.0 }
         var mean: [Double]?, std: [Double]?
         if try bool("do_normalize") {
             mean = try triple("image_mean")
