@@ -7,7 +7,7 @@ final class ImageDecoderTests: XCTestCase {
     /// (tolerance: none — sha256 of the RGB bytes), with Pillow's mode and the EXIF orientation.
     func testDecodedPixelsMatchPillow() throws {
         let reference = try MediaFixtures.reference()
-        XCTAssertEqual(reference.decode.count, 30)
+        XCTAssertEqual(reference.decode.count, 31)
         for ref in reference.decode {
             let decoded = try ImageDecoder.decode(contentsOf: MediaFixtures.url(ref.image))
             MediaFixtures.assertMatches(decoded.image, ref, what: ref.image)
@@ -33,7 +33,7 @@ final class ImageDecoderTests: XCTestCase {
     func testAlphaAndModesAreReported() throws {
         let cases: [(String, Bool, Int)] = [("rgba16.png", true, 16), ("palette8_trns.png", true, 8), ("rgb16.png", false, 16),
                                             ("alpha.webp", true, 8), ("lossy.webp", false, 8), ("two_frames.gif", true, 8),
-                                            ("gray2.png", false, 2), ("cmyk.jpg", false, 8)]
+                                            ("gray2.png", false, 2), ("cmyk.jpg", false, 8), ("ycck.jpg", false, 8)]
         for (name, alpha, depth) in cases {
             let d = try ImageDecoder.decode(contentsOf: MediaFixtures.url(name))
             XCTAssertEqual(d.hadAlpha, alpha, name)
@@ -85,7 +85,7 @@ final class ImageDecoderTests: XCTestCase {
 
     /// Truncated copies of every format are errors naming the file; never a crash.
     func testTruncatedFilesAreErrors() throws {
-        for name in ["rocket.jpg", "progressive.jpg", "cmyk.jpg", "chelsea.png", "rgb16.png", "palette4_trns.png",
+        for name in ["rocket.jpg", "progressive.jpg", "cmyk.jpg", "ycck.jpg", "chelsea.png", "rgb16.png", "palette4_trns.png",
                      "lossy.webp", "lossless.webp", "alpha.webp", "two_frames.gif"] {
             let data = try Data(contentsOf: MediaFixtures.url(name))
             // The GIF's first frame ends near the middle of the file; cuts after it are tested below.

@@ -80,7 +80,7 @@ final class PreprocessingTests: XCTestCase {
             "torchvision-imagenet": .torchvisionImageNet,
             "efficientnet-lite0": .efficientNetLite0,
         ]
-        XCTAssertEqual(reference.pipelines.count, 45)
+        XCTAssertEqual(reference.pipelines.count, 50)
         var images: [String: RGBImage] = [:]
         for ref in reference.pipelines {
             let image = try images[ref.image] ?? MediaFixtures.decode(ref.image)
