@@ -1,0 +1,87 @@
+import Foundation
+
+/// A Unicode normalization form (UAX #15).
+public enum UnicodeForm: String, Sendable {
+    case nfc = "NFC", nfd = "NFD", nfkc = "NFKC", nfkd = "NFKD"
+
+    /// Scalars below this value are unchanged by the form and never combine with what precedes them.
+    var stableBelow: UInt32 {
+        switch self {
+        case .nfc: return 0x300
+        case .nfd: return 0xC0
+        case .nfkc, .nfkd: return 0xA0
+        }
+    }
+
+    func apply(_ s: String) -> String {
+        switch self {
+        case .nfc: return s.precomposedStringWithCanonicalMapping
+        case .nfd: return s.decomposedStringWithCanonicalMapping
+        case .nfkc: return s.precomposedStringWithCompatibilityMapping
+        case .nfkd: return s.decomposedStringWithCompatibilityMapping
+        }
+    }
+}
+
+extension TextBuffer {
+    /// Normalizes to `form`, one grapheme cluster at a time. A cluster whose scalar count is kept maps
+    /// scalar to scalar; otherwise every output scalar is aligned to the whole cluster.
+    func unicodeNormalized(_ form: UnicodeForm) -> TextBuffer {
+        let limit = form.stableBelow
+        var allStable = true
+        for v in scalars where v >= limit { allStable = false; break }
+        if allStable { return self }
+
+        var out = TextBuffer(reservingCapacity: count + 8)
+        var view = String.UnicodeScalarView()
+        for v in scalars { view.append(Unicode.Scalar(v) ?? "\u{FFFD}") }
+        let string = String(view)
+        var index = 0
+        for character in string {
+            let clusterScalars = character.unicodeScalars
+            let n = clusterScalars.count
+            var stable = true
+            for s in clusterScalars where s.value >= limit { stable = false; break }
+            if stable {
+                out.append(from: self, range: index..<(index + n))
+            } else {
+                let normalized = form.apply(String(character)).unicodeScalars
+                if normalized.count == n {
+                    var i = index
+                    for s in normalized { out.append(s.value, start: starts[i], end: ends[i]); i += 1 }
+                } else {
+                    var lo = starts[index], hi = ends[index]
+                    for i in index..<(index + n) { lo = min(lo, starts[i]); hi = max(hi, ends[i]) }
+                    for s in normalized { out.append(s.value, start: lo, end: hi) }
+                }
+            }
+            index += n
+        }
+        return out
+    }
+
+    /// Lowercases every scalar (Unicode full lowercase mapping, no context), keeping alignments.
+    func lowercased() -> TextBuffer {
+        var out = self
+        var needsSlow = false
+        for i in 0..<count {
+            let v = scalars[i]
+            if v < 128 {
+                if v >= 65 && v <= 90 { out.scalars[i] = v + 32 }
+            } else { needsSlow = true; break }
+        }
+        if !needsSlow { return out }
+        out = TextBuffer(reservingCapacity: count)
+        for i in 0..<count {
+            let v = scalars[i]
+            if v < 128 {
+                out.append(v >= 65 && v <= 90 ? v + 32 : v, start: starts[i], end: ends[i])
+            } else if let s = Unicode.Scalar(v), s.properties.changesWhenLowercased {
+                for l in s.properties.lowercaseMapping.unicodeScalars { out.append(l.value, start: starts[i], end: ends[i]) }
+            } else {
+                out.append(from: self, i)
+            }
+        }
+        return out
+    }
+}
