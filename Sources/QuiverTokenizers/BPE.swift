@@ -45,7 +45,7 @@ final class BPEModel: TokenModel, @unchecked Sendable {
         for (rank, (a, b)) in c.merges.pairs.enumerated() {
             guard let ia = c.vocab[a] else { throw TokenizerError.invalidMerge(line: rank, merge: "\(a) \(b)", reason: "\"\(a)\" is not in the vocabulary") }
             guard let ib = c.vocab[b] else { throw TokenizerError.invalidMerge(line: rank, merge: "\(a) \(b)", reason: "\"\(b)\" is not in the vocabulary") }
-            let tail = (!prefixString.isEmpty && b.hasPrefix(prefixString)) ? String(b.dropFirst(prefixString.count)) : b
+            let tail = (!prefixString.isEmpty && b.hasScalarPrefix(prefixString)) ? b.droppingScalars(first: prefixString.unicodeScalars.count) : b
             guard let merged = c.vocab[a + tail] else { throw TokenizerError.invalidMerge(line: rank, merge: "\(a) \(b)", reason: "the merged symbol \"\(a + tail)\" is not in the vocabulary") }
             m.insert(UInt64(ia) << 32 | UInt64(ib), UInt64(rank) << 32 | UInt64(merged))
         }

@@ -74,7 +74,7 @@ struct WordPieceDecoder: TokenDecoder {
     func decodeChain(_ tokens: [String]) -> [String] {
         tokens.enumerated().map { i, t in
             var s = t
-            if i != 0 { s = s.hasPrefix(prefix) ? String(s.dropFirst(prefix.count)) : " " + s }
+            if i != 0 { s = s.hasScalarPrefix(prefix) ? s.droppingScalars(first: prefix.unicodeScalars.count) : " " + s }
             return cleanup ? cleanUpTokenization(s) : s
         }
     }
@@ -84,8 +84,8 @@ struct WordPieceDecoder: TokenDecoder {
 func cleanUpTokenization(_ s: String) -> String {
     var r = s
     for (a, b) in [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"), (" 'm", "'m"),
-                   (" do not", " don't"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")] where r.contains(a) {
-        r = r.replacingOccurrences(of: a, with: b)
+                   (" do not", " don't"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")] {
+        r = r.replacingScalars(a, with: b)
     }
     return r
 }
@@ -108,8 +108,8 @@ struct MetaspaceDecoder: TokenDecoder {
     let replacement: String, prependScheme: PrependScheme
     func decodeChain(_ tokens: [String]) -> [String] {
         tokens.enumerated().map { i, t in
-            var s = t.replacingOccurrences(of: replacement, with: " ")
-            if i == 0 && prependScheme != .never && s.hasPrefix(" ") { s.removeFirst() }
+            var s = t.replacingScalars(replacement, with: " ")
+            if i == 0 && prependScheme != .never && s.hasScalarPrefix(" ") { s = s.droppingScalars(first: 1) }
             return s
         }
     }
@@ -119,7 +119,7 @@ struct MetaspaceDecoder: TokenDecoder {
 struct BPESuffixDecoder: TokenDecoder {
     let suffix: String
     func decodeChain(_ tokens: [String]) -> [String] {
-        tokens.enumerated().map { i, t in t.replacingOccurrences(of: suffix, with: i == tokens.count - 1 ? "" : " ") }
+        tokens.enumerated().map { i, t in t.replacingScalars(suffix, with: i == tokens.count - 1 ? "" : " ") }
     }
 }
 
@@ -148,7 +148,7 @@ struct ByteFallbackDecoder: TokenDecoder {
         }
         for t in tokens {
             let u = Array(t.utf8)
-            if u.count == 6, t.hasPrefix("<0x"), t.hasSuffix(">"), let b = UInt8(String(t.dropFirst(3).dropLast()), radix: 16) {
+            if u.count == 6, t.hasScalarPrefix("<0x"), t.hasScalarSuffix(">"), let b = UInt8(t.droppingScalars(first: 3, last: 1), radix: 16) {
                 pending.append(b)
             } else {
                 flush(); out.append(t)

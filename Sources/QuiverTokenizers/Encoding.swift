@@ -164,11 +164,9 @@ func truncateEncodings(_ a: inout Encoding, _ b: inout Encoding?, maxLength: Int
     }
     switch strategy {
     case .longestFirst:
-        var n1 = a.count, n2 = second.count
-        var remove = toRemove
-        if n1 > n2 { let d = min(remove, n1 - n2); n1 -= d; remove -= d } else if n2 > n1 { let d = min(remove, n2 - n1); n2 -= d; remove -= d }
-        n1 -= (remove + 1) / 2
-        n2 -= remove / 2
+        // The shorter sequence keeps up to half of the room, the longer one the rest.
+        let n1: Int, n2: Int
+        if a.count <= second.count { n1 = min(a.count, maxLength / 2); n2 = maxLength - n1 } else { n2 = min(second.count, maxLength / 2); n1 = maxLength - n2 }
         a.truncate(to: max(0, n1), direction: direction)
         second.truncate(to: max(0, n2), direction: direction)
     case .onlyFirst:

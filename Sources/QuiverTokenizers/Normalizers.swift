@@ -132,7 +132,8 @@ struct StripAccentsNormalizer: Normalizer {
     }
 }
 
-/// Replaces every match of a pattern with `content`; the new scalars align to the matched range.
+/// Replaces every match of a pattern with `content`; the new scalars take the alignment of the
+/// last matched scalar (as HF's `NormalizedString::replace`).
 struct ReplaceNormalizer: Normalizer {
     let pattern: CompiledPattern
     let content: [UInt32]
@@ -143,7 +144,7 @@ struct ReplaceNormalizer: Normalizer {
         var pos = 0
         for (lo, hi) in matches {
             out.append(from: text, range: pos..<lo)
-            let s = text.starts[lo], e = text.ends[hi - 1]
+            let s = text.starts[hi - 1], e = text.ends[hi - 1]
             for v in content { out.append(v, start: s, end: e) }
             pos = hi
         }

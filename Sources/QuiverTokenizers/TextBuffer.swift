@@ -66,6 +66,8 @@ struct Piece: Sendable {
     var token: Int32 = -1
     /// Original range (used for added-token pieces).
     var original: Range<Int> = 0..<0
+    /// The matched text when it differs from the token's content (lstrip/rstrip took whitespace).
+    var text: String? = nil
 }
 
 /// The text after normalization and pre-tokenization: a buffer and its ordered pieces.
@@ -81,7 +83,7 @@ struct PreTokenizedText: Sendable {
         newPieces.reserveCapacity(pieces.count * 2)
         var first = true
         for p in pieces {
-            if p.token >= 0 { newPieces.append(Piece(lo: 0, hi: 0, token: p.token, original: p.original)); first = false; continue }
+            if p.token >= 0 { newPieces.append(p); first = false; continue }
             transform(buffer, p.lo..<p.hi, first, &out) { lo, hi in
                 if hi > lo { newPieces.append(Piece(lo: lo, hi: hi)) }
             }

@@ -30,6 +30,8 @@ public struct Tokenizer: Sendable {
     let idToTokenTable: [String]
     let tokenToIDTable: [String: Int]
     let specialIDs: Set<Int>
+    /// Scalar length of each added token's content by id (to tell when a match took whitespace).
+    let addedLengths: [Int: Int]
 
     /// Loads a tokenizer.json file.
     public init(contentsOf url: URL) throws {
@@ -64,6 +66,7 @@ public struct Tokenizer: Sendable {
         for t in config.addedTokens { map[t.content] = t.id }
         tokenToIDTable = map
         specialIDs = Set(config.addedTokens.filter(\.special).map(\.id))
+        addedLengths = Dictionary(config.addedTokens.map { ($0.id, $0.content.unicodeScalars.count) }, uniquingKeysWith: { a, _ in a })
 
         var raw: [([UInt32], AddedToken)] = [], norm: [([UInt32], AddedToken)] = []
         for t in config.addedTokens {
@@ -168,7 +171,11 @@ public struct Tokenizer: Sendable {
         var pre = PreTokenizedText(buffer: TextBuffer(reservingCapacity: n + 8), pieces: [])
         let segments = rawMatcher.isEmpty ? [(0, n, Int32(-1))] : rawMatcher.split(scalars, 0..<n)
         for (lo, hi, tok) in segments {
-            if tok >= 0 { pre.pieces.append(Piece(lo: 0, hi: 0, token: tok, original: lo..<hi)); continue }
+            if tok >= 0 {
+                let text = hi - lo == addedLengths[Int(tok)] ? nil : String(scalarValues: scalars[lo..<hi].map { Unicode.Scalar($0) ?? "\u{FFFD}" })
+                pre.pieces.append(Piece(lo: 0, hi: 0, token: tok, original: lo..<hi, text: text))
+                continue
+            }
             var seg = TextBuffer(original: scalars[lo..<hi], base: lo)
             if let normalizer { seg = normalizer.normalize(seg) }
             let base = pre.buffer.count
@@ -177,7 +184,7 @@ public struct Tokenizer: Sendable {
                 if seg.count > 0 { pre.pieces.append(Piece(lo: base, hi: base + seg.count)) }
             } else {
                 for (a, b, t) in normalizedMatcher.split(seg.scalars, 0..<seg.count) {
-                    if t >= 0 { pre.pieces.append(Piece(lo: 0, hi: 0, token: t, original: seg.originalRange(a..<b))) } else if b > a { pre.pieces.append(Piece(lo: base + a, hi: base + b)) }
+                    if t >= 0 { pre.pieces.append(Piece(lo: 0, hi: 0, token: t, original: seg.originalRange(a..<b), text: b - a == addedLengths[Int(t)] ? nil : seg.string(a..<b))) } else if b > a { pre.pieces.append(Piece(lo: base + a, hi: base + b)) }
                 }
             }
         }
@@ -188,7 +195,7 @@ public struct Tokenizer: Sendable {
         for p in pre.pieces {
             if p.token >= 0 {
                 let id = Int(p.token)
-                e.append(id: id, typeID: typeID, token: idToTokenTable[id], offset: p.original, special: false, sequence: sequence)
+                e.append(id: id, typeID: typeID, token: p.text ?? idToTokenTable[id], offset: p.original, special: false, sequence: sequence)
                 continue
             }
             let start = sink.ids.count

@@ -24,8 +24,9 @@ public enum UnicodeForm: String, Sendable {
 }
 
 extension TextBuffer {
-    /// Normalizes to `form`, one grapheme cluster at a time. A cluster whose scalar count is kept maps
-    /// scalar to scalar; otherwise every output scalar is aligned to the whole cluster.
+    /// Normalizes to `form`, one grapheme cluster at a time. Output scalar k of a cluster takes the
+    /// alignment of input scalar min(k, n-1), as HF's alignment-tracking normalization does
+    /// (a composed character keeps its first component's alignment, inserted ones the previous).
     func unicodeNormalized(_ form: UnicodeForm) -> TextBuffer {
         let limit = form.stableBelow
         var allStable = true
@@ -46,13 +47,11 @@ extension TextBuffer {
                 out.append(from: self, range: index..<(index + n))
             } else {
                 let normalized = form.apply(String(character)).unicodeScalars
-                if normalized.count == n {
-                    var i = index
-                    for s in normalized { out.append(s.value, start: starts[i], end: ends[i]); i += 1 }
-                } else {
-                    var lo = starts[index], hi = ends[index]
-                    for i in index..<(index + n) { lo = min(lo, starts[i]); hi = max(hi, ends[i]) }
-                    for s in normalized { out.append(s.value, start: lo, end: hi) }
+                var k = 0
+                for s in normalized {
+                    let i = index + min(k, n - 1)
+                    out.append(s.value, start: starts[i], end: ends[i])
+                    k += 1
                 }
             }
             index += n
