@@ -33,6 +33,8 @@ let package = Package(
         .target(name: "QuiverHub"),
         .target(name: "QuiverStore", dependencies: ["CQuiverKernels"]),
         .target(name: "Quiver", dependencies: ["QuiverModels", "QuiverHub", "QuiverStore", "QuiverTokenizers", "QuiverWeights", "QuiverTensor"]),
+        // Benchmark driver for bench/ (not a product).
+        .executableTarget(name: "quiver-bench", dependencies: ["QuiverModels", "QuiverTensor"]),
         .executableTarget(name: "quiver", dependencies: [
             "Quiver",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
