@@ -212,7 +212,6 @@ private final class DownloadSink: ResponseSink, @unchecked Sendable {
     }
 
     func close() {
-        try? handle?.synchronize()
         try? handle?.close()
         handle = nil
     }
