@@ -35,6 +35,7 @@ let package = Package(
         .target(name: "Quiver", dependencies: ["QuiverModels", "QuiverHub", "QuiverStore", "QuiverTokenizers", "QuiverWeights", "QuiverTensor"]),
         .executableTarget(name: "quiver", dependencies: [
             "Quiver",
+            "QuiverHub",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

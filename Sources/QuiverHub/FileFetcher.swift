@@ -65,7 +65,9 @@ struct FileFetcher: Sendable {
                 sink.close()
                 received += sink.received
                 if error.meansNoNetwork || attempt >= maxAttempts {
-                    throw HubError.transferFailed(url: file.url.absoluteString, message: error.localizedDescription, bytesKept: fileSize(partial))
+                    let kept = fileSize(partial)
+                    if kept == 0 { try? fm.removeItem(at: partial); try? fm.removeItem(at: marker) }
+                    throw HubError.transferFailed(url: file.url.absoluteString, message: error.localizedDescription, bytesKept: kept)
                 }
                 try await Task.sleep(nanoseconds: UInt64(attempt) * 300_000_000)
             } catch {

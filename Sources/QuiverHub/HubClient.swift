@@ -184,6 +184,7 @@ public struct HubClient: Sendable {
         let fetcher = FileFetcher(transport: HTTPTransport(timeout: configuration.timeout), headers: [:], maxAttempts: 1)
         var results: [PulledFile] = []
         var done: Int64 = 0
+        let commit = commit ?? PullManifest.load(model.folder)?.commit
         for (i, (path, source)) in plan.enumerated() {
             let dest = model.folder.appendingPathComponent(path)
             let outcome: FileOutcome

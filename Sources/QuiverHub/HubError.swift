@@ -49,7 +49,7 @@ public enum HubError: Error, Sendable, Equatable, CustomStringConvertible, Local
         case .sizeMismatch(let file, let expected, let actual):
             return "\(file): size mismatch, expected \(expected) bytes, got \(actual); the file was deleted, pull again"
         case .offlineMissingFiles(let model, let files, let reason):
-            return "\(model): \(reason); missing files: \(files.joined(separator: ", ")) (not installed and not in the Hugging Face cache)"
+            return "\(model): \(reason); missing files: \(files.joined(separator: ", ")) (neither installed nor in a local cache)"
         case .missingInRepository(let repo, let revision, let files):
             return "\(repo)@\(revision) has no \(files.joined(separator: ", ")); is this the right model id or revision?"
         case .transferFailed(let url, let message, let kept):
