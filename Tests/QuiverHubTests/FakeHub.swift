@@ -17,6 +17,7 @@ final class FakeHub: @unchecked Sendable {
     private var _corrupt: Set<String> = []
     private var _ignoreRange = false
     private var _requiredToken: String?
+    private var _cdnBase = ""
     private(set) var server: TestHTTPServer!
 
     /// SHA-256 and git blob id of each file, computed once.
@@ -38,6 +39,8 @@ final class FakeHub: @unchecked Sendable {
     func corrupt(_ path: String) { lock.lock(); _corrupt.insert(path); lock.unlock() }
     /// Answer 200 with the whole file to `Range` requests.
     func ignoreRange() { lock.lock(); _ignoreRange = true; lock.unlock() }
+    /// Redirect LFS files to another host (e.g. `http://localhost:PORT`) instead of a path on this one.
+    func cdnOnOtherHost(_ base: String) { lock.lock(); _cdnBase = base; lock.unlock() }
     /// Answer 401 unless `Authorization: Bearer token`.
     func requireToken(_ token: String) { lock.lock(); _requiredToken = token; lock.unlock() }
 
@@ -52,7 +55,7 @@ final class FakeHub: @unchecked Sendable {
     }
 
     private func handle(_ r: RecordedRequest) -> TestResponse {
-        lock.lock(); let token = _requiredToken; lock.unlock()
+        lock.lock(); let token = _requiredToken, cdnBase = _cdnBase; lock.unlock()
         let path = r.path.removingPercentEncoding ?? r.path
         if !path.hasPrefix("/cdn/"), let token, r.headers["authorization"] != "Bearer \(token)" {
             return TestResponse(status: 401, headers: ["X-Error-Message": "Access to model \(repo) is restricted."], body: Data("unauthorized".utf8))
@@ -75,7 +78,7 @@ final class FakeHub: @unchecked Sendable {
             if lfs.contains(file) {
                 let sha = self.sha[file]!
                 return TestResponse(status: 302, headers: [
-                    "Location": "/cdn/\(sha)?file=\(file)", "X-Linked-Etag": "\"\(sha)\"", "X-Linked-Size": String(real.count),
+                    "Location": "\(cdnBase)/cdn/\(sha)?file=\(file)", "X-Linked-Etag": "\"\(sha)\"", "X-Linked-Size": String(real.count),
                     "X-Repo-Commit": commit, "ETag": "\"\(Self.gitBlob(Data("lfs pointer of \(file)".utf8)))\""])
             }
             return TestResponse(status: 200, headers: ["ETag": "\"\(blob[file]!)\"", "X-Repo-Commit": commit], body: content(file)!)

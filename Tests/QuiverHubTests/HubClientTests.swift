@@ -179,6 +179,19 @@ final class HubClientTests: XCTestCase {
         let hubRequests = hub.server.requests.dropFirst(start).filter { !$0.path.hasPrefix("/cdn/") }
         XCTAssertFalse(hubRequests.isEmpty)
         XCTAssertTrue(hubRequests.allSatisfy { $0.headers["authorization"] == "Bearer hf_secret" })
+        XCTAssertTrue(hub.server.requests.dropFirst(start).contains { $0.path.hasPrefix("/cdn/") && $0.headers["authorization"] == "Bearer hf_secret" },
+                      "a redirect on the same host keeps the token")
+        try assertInstalledCorrectly()
+    }
+
+    func testTokenIsNotForwardedToAnotherHost() async throws {
+        hub.requireToken("hf_secret")
+        hub.cdnOnOtherHost("http://localhost:\(hub.server.port)")
+        _ = try await client(token: "hf_secret").pull("tiny-model")
+        let cdn = hub.server.requests.filter { $0.path.hasPrefix("/cdn/") }
+        XCTAssertEqual(cdn.count, 1)
+        XCTAssertNil(cdn.first?.headers["authorization"], "the CDN on another host must not see the hub token")
+        XCTAssertEqual(cdn.first?.headers["host"], "localhost:\(hub.server.port)")
         try assertInstalledCorrectly()
     }
 
