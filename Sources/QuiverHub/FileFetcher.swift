@@ -38,9 +38,16 @@ struct FileFetcher: Sendable {
         var attempt = 0
         var received: Int64 = 0
         var resumedAny = false
+        var restartedAfter416 = false
         while true {
             attempt += 1
             let sink = try DownloadSink(partial: partial, expected: file.expected, size: file.size, progress: progress)
+            if let size = file.size, size > 0, sink.offset == size {
+                // An earlier run received everything but stopped before the rename: verify and finish.
+                sink.close()
+                try finish(sink: sink, file: file, partial: partial, marker: marker, destination: destination)
+                return (true, received)
+            }
             var request = URLRequest(url: file.url)
             for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
             if sink.offset > 0 { request.setValue("bytes=\(sink.offset)-", forHTTPHeaderField: "Range") }
@@ -50,10 +57,12 @@ struct FileFetcher: Sendable {
                 sink.close()
                 received += sink.received
                 let status = exchange.head.status
-                if status == 416 {
-                    // The range starts at or past the end: the partial file cannot be resumed; start over.
+                if status == 416 && !restartedAfter416 {
+                    // The range starts at or past the end: the partial file cannot be resumed; start over once.
                     try? fm.removeItem(at: partial); _ = fm.createFile(atPath: partial.path, contents: nil)
-                    if attempt < maxAttempts { continue }
+                    restartedAfter416 = true
+                    attempt -= 1
+                    continue
                 }
                 guard status == 200 || status == 206 else {
                     throw HubClient.statusError(exchange, url: file.url, what: "file \(file.path)", tokenSent: headers["Authorization"] != nil)

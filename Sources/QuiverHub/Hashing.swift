@@ -3,8 +3,8 @@ import Foundation
 /// Streaming SHA-256 (FIPS 180-4). Feed bytes with `update`, read the digest with `finalize`.
 /// Used to verify downloads against the hub's LFS checksums and the catalog's weight checksums.
 public struct SHA256Hasher: Sendable {
-    private var state: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
+    private var h0: UInt32 = 0x6a09e667, h1: UInt32 = 0xbb67ae85, h2: UInt32 = 0x3c6ef372, h3: UInt32 = 0xa54ff53a
+    private var h4: UInt32 = 0x510e527f, h5: UInt32 = 0x9b05688c, h6: UInt32 = 0x1f83d9ab, h7: UInt32 = 0x5be0cd19
     private var buffer: [UInt8] = []
     private var length: UInt64 = 0
 
@@ -36,13 +36,14 @@ public struct SHA256Hasher: Sendable {
             buffer.append(contentsOf: bytes[0..<take])
             offset = take
             if buffer.count == 64 {
-                buffer.withUnsafeBytes { compress(UnsafeRawBufferPointer(rebasing: $0[0..<64])) }
+                buffer.withUnsafeBytes { compress($0.baseAddress!, blocks: 1) }
                 buffer.removeAll(keepingCapacity: true)
             }
         }
-        while bytes.count - offset >= 64 {
-            compress(UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + 64]))
-            offset += 64
+        let whole = (bytes.count - offset) / 64
+        if whole > 0 {
+            compress(bytes.baseAddress! + offset, blocks: whole)
+            offset += whole * 64
         }
         if offset < bytes.count { buffer.append(contentsOf: bytes[offset...]) }
     }
@@ -56,40 +57,39 @@ public struct SHA256Hasher: Sendable {
         tail.append(contentsOf: repeatElement(0, count: pad))
         let bits = length &* 8
         for i in (0..<8).reversed() { tail.append(UInt8(truncatingIfNeeded: bits >> (UInt64(i) * 8))) }
-        let savedLength = copy.length
         tail.withUnsafeBytes { copy.update($0) }
-        copy.length = savedLength
-        return copy.state.map { String(format: "%08x", $0) }.joined()
+        return [copy.h0, copy.h1, copy.h2, copy.h3, copy.h4, copy.h5, copy.h6, copy.h7].map { String(format: "%08x", $0) }.joined()
     }
 
-    private mutating func compress(_ block: UnsafeRawBufferPointer) {
+    /// Runs the compression function over `blocks` consecutive 64-byte blocks, state kept in locals.
+    private mutating func compress(_ base: UnsafeRawPointer, blocks: Int) {
+        var s0v = h0, s1v = h1, s2v = h2, s3v = h3, s4v = h4, s5v = h5, s6v = h6, s7v = h7
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
-            Self.k.withUnsafeBufferPointer { k in
-                for i in 0..<16 {
-                    w[i] = UInt32(block[i &* 4]) << 24 | UInt32(block[i &* 4 &+ 1]) << 16
-                        | UInt32(block[i &* 4 &+ 2]) << 8 | UInt32(block[i &* 4 &+ 3])
+            Self.k.withUnsafeBufferPointer { kb in
+                let k = kb.baseAddress!
+                let w = w.baseAddress!
+                for blk in 0..<blocks {
+                    let p = base + blk &* 64
+                    for i in 0..<16 {
+                        w[i] = UInt32(bigEndian: p.loadUnaligned(fromByteOffset: i &* 4, as: UInt32.self))
+                    }
+                    for i in 16..<64 {
+                        let a = w[i &- 15], b = w[i &- 2]
+                        let x = rotr(a, 7) ^ rotr(a, 18) ^ (a >> 3)
+                        let y = rotr(b, 17) ^ rotr(b, 19) ^ (b >> 10)
+                        w[i] = w[i &- 16] &+ x &+ w[i &- 7] &+ y
+                    }
+                    var a = s0v, b = s1v, c = s2v, d = s3v, e = s4v, f = s5v, g = s6v, h = s7v
+                    for i in 0..<64 {
+                        let t1 = h &+ (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) &+ ((e & f) ^ (~e & g)) &+ k[i] &+ w[i]
+                        let t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) &+ ((a & b) ^ (a & c) ^ (b & c))
+                        h = g; g = f; f = e; e = d &+ t1; d = c; c = b; b = a; a = t1 &+ t2
+                    }
+                    s0v &+= a; s1v &+= b; s2v &+= c; s3v &+= d; s4v &+= e; s5v &+= f; s6v &+= g; s7v &+= h
                 }
-                for i in 16..<64 {
-                    let a = w[i &- 15], b = w[i &- 2]
-                    let s0 = rotr(a, 7) ^ rotr(a, 18) ^ (a >> 3)
-                    let s1 = rotr(b, 17) ^ rotr(b, 19) ^ (b >> 10)
-                    w[i] = w[i &- 16] &+ s0 &+ w[i &- 7] &+ s1
-                }
-                var a = state[0], b = state[1], c = state[2], d = state[3]
-                var e = state[4], f = state[5], g = state[6], h = state[7]
-                for i in 0..<64 {
-                    let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
-                    let ch = (e & f) ^ (~e & g)
-                    let t1 = h &+ s1 &+ ch &+ k[i] &+ w[i]
-                    let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
-                    let maj = (a & b) ^ (a & c) ^ (b & c)
-                    let t2 = s0 &+ maj
-                    h = g; g = f; f = e; e = d &+ t1; d = c; c = b; b = a; a = t1 &+ t2
-                }
-                state[0] &+= a; state[1] &+= b; state[2] &+= c; state[3] &+= d
-                state[4] &+= e; state[5] &+= f; state[6] &+= g; state[7] &+= h
             }
         }
+        h0 = s0v; h1 = s1v; h2 = s2v; h3 = s3v; h4 = s4v; h5 = s5v; h6 = s6v; h7 = s7v
     }
 
     @inline(__always) private func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }

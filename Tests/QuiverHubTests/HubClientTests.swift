@@ -130,6 +130,20 @@ final class HubClientTests: XCTestCase {
         try assertInstalledCorrectly()
     }
 
+    func testCompletePartialFileIsVerifiedAndPlacedWithoutDownloading() async throws {
+        // A run that received every byte but died before the rename.
+        hub.cutOnce("model.safetensors", after: 100)
+        _ = try? await client(maxAttempts: 1).pull("tiny-model")
+        let partial = folder.appendingPathComponent("model.safetensors.incomplete")
+        XCTAssertEqual(fileSize(partial), 100)
+        try Self.files["model.safetensors"]!.write(to: partial)
+        let before = hub.server.requests.filter { $0.path.hasPrefix("/cdn/") }.count
+        let result = try await client(maxAttempts: 1).pull("tiny-model")
+        XCTAssertEqual(result.files.first { $0.path == "model.safetensors" }?.outcome, .resumed)
+        XCTAssertEqual(hub.server.requests.filter { $0.path.hasPrefix("/cdn/") }.count, before, "no byte left to fetch")
+        try assertInstalledCorrectly()
+    }
+
     func testServerIgnoringRangeRestartsTheFile() async throws {
         hub.cutOnce("model.safetensors", after: 50_000)
         _ = try? await client(maxAttempts: 1).pull("tiny-model")
