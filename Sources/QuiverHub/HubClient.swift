@@ -43,6 +43,8 @@ public struct HubClient: Sendable {
         if model.origin == .localFolder {
             throw HubError.notDownloadable(model: model.request, reason: "it is a local folder (\(model.folder.path)), already in place")
         }
+        let lock = try PullLock(home: home, folderName: model.folder.lastPathComponent, model: model.entry.name)
+        defer { lock.release() }
         if let hub = model.entry.hubSource {
             return try await pullFromHub(model, repo: hub.repo, revision: revision ?? hub.revision, refresh: refresh, progress: progress)
         }

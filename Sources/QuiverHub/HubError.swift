@@ -27,6 +27,8 @@ public enum HubError: Error, Sendable, Equatable, CustomStringConvertible, Local
     case badResponse(url: String, message: String)
     /// A file system operation failed.
     case fileSystem(path: String, message: String)
+    /// Another process is pulling the same model (it holds `lockFile`).
+    case busy(model: String, lockFile: String)
 
     public var description: String {
         switch self {
@@ -58,6 +60,8 @@ public enum HubError: Error, Sendable, Equatable, CustomStringConvertible, Local
             return "unexpected answer from \(url): \(message)"
         case .fileSystem(let path, let message):
             return "\(path): \(message)"
+        case .busy(let model, let lockFile):
+            return "another pull of \(model) is running (it holds \(lockFile)); wait for it to finish"
         }
     }
 

@@ -1,5 +1,8 @@
 import Foundation
 import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import QuiverHub
 
 /// Pulls against `FakeHub` on 127.0.0.1: downloads, redirects, resume after a cut, checksum rejection,
@@ -339,6 +342,25 @@ final class HubClientTests: XCTestCase {
             guard case .checksumMismatch(bad, "sha256 starting with deadbeef", _) = e else { return XCTFail("got \(e)") }
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: c.home.folder(named: "net-deadbeef").appendingPathComponent(bad).path))
+    }
+
+    func testConcurrentPullOfTheSameModelIsRefused() async throws {
+        let lockDir = temp.appendingPathComponent("home/models/.locks")
+        try FileManager.default.createDirectory(at: lockDir, withIntermediateDirectories: true)
+        let path = lockDir.appendingPathComponent("tiny-model.lock").path
+        let fd = open(path, O_CREAT | O_RDWR, 0o644)
+        XCTAssertEqual(flock(fd, LOCK_EX | LOCK_NB), 0)
+        do {
+            _ = try await client().pull("tiny-model")
+            XCTFail("the model is locked by another pull")
+        } catch let e as HubError {
+            XCTAssertEqual(e, .busy(model: "tiny-model", lockFile: path))
+        }
+        XCTAssertEqual(hub.server.requests.count, 0)
+        flock(fd, LOCK_UN); close(fd)
+        _ = try await client().pull("tiny-model")
+        try assertInstalledCorrectly()
+        XCTAssertEqual(ModelHome(root: temp.appendingPathComponent("home")).installedFolderNames(), ["tiny-model"], "the lock folder is hidden")
     }
 
     func testPyPIOnlyModelExplainsHowToInstall() async throws {
