@@ -41,8 +41,11 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("webp"), .linkedLibrary("gif")]),
         .target(name: "QuiverMedia", dependencies: ["CQuiverImage"]),
         .target(name: "Quiver", dependencies: ["QuiverModels", "QuiverHub", "QuiverStore", "QuiverTokenizers", "QuiverWeights", "QuiverTensor"]),
+        // Benchmark driver for bench/ (not a product).
+        .executableTarget(name: "quiver-bench", dependencies: ["QuiverModels", "QuiverTensor"]),
         .executableTarget(name: "quiver", dependencies: [
             "Quiver",
+            "QuiverHub",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

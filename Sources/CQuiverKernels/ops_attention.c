@@ -13,13 +13,13 @@ size_t qk_attention_scratch_floats(long kv_len, long head_dim) {
 
 static void attention_scalar(const float *q, long ld_q, const float *k, const float *v, long ld_kv,
                              float *out, long ld_out, long q_len, long kv_len, long heads, long head_dim,
-                             float scale, const float *bias, float *scratch) {
+                             float scale, const float *bias, long bias_head_stride, long bias_row_stride, float *scratch) {
     float *s = scratch;
     for (long h = 0; h < heads; h++) {
         const long off = h * head_dim;
         for (long i = 0; i < q_len; i++) {
             const float *qi = q + i * ld_q + off;
-            const float *bi = bias ? bias + (h * q_len + i) * kv_len : NULL;
+            const float *bi = bias ? bias + h * bias_head_stride + i * bias_row_stride : NULL;
             float m = -INFINITY;
             for (long j = 0; j < kv_len; j++) {
                 const float *kj = k + j * ld_kv + off;
@@ -47,7 +47,7 @@ static void attention_scalar(const float *q, long ld_q, const float *k, const fl
 #if QK_X86
 static QK_AVX2 void attention_avx2(const float *q, long ld_q, const float *k, const float *v, long ld_kv,
                                    float *out, long ld_out, long q_len, long kv_len, long heads, long head_dim,
-                                   float scale, const float *bias, float *scratch) {
+                                   float scale, const float *bias, long bias_head_stride, long bias_row_stride, float *scratch) {
     const long kp = pad16(kv_len);
     float *kt = scratch;                 // [head_dim][kp]
     float *s = scratch + kp * head_dim;  // [kp]
@@ -61,7 +61,7 @@ static QK_AVX2 void attention_avx2(const float *q, long ld_q, const float *k, co
             for (long j = kv_len; j < kp; j++) kt[d * kp + j] = 0;
         for (long i = 0; i < q_len; i++) {
             const float *qi = q + i * ld_q + off;
-            const float *bi = bias ? bias + (h * q_len + i) * kv_len : NULL;
+            const float *bi = bias ? bias + h * bias_head_stride + i * bias_row_stride : NULL;
             for (long j = 0; j < kp; j += 16) {
                 __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
                 __m256 b0 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps();
@@ -113,7 +113,7 @@ static QK_AVX2 void attention_avx2(const float *q, long ld_q, const float *k, co
 
 static QK_AVX512 void attention_avx512(const float *q, long ld_q, const float *k, const float *v, long ld_kv,
                                        float *out, long ld_out, long q_len, long kv_len, long heads, long head_dim,
-                                       float scale, const float *bias, float *scratch) {
+                                       float scale, const float *bias, long bias_head_stride, long bias_row_stride, float *scratch) {
     const long kp = pad16(kv_len);
     float *kt = scratch;                 // [head_dim][kp]
     float *s = scratch + kp * head_dim;  // [kp]
@@ -127,7 +127,7 @@ static QK_AVX512 void attention_avx512(const float *q, long ld_q, const float *k
             for (long j = kv_len; j < kp; j++) kt[d * kp + j] = 0;
         for (long i = 0; i < q_len; i++) {
             const float *qi = q + i * ld_q + off;
-            const float *bi = bias ? bias + (h * q_len + i) * kv_len : NULL;
+            const float *bi = bias ? bias + h * bias_head_stride + i * bias_row_stride : NULL;
             __m512 vmax = _mm512_set1_ps(-INFINITY);
             long j = 0;
             for (; j + 32 <= kp; j += 32) {
@@ -204,7 +204,7 @@ static QK_AVX512 void attention_avx512(const float *q, long ld_q, const float *k
 
 void qk_attention_at(qk_level level, const float *q, long ld_q, const float *k, const float *v, long ld_kv,
                      float *out, long ld_out, long q_len, long kv_len, long heads, long head_dim,
-                     float scale, const float *bias, float *scratch) {
+                     float scale, const float *bias, long bias_head_stride, long bias_row_stride, float *scratch) {
     if (q_len <= 0 || heads <= 0 || head_dim <= 0) return;
     if (kv_len <= 0) {
         for (long i = 0; i < q_len; i++) memset(out + i * ld_out, 0, sizeof(float) * (size_t)(heads * head_dim));
@@ -213,20 +213,20 @@ void qk_attention_at(qk_level level, const float *q, long ld_q, const float *k, 
     switch (qk_effective_level(level)) {
 #if QK_X86
     case QK_LEVEL_AVX512:
-        attention_avx512(q, ld_q, k, v, ld_kv, out, ld_out, q_len, kv_len, heads, head_dim, scale, bias, scratch);
+        attention_avx512(q, ld_q, k, v, ld_kv, out, ld_out, q_len, kv_len, heads, head_dim, scale, bias, bias_head_stride, bias_row_stride, scratch);
         return;
     case QK_LEVEL_AVX2:
-        attention_avx2(q, ld_q, k, v, ld_kv, out, ld_out, q_len, kv_len, heads, head_dim, scale, bias, scratch);
+        attention_avx2(q, ld_q, k, v, ld_kv, out, ld_out, q_len, kv_len, heads, head_dim, scale, bias, bias_head_stride, bias_row_stride, scratch);
         return;
 #endif
     default:
-        attention_scalar(q, ld_q, k, v, ld_kv, out, ld_out, q_len, kv_len, heads, head_dim, scale, bias, scratch);
+        attention_scalar(q, ld_q, k, v, ld_kv, out, ld_out, q_len, kv_len, heads, head_dim, scale, bias, bias_head_stride, bias_row_stride, scratch);
         return;
     }
 }
 
 void qk_attention(const float *q, long ld_q, const float *k, const float *v, long ld_kv,
                   float *out, long ld_out, long q_len, long kv_len, long heads, long head_dim,
-                  float scale, const float *bias, float *scratch) {
-    qk_attention_at(qk_cpu_level(), q, ld_q, k, v, ld_kv, out, ld_out, q_len, kv_len, heads, head_dim, scale, bias, scratch);
+                  float scale, const float *bias, long bias_head_stride, long bias_row_stride, float *scratch) {
+    qk_attention_at(qk_cpu_level(), q, ld_q, k, v, ld_kv, out, ld_out, q_len, kv_len, heads, head_dim, scale, bias, bias_head_stride, bias_row_stride, scratch);
 }

@@ -106,12 +106,14 @@ public enum Kernels {
     /// Multi-head scaled dot-product attention of one unpadded sequence (see `qk_attention` in qk_ops.h).
     /// - q: `qLength` rows (stride `ldQ`), k/v: `kvLength` rows (stride `ldKV`); head `h` uses
     ///   columns `h*headDim ..< (h+1)*headDim`.
-    /// - bias: optional additive scores `[heads, qLength, kvLength]` (relative positions, masks).
+    /// - bias: optional additive scores, element `[h, i, j]` at `h*biasHeadStride + i*biasRowStride + j`
+    ///   (defaults: a dense `[heads, qLength, kvLength]` block; relative positions, masks).
     /// - out: `qLength` rows of `heads*headDim` (stride `ldOut`).
     public static func attention(q: UnsafePointer<Float>, ldQ: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ldKV: Int,
                                  out: UnsafeMutablePointer<Float>, ldOut: Int, qLength: Int, kvLength: Int,
                                  heads: Int, headDim: Int, scale: Float, bias: UnsafePointer<Float>? = nil,
-                                 scratch: UnsafeMutablePointer<Float>, level: SIMDLevel = .current) {
-        qk_attention_at(level.cLevel, q, ldQ, k, v, ldKV, out, ldOut, qLength, kvLength, heads, headDim, scale, bias, scratch)
+                                 biasHeadStride: Int? = nil, biasRowStride: Int? = nil, scratch: UnsafeMutablePointer<Float>, level: SIMDLevel = .current) {
+        qk_attention_at(level.cLevel, q, ldQ, k, v, ldKV, out, ldOut, qLength, kvLength, heads, headDim, scale, bias,
+                        biasHeadStride ?? qLength * kvLength, biasRowStride ?? kvLength, scratch)
     }
 }

@@ -55,16 +55,18 @@ void qk_exp_at(qk_level level, const float *x, float *out, long n);
 ///   q: q_len rows, k and v: kv_len rows; head h uses columns [h*head_dim, (h+1)*head_dim) of each
 ///   row; rows are `ld_q` (for q) and `ld_kv` (for k and v) floats apart (so q, k and v can live
 ///   interleaved in one [tokens, 3*hidden] projection output).
-///   scores[h,i,j] = scale * <q[i,h], k[j,h]> + (bias ? bias[(h*q_len + i)*kv_len + j] : 0)
+///   scores[h,i,j] = scale * <q[i,h], k[j,h]> + (bias ? bias[h*bias_head_stride + i*bias_row_stride + j] : 0)
+///   (the strides let one [heads, L, L] relative-position table serve every shorter sequence, and a
+///   row stride of 0 broadcasts one key mask over all queries)
 ///   out[i, h*head_dim + d] = sum_j softmax_j(scores[h,i,:]) * v[j, h*head_dim + d]
 /// `out` rows are `ld_out` floats apart. `scratch` must hold qk_attention_scratch_floats(kv_len,
 /// head_dim) floats (64-byte alignment not required).
 void qk_attention(const float *q, long ld_q, const float *k, const float *v, long ld_kv,
                   float *out, long ld_out, long q_len, long kv_len, long heads, long head_dim,
-                  float scale, const float *bias, float *scratch);
+                  float scale, const float *bias, long bias_head_stride, long bias_row_stride, float *scratch);
 void qk_attention_at(qk_level level, const float *q, long ld_q, const float *k, const float *v, long ld_kv,
                      float *out, long ld_out, long q_len, long kv_len, long heads, long head_dim,
-                     float scale, const float *bias, float *scratch);
+                     float scale, const float *bias, long bias_head_stride, long bias_row_stride, float *scratch);
 
 /// Floats of scratch that qk_attention needs for a key length and head size.
 size_t qk_attention_scratch_floats(long kv_len, long head_dim);
