@@ -243,7 +243,8 @@ public enum IndexFiles {
         let file = try MappedIndexFile(path: path)
         switch file.header.kind {
         case .flat: return try FlatIndex(file: file)
-        case .hnsw, .ivfFlat, .ivfSQ8: throw IndexError.unsupportedVersion(path: path, version: IndexFileFormat.version)
+        case .hnsw: return try HNSWIndex(file: file)
+        case .ivfFlat, .ivfSQ8: throw IndexError.unsupportedVersion(path: path, version: IndexFileFormat.version)
         }
     }
 }
