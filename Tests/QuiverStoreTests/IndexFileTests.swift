@@ -9,7 +9,10 @@ final class IndexFileTests: XCTestCase {
 
     /// Filled in as the other kinds land.
     static func extraKinds(dim: Int, metric: Metric) throws -> [any VectorIndex] {
-        [try HNSWIndex(dimension: dim, metric: metric, M: 8, efConstruction: 40)]
+        [try HNSWIndex(dimension: dim, metric: metric, M: 8, efConstruction: 40),
+         try IVFFlatIndex(dimension: dim, metric: metric, nlist: 8),
+         try IVFSQ8Index(dimension: dim, metric: metric, nlist: 8),
+         try IVFSQ8Index(dimension: dim, metric: metric, nlist: 8, rerank: 3)]
     }
 
     func testRoundTripIdenticalResults() throws {

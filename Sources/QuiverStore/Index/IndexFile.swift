@@ -244,7 +244,8 @@ public enum IndexFiles {
         switch file.header.kind {
         case .flat: return try FlatIndex(file: file)
         case .hnsw: return try HNSWIndex(file: file)
-        case .ivfFlat, .ivfSQ8: throw IndexError.unsupportedVersion(path: path, version: IndexFileFormat.version)
+        case .ivfFlat: return try IVFFlatIndex(file: file)
+        case .ivfSQ8: return try IVFSQ8Index(file: file)
         }
     }
 }
