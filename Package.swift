@@ -29,7 +29,8 @@ let package = Package(
         blasTarget,
         .target(name: "QuiverTensor", dependencies: ["CQuiverKernels", "CBLAS"]),
         .target(name: "QuiverWeights"),
-        .target(name: "QuiverTokenizers"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "QuiverTokenizers", dependencies: ["CZlib"]),
         .target(name: "QuiverModels", dependencies: ["QuiverTensor", "QuiverWeights", "QuiverTokenizers"]),
         .target(name: "QuiverHub"),
         .target(name: "QuiverStore", dependencies: ["CQuiverKernels"]),
@@ -40,8 +41,11 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("webp"), .linkedLibrary("gif")]),
         .target(name: "QuiverMedia", dependencies: ["CQuiverImage"]),
         .target(name: "Quiver", dependencies: ["QuiverModels", "QuiverHub", "QuiverStore", "QuiverTokenizers", "QuiverWeights", "QuiverTensor"]),
+        // Benchmark driver for bench/ (not a product).
+        .executableTarget(name: "quiver-bench", dependencies: ["QuiverModels", "QuiverTensor"]),
         .executableTarget(name: "quiver", dependencies: [
             "Quiver",
+            "QuiverHub",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
