@@ -120,6 +120,24 @@ final class PreprocessingTests: XCTestCase {
         }
     }
 
+    /// Writing into a batch slice gives the same values as the tensor API; a wrong size is an error.
+    func testWritesIntoBatchBuffer() throws {
+        let image = try MediaFixtures.decode("chelsea.png")
+        let p = ImagePreprocessor.torchvisionImageNet
+        let expected = try p(image)
+        var batch = [Float](repeating: -1, count: 2 * 3 * 224 * 224)
+        let size = try batch.withUnsafeMutableBufferPointer { buffer in
+            try p(image, into: UnsafeMutableBufferPointer(rebasing: buffer[(3 * 224 * 224)...]))
+        }
+        XCTAssertEqual(size, .init(width: 224, height: 224))
+        XCTAssertEqual(Array(batch[(3 * 224 * 224)...]), expected.values)
+        XCTAssertTrue(batch[..<(3 * 224 * 224)].allSatisfy { $0 == -1 })
+        XCTAssertThrowsError(try batch.withUnsafeMutableBufferPointer { try p(image, into: $0) }) {
+            XCTAssertEqual($0 as? MediaError,
+                           .invalidArgument("destination holds 301056 floats; the 224x224 output needs 150528"))
+        }
+    }
+
     /// EfficientNet-Lite0's reference input statistics (Tests/Fixtures/reference/image).
     func testEfficientNetLite0InputStats() throws {
         struct Stats: Decodable { let mean: Double; let std: Double; let corner_3x3_channel0: [[Float]] }

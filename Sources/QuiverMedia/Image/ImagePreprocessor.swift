@@ -200,20 +200,38 @@ public struct ImagePreprocessor: Sendable, Equatable {
 
     /// Converts 8-bit RGB to the normalized CHW float32 tensor (no resize or crop).
     public func normalized(_ image: RGBImage) -> ImageTensor {
+        let count = 3 * image.width * image.height
+        let values = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            writeNormalized(image, into: buffer)
+            initialized = count
+        }
+        return ImageTensor(values: values, channels: 3, height: image.height, width: image.width)
+    }
+
+    private func writeNormalized(_ image: RGBImage, into out: UnsafeMutableBufferPointer<Float>) {
         let tables = lookupTables()
         let plane = image.width * image.height
-        var values = [Float](repeating: 0, count: 3 * plane)
-        values.withUnsafeMutableBufferPointer { out in
-            image.pixels.withUnsafeBufferPointer { px in
-                for c in 0..<3 {
-                    tables[c].withUnsafeBufferPointer { lut in
-                        let dst = out.baseAddress! + c * plane
-                        for i in 0..<plane { dst[i] = lut[Int(px[3 * i + c])] }
-                    }
+        image.pixels.withUnsafeBufferPointer { px in
+            for c in 0..<3 {
+                tables[c].withUnsafeBufferPointer { lut in
+                    let dst = out.baseAddress! + c * plane
+                    for i in 0..<plane { dst[i] = lut[Int(px[3 * i + c])] }
                 }
             }
         }
-        return ImageTensor(values: values, channels: 3, height: image.height, width: image.width)
+    }
+
+    /// Runs the whole pipeline and writes the `[3, H, W]` float32 result into `destination`
+    /// (for example one image's slice of an NCHW batch). `destination.count` must be exactly
+    /// `3 * H * W` of the output size; returns that size.
+    @discardableResult
+    public func callAsFunction(_ image: RGBImage, into destination: UnsafeMutableBufferPointer<Float>) throws -> Size {
+        let prepared = try resizedAndCropped(image)
+        guard destination.count == 3 * prepared.width * prepared.height else {
+            throw MediaError.invalidArgument("destination holds \(destination.count) floats; the \(prepared.width)x\(prepared.height) output needs \(3 * prepared.width * prepared.height)")
+        }
+        writeNormalized(prepared, into: destination)
+        return Size(width: prepared.width, height: prepared.height)
     }
 
     /// Runs the whole pipeline: resize, center crop, rescale, normalize; returns `[3, H, W]` float32.

@@ -87,7 +87,8 @@ public enum ResizeBackend: String, Sendable, Equatable, CaseIterable {
 }
 
 /// Fixed-point coefficients of one axis of a resize, for a contiguous range of output indices.
-/// Mirrors Pillow's `precompute_coeffs` + `normalize_coeffs_8bpc`.
+/// Mirrors Pillow's `precompute_coeffs` + `normalize_coeffs_8bpc`, or PyTorch's
+/// `_compute_index_ranges_int16_weights` for the torch backend.
 struct ResampleAxis {
     /// Taps per output sample (the stride of `coefficients`).
     let ksize: Int
