@@ -57,6 +57,7 @@ let package = Package(
         .testTarget(name: "QuiverModelsTests", dependencies: ["QuiverTestSupport", "QuiverModels"]),
         .testTarget(name: "QuiverHubTests", dependencies: ["QuiverTestSupport", "QuiverHub"]),
         .testTarget(name: "QuiverStoreTests", dependencies: ["QuiverTestSupport", "QuiverStore"]),
+        .testTarget(name: "QuiverTests", dependencies: ["QuiverTestSupport", "Quiver"]),
         .testTarget(name: "QuiverMediaTests", dependencies: ["QuiverTestSupport", "QuiverMedia", "CQuiverImage"]),
     ],
     swiftLanguageModes: [.v6]
