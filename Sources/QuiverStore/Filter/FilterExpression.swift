@@ -1,0 +1,99 @@
+import Foundation
+
+/// A Milvus-style boolean filter expression, parsed once and compiled into closures.
+///
+/// ```swift
+/// let f = try FilterExpression(parsing: #"age >= 18 and meta["color"] in ["red", "blue"]"#)
+/// try f.validate(against: ["age": .int, "meta": .json])   // optional
+/// let keep = f.matches(entity)                            // entity: some FieldLookup
+/// ```
+///
+/// Syntax (as Milvus): literals (integers incl. `0x`/`0b`/leading-0 octal, floats, strings in
+/// single or double quotes with C escapes, `r"raw"`, `true`/`false`, arrays `[1, 2]`), fields,
+/// JSON paths `meta["a"][0]`, dynamic fields `$meta["k"]`, `== != < <= > >=`, ranges `1 < x < 5`,
+/// `in`/`not in`, `like`/`not like` (`%` any run, `_` one character, `\%` `\_` literal),
+/// `+ - * / % **`, `and or not` / `&& || !`, `is [not] null`, `exists`, `array_contains`,
+/// `array_contains_all`, `array_contains_any`, `array_length`, `json_contains*`. Keywords are
+/// accepted all-lowercase or all-uppercase. An empty expression matches everything.
+///
+/// Semantics: ints and floats compare numerically (exactly); strings compare by Swift `String`
+/// ordering (Unicode code point order for NFC text); a missing field, missing JSON key or null
+/// makes a comparison *unknown*, and unknown never matches — also under `not` and `!=`
+/// (`not (x > 1)` does not match a row without `x`). Values of different kinds (a string and a
+/// number) are unequal: `==` is false, `!=` true, `<` unknown.
+public struct FilterExpression: Sendable, CustomStringConvertible {
+    /// The expression text as given.
+    public let source: String
+    /// The syntax tree; nil for an empty expression.
+    public let root: FilterNode?
+    private let compiled: @Sendable (any FieldLookup) -> Tri
+
+    /// Deepest nesting accepted by the parser.
+    public static var maxNestingDepth: Int { FilterParser.maxDepth }
+
+    /// Parses and compiles `source`. Throws `FilterError` with the column of the problem.
+    public init(parsing source: String) throws(FilterError) {
+        self.source = source
+        var parser = try FilterParser(source: source)
+        root = try parser.parseAll()
+        if let root {
+            let compiler = FilterCompiler<any FieldLookup>(field: { name in { entity in entity.value(of: name) } })
+            compiled = compiler.predicate(root)
+        } else {
+            compiled = { _ in .yes }
+        }
+    }
+
+    public var description: String { source }
+
+    /// True for an empty expression (matches every entity).
+    public var isAlwaysTrue: Bool { root == nil }
+
+    /// Whether `entity` satisfies the expression (unknown counts as no).
+    @inline(__always)
+    public func matches(_ entity: any FieldLookup) -> Bool {
+        compiled(entity) == .yes
+    }
+
+    /// A predicate over row numbers for an engine that stores fields in columns, in the shape the
+    /// vector indexes take as `allow`. `column(name)` is called once per field the expression
+    /// reads and returns that field's accessor by row (nil value = missing/null), or nil when the
+    /// collection has no such field (every row then reads it as missing).
+    public func rowPredicate(column: (String) -> (@Sendable (UInt32) -> FieldValue?)?) -> @Sendable (UInt32) -> Bool {
+        guard let root else { return { _ in true } }
+        let p = withoutActuallyEscaping(column) { column in
+            FilterCompiler<UInt32>(field: { name in column(name) ?? { _ in nil } }).predicate(root)
+        }
+        return { row in p(row) == .yes }
+    }
+
+    /// Checks field names and operand types against `schema` (field name → type). Undeclared
+    /// names are an error unless `allowDynamicFields` (then they read the dynamic JSON field, as
+    /// does `$meta["k"]`). Throws `.unknownField` (listing the known fields) or `.typeMismatch`.
+    public func validate(against schema: [String: FilterFieldType], allowDynamicFields: Bool = false) throws(FilterError) {
+        guard let root else { return }
+        try FilterValidator(schema: schema, allowDynamicFields: allowDynamicFields).validateRoot(root)
+    }
+
+    /// Top-level field names the expression reads (for `$meta["k"]`, `k`).
+    public var fieldNames: Set<String> {
+        var out = Set<String>()
+        if let root { Self.collectFields(root, into: &out) }
+        return out
+    }
+
+    private static func collectFields(_ n: FilterNode, into out: inout Set<String>) {
+        switch n.kind {
+        case .integer, .float, .string, .bool: break
+        case let .field(f): out.insert(f.name)
+        case let .array(xs), let .function(_, xs), let .and(xs), let .or(xs):
+            for x in xs { collectFields(x, into: &out) }
+        case let .negate(x), let .not(x), let .like(x, _, _), let .isNull(x, _), let .exists(x):
+            collectFields(x, into: &out)
+        case let .arithmetic(_, a, b), let .comparison(_, a, b), let .membership(a, b, _):
+            collectFields(a, into: &out); collectFields(b, into: &out)
+        case let .range(a, _, b, c, _):
+            collectFields(a, into: &out); collectFields(b, into: &out); collectFields(c, into: &out)
+        }
+    }
+}
