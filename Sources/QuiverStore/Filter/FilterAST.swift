@@ -89,8 +89,18 @@ public struct FilterLikePattern: Sendable, Hashable, CustomStringConvertible {
         func flush() {
             if !pending.isEmpty { els.append(.literal(String(pending))); pending = String.UnicodeScalarView() }
         }
+        var afterBackslash = false
         for s in lit.value.unicodeScalars {
             defer { k += 1 }
+            if lit.isRaw {
+                // Raw strings keep backslashes; in a pattern `\%` and `\_` still mean the literal character.
+                if afterBackslash {
+                    afterBackslash = false
+                    if s == "%" || s == "_" { pending.removeLast(); pending.append(s); continue }
+                } else if s == "\\" {
+                    afterBackslash = true
+                }
+            }
             if (s == "%" || s == "_"), escaped.remove(k) == nil {
                 flush()
                 if s == "%" { if els.last != .anyRun { els.append(.anyRun) } } else { els.append(.anyCharacter) }

@@ -19,6 +19,8 @@ enum FilterSymbol: String, Sendable {
 struct FilterStringLiteral: Sendable, Hashable {
     var value: String
     var escapedWildcards: [Int]
+    /// Written as r"..." (backslashes kept in `value`; `like` still reads `\%` and `\_` as escapes).
+    var isRaw = false
 }
 
 enum FilterTokenKind: Sendable, Equatable {
@@ -320,7 +322,7 @@ struct FilterLexer {
             }
             value.append(c); count += 1; i += 1
         }
-        let lit = FilterStringLiteral(value: String(value), escapedWildcards: wild)
+        let lit = FilterStringLiteral(value: String(value), escapedWildcards: wild, isRaw: raw)
         return FilterToken(kind: .string(lit), offset: start, text: text(start, i))
     }
 }
