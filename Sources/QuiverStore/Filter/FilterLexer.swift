@@ -59,7 +59,21 @@ struct FilterLexer {
 
     init(_ source: String) { scalars = Array(source.unicodeScalars) }
 
-    /// 1-based column (in user-perceived characters) of a scalar offset.
+    /// 1-based column (in user-perceived characters) of each scalar offset, 0...scalars.count;
+    /// a scalar inside a multi-scalar character gets that character's column.
+    static func columns(of source: String) -> [Int] {
+        var out: [Int] = []
+        out.reserveCapacity(source.unicodeScalars.count + 1)
+        var col = 1
+        for ch in source {
+            for _ in ch.unicodeScalars { out.append(col) }
+            col += 1
+        }
+        out.append(col)
+        return out
+    }
+
+    /// Column of one offset (used for lexer errors; the parser keeps the whole table).
     static func column(of offset: Int, in scalars: [Unicode.Scalar]) -> Int {
         let end = min(max(offset, 0), scalars.count)
         var view = String.UnicodeScalarView()

@@ -9,22 +9,23 @@ import Foundation
 /// `not` binds looser than comparisons, so `not a == 1` means `not (a == 1)`.
 struct FilterParser {
     /// Deepest nesting accepted (parentheses, brackets, call arguments, `not`, signs and each
-    /// link of an arithmetic chain count one level).
-    static let maxDepth = 64
+    /// link of an arithmetic chain count one level). 100 is Milvus' default `maxExpressionDepth`.
+    /// Parsing uses about 4 KB of stack per level in release builds.
+    static let maxDepth = 100
 
     private let tokens: [FilterToken]
-    private let scalars: [Unicode.Scalar]
+    private let columns: [Int]
     private var p = 0
     private var depth = 0
 
     init(source: String) throws(FilterError) {
         var lexer = FilterLexer(source)
-        scalars = lexer.scalars
         tokens = try lexer.tokenize()
+        columns = FilterLexer.columns(of: source)
     }
 
     private var tok: FilterToken { tokens[p] }
-    private func column(_ t: FilterToken) -> Int { FilterLexer.column(of: t.offset, in: scalars) }
+    private func column(_ t: FilterToken) -> Int { columns[min(t.offset, columns.count - 1)] }
 
     private mutating func advance() -> FilterToken {
         let t = tokens[p]
@@ -37,9 +38,10 @@ struct FilterParser {
         return .syntax(column: column(t), expected: expected, found: t.quoted)
     }
 
-    private mutating func enter() throws(FilterError) {
+    /// One level deeper, blamed on `t` (the parenthesis or operator that opens the level).
+    private mutating func enter(at t: FilterToken) throws(FilterError) {
         depth += 1
-        if depth > Self.maxDepth { throw .nestingTooDeep(column: column(tok), limit: Self.maxDepth) }
+        if depth > Self.maxDepth { throw .nestingTooDeep(column: column(t), limit: Self.maxDepth) }
     }
 
     private func isSymbol(_ s: FilterSymbol) -> Bool {
@@ -100,7 +102,7 @@ struct FilterParser {
         if isKeyword(.not) || isSymbol(.bang) {
             let op = advance()
             if case .end = tok.kind { throw fail("a condition after '\(op.text)'") }
-            try enter(); defer { depth -= 1 }
+            try enter(at: op); defer { depth -= 1 }
             let inner = try parseNot()
             try requireCondition(inner)
             return FilterNode(.not(inner), column: column(op))
@@ -221,7 +223,7 @@ struct FilterParser {
         defer { depth = saved }
         while case let .symbol(s) = tok.kind, s == .plus || s == .minus {
             let opTok = advance()
-            try enter()
+            try enter(at: opTok)
             let rhs = try parseMultiplicative(after: opTok)
             lhs = FilterNode(.arithmetic(s == .plus ? .add : .subtract, lhs, rhs), column: lhs.column)
         }
@@ -235,7 +237,7 @@ struct FilterParser {
         defer { depth = saved }
         while case let .symbol(s) = tok.kind, s == .star || s == .slash || s == .percent {
             let opTok = advance()
-            try enter()
+            try enter(at: opTok)
             if !Self.startsOperand(tok.kind) { throw fail("a value after '\(opTok.text)'") }
             let rhs = try parseUnary()
             let a: FilterArithmetic = s == .star ? .multiply : s == .slash ? .divide : .modulo
@@ -254,7 +256,7 @@ struct FilterParser {
                 _ = advance()
                 return FilterNode(.integer(Int64.min), column: column(opTok))
             }
-            try enter(); defer { depth -= 1 }
+            try enter(at: opTok); defer { depth -= 1 }
             let inner = try parseUnary()
             return s == .plus ? inner : negate(inner, column: column(opTok))
         }
@@ -276,7 +278,7 @@ struct FilterParser {
         defer { depth = saved }
         while isSymbol(.power) {
             let opTok = advance()
-            try enter()
+            try enter(at: opTok)
             let rhs = try parsePowerOperand(after: opTok)
             lhs = FilterNode(.arithmetic(.power, lhs, rhs), column: lhs.column)
         }
@@ -286,7 +288,7 @@ struct FilterParser {
     private mutating func parsePowerOperand(after op: FilterToken) throws(FilterError) -> FilterNode {
         if case let .symbol(s) = tok.kind, s == .minus || s == .plus {
             let sTok = advance()
-            try enter(); defer { depth -= 1 }
+            try enter(at: sTok); defer { depth -= 1 }
             let inner = try parsePowerOperand(after: sTok)
             return s == .plus ? inner : negate(inner, column: column(sTok))
         }
@@ -329,7 +331,7 @@ struct FilterParser {
             return FilterNode(.exists(field), column: col)
         case .symbol(.lparen):
             _ = advance()
-            try enter(); defer { depth -= 1 }
+            try enter(at: t); defer { depth -= 1 }
             if isSymbol(.rparen) { throw fail("an expression inside '( )'") }
             let inner = try parseOr()
             guard isSymbol(.rparen) else { throw fail("')' to close the '(' at column \(col)") }
@@ -337,7 +339,7 @@ struct FilterParser {
             return inner
         case .symbol(.lbracket):
             _ = advance()
-            try enter(); defer { depth -= 1 }
+            try enter(at: t); defer { depth -= 1 }
             var items: [FilterNode] = []
             while !isSymbol(.rbracket) {
                 if !Self.startsOperand(tok.kind) {
@@ -403,8 +405,8 @@ struct FilterParser {
             throw FilterError.syntax(column: col, expected: "a known function (\(known))", found: "'\(name)('")
         }
         _ = advance()   // name
-        _ = advance()   // (
-        try enter(); defer { depth -= 1 }
+        let open = advance()   // (
+        try enter(at: open); defer { depth -= 1 }
         var args: [FilterNode] = []
         while !isSymbol(.rparen) {
             if !Self.startsOperand(tok.kind) {

@@ -157,6 +157,8 @@ enum FilterValues {
                 guard let w = b[k], jsonEqual(v, w) else { return false }
             }
             return true
+        case (.array, _), (_, .array), (.object, _), (_, .object):
+            return false
         default:
             return order(normalize(x), normalize(y)) == .equal
         }
