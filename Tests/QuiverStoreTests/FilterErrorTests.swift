@@ -78,6 +78,7 @@ final class FilterErrorTests: XCTestCase {
             ("age == 99999999999999999999", "filter error at column 8: integer 99999999999999999999 is too large for a 64-bit integer"),
             ("age == 9223372036854775808", "filter error at column 8: integer 9223372036854775808 is too large for a 64-bit integer"),
             ("age == 09", "filter error at column 8: integer 09 starts with 0 and so is octal, but has a digit 8 or 9"),
+            ("age == 077777777777777777777777", "filter error at column 8: integer 077777777777777777777777 is too large for a 64-bit integer"),
             ("age == 0x", "filter error at column 8: number '0x' has no digits"),
             ("age == 0b102", "filter error at column 12: digit '2' is not valid in a base-2 number"),
             ("age == 1e", "filter error at column 8: malformed exponent in number '1e'"),
@@ -86,6 +87,9 @@ final class FilterErrorTests: XCTestCase {
             ("age # 1", "filter error at column 5: unexpected character '#'"),
             ("âge > 1", "filter error at column 1: unexpected character 'â'"),
             ("$foo > 1", "filter error at column 1: unexpected '$foo'; the only '$' name is '$meta' (the dynamic field)"),
+            ("age == {x", "filter error at column 8: malformed placeholder; write {name} with a parameter name"),
+            ("age == {}", "filter error at column 8: malformed placeholder; write {name} with a parameter name"),
+            ("age == { 1 }", "filter error at column 8: malformed placeholder; write {name} with a parameter name"),
         ])
     }
 
@@ -94,7 +98,6 @@ final class FilterErrorTests: XCTestCase {
             ("age >> 3 == 1", "filter error at column 5: bitwise shift '>>' is not supported"),
             ("age & 1 == 1", "filter error at column 5: bitwise and '&' (use '&&' or 'and') is not supported"),
             ("name =~ \"a.*\"", "filter error at column 6: regex match '=~' is not supported"),
-            ("age == {x}", "filter error at column 8: template placeholder '{...}' is not supported"),
             ("text_match(body, \"x\")", "filter error at column 1: function 'text_match' is not supported"),
         ])
     }

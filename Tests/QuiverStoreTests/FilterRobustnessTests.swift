@@ -21,7 +21,7 @@ final class FilterRobustnessTests: XCTestCase {
         "[", "]", "(", ")", ",", "\"red\"", "'a%'", "\"\\%\"", "r\"\\\"", "1", "0", "-1", "2.5", "1e3", "0x1F", "07",
         "9223372036854775807", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "%", "**",
         "and", "or", "not", "&&", "||", "!", "in", "like", "is", "null", "true", "False", "exists",
-        "array_contains", "array_contains_all", "array_length", "json_contains_any", "[\"color\"]", "[0]",
+        "array_contains", "array_contains_all", "array_length", "json_contains_any", "[\"color\"]", "[0]", "{p}", "{",
     ]
 
     func testRandomTokenSoupNeverCrashes() {

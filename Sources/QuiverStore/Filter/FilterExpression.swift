@@ -13,7 +13,8 @@ import Foundation
 /// JSON paths `meta["a"][0]`, dynamic fields `$meta["k"]`, `== != < <= > >=`, ranges `1 < x < 5`,
 /// `in`/`not in`, `like`/`not like` (`%` any run, `_` one character, `\%` `\_` literal),
 /// `+ - * / % **`, `and or not` / `&& || !`, `is [not] null`, `exists`, `array_contains`,
-/// `array_contains_all`, `array_contains_any`, `array_length`, `json_contains*`. Keywords are
+/// `array_contains_all`, `array_contains_any`, `array_length`, `json_contains*`, `{name}`
+/// template placeholders filled from `parameters`. Keywords are
 /// accepted all-lowercase or all-uppercase. An empty expression matches everything.
 ///
 /// Semantics: ints and floats compare numerically (exactly); strings compare by Swift `String`
@@ -32,9 +33,13 @@ public struct FilterExpression: Sendable, CustomStringConvertible {
     public static var maxNestingDepth: Int { FilterParser.maxDepth }
 
     /// Parses and compiles `source`. Throws `FilterError` with the column of the problem.
-    public init(parsing source: String) throws(FilterError) {
+    ///
+    /// `parameters` fill `{name}` placeholders, as Milvus' `filter_params` do: numbers, strings,
+    /// bools, or `.json(.array(...))` lists (e.g. `id in {ids}`); a `like {p}` pattern parameter
+    /// is used as written (`%` and `_` are wildcards, `\%` `\_` literal).
+    public init(parsing source: String, parameters: [String: FieldValue] = [:]) throws(FilterError) {
         self.source = source
-        var parser = try FilterParser(source: source)
+        var parser = try FilterParser(source: source, parameters: parameters)
         root = try parser.parseAll()
         if let root {
             let compiler = FilterCompiler<any FieldLookup>(field: { name in { entity in entity.value(of: name) } })

@@ -29,6 +29,7 @@ enum FilterTokenKind: Sendable, Equatable {
     case string(FilterStringLiteral)
     case identifier(String)
     case meta                     // `$meta`, the dynamic field
+    case placeholder(String)      // `{name}`, a template parameter
     case keyword(FilterKeyword)
     case symbol(FilterSymbol)
     case end
@@ -192,7 +193,19 @@ struct FilterLexer {
         case "^", "~":
             throw FilterError.unsupported(column: Self.column(of: start, in: scalars), feature: "bitwise operator '\(c)'")
         case "{":
-            throw FilterError.unsupported(column: Self.column(of: start, in: scalars), feature: "template placeholder '{...}'")
+            i += 1
+            while let d = peek(), d == " " || d == "\t" { i += 1 }
+            let nameStart = i
+            if let d = peek(), Self.isIdentStart(d) {
+                while let d = peek(), Self.isIdentPart(d) { i += 1 }
+            }
+            let name = text(nameStart, i)
+            while let d = peek(), d == " " || d == "\t" { i += 1 }
+            guard !name.isEmpty, peek() == "}" else {
+                throw error("malformed placeholder; write {name} with a parameter name", at: start)
+            }
+            i += 1
+            return FilterToken(kind: .placeholder(name), offset: start, text: text(start, i))
         default:
             throw error("unexpected character '\(String(c))'", at: start)
         }
@@ -255,8 +268,11 @@ struct FilterLexer {
         }
         // Milvus (Go ParseInt base 0): a leading 0 means octal.
         if t.count > 1 && t.hasPrefix("0") {
-            guard let v = UInt64(t.dropFirst(), radix: 8) else {
+            if t.contains(where: { $0 == "8" || $0 == "9" }) {
                 throw error("integer \(t) starts with 0 and so is octal, but has a digit 8 or 9", at: start)
+            }
+            guard let v = UInt64(t.dropFirst(), radix: 8), v <= UInt64(Int64.max) + 1 else {
+                throw error("integer \(t) is too large for a 64-bit integer", at: start)
             }
             return FilterToken(kind: .integer(v), offset: start, text: t)
         }

@@ -18,10 +18,52 @@ struct FilterParser {
     private var p = 0
     private var depth = 0
 
-    init(source: String) throws(FilterError) {
+    private let parameters: [String: FieldValue]
+
+    init(source: String, parameters: [String: FieldValue] = [:]) throws(FilterError) {
         var lexer = FilterLexer(source)
         tokens = try lexer.tokenize()
         columns = FilterLexer.columns(of: source)
+        self.parameters = parameters
+    }
+
+    /// The literal node a `{name}` placeholder stands for.
+    private func substitute(_ name: String, at t: FilterToken) throws(FilterError) -> FilterNode {
+        let col = column(t)
+        guard let v = parameters[name] else {
+            let known = parameters.keys.sorted()
+            throw FilterError.syntax(column: col, expected: "a value for placeholder {\(name)} in the parameters (given: \(known.isEmpty ? "none" : known.joined(separator: ", ")))",
+                                     found: "'\(t.text)'")
+        }
+        func node(_ v: FieldValue) throws(FilterError) -> FilterNode {
+            switch v {
+            case let .int(i): return FilterNode(.integer(i), column: col)
+            case let .double(d): return FilterNode(.float(d), column: col)
+            case let .string(s): return FilterNode(.string(s), column: col)
+            case let .bool(b): return FilterNode(.bool(b), column: col)
+            case let .json(j):
+                switch j {
+                case let .array(items):
+                    var out: [FilterNode] = []
+                    for item in items {
+                        // JSON numbers that are whole stay integers, so `id in {ids}` keeps exact keys.
+                        if case let .number(d) = item, let i = FilterValueSet.exactInt(d) {
+                            out.append(FilterNode(.integer(i), column: col))
+                        } else {
+                            out.append(try node(FilterValues.normalize(item)))
+                        }
+                    }
+                    return FilterNode(.array(out), column: col)
+                case .object:
+                    throw FilterError.typeMismatch(column: col, message: "placeholder {\(name)} is a JSON object; parameters must be numbers, strings, bools or arrays of them")
+                default:
+                    return try node(FilterValues.normalize(j))
+                }
+            case .null:
+                throw FilterError.typeMismatch(column: col, message: "placeholder {\(name)} is null; use 'is null' instead")
+            }
+        }
+        return try node(v)
     }
 
     private var tok: FilterToken { tokens[p] }
@@ -179,7 +221,17 @@ struct FilterParser {
         }
         if isKeyword(.like) {
             let likeTok = advance()
-            guard case let .string(lit) = tok.kind else {
+            let lit: FilterStringLiteral
+            switch tok.kind {
+            case let .string(s):
+                lit = s
+            case let .placeholder(name):
+                guard case let .string(s) = try substitute(name, at: tok).kind else {
+                    throw FilterError.typeMismatch(column: column(tok), message: "placeholder {\(name)} after '\(likeTok.text)' must be a string pattern")
+                }
+                // A parameter pattern has no escapes: %, _ and \ mean what they do in a raw string.
+                lit = FilterStringLiteral(value: s, escapedWildcards: [], isRaw: true)
+            default:
                 throw fail("a quoted pattern after '\(likeTok.text)', like \"abc%\"")
             }
             _ = advance()
@@ -208,7 +260,7 @@ struct FilterParser {
 
     private static func startsOperand(_ k: FilterTokenKind) -> Bool {
         switch k {
-        case .integer, .float, .string, .identifier, .meta: return true
+        case .integer, .float, .string, .identifier, .meta, .placeholder: return true
         case .keyword(let kw): return kw == .true || kw == .false || kw == .exists
         case .symbol(let s): return s == .lparen || s == .lbracket || s == .minus || s == .plus
         case .end: return false
@@ -351,6 +403,9 @@ struct FilterParser {
             }
             _ = advance()
             return FilterNode(.array(items), column: col)
+        case let .placeholder(name):
+            _ = advance()
+            return try substitute(name, at: t)
         case .identifier(let name):
             if p + 1 < tokens.count, case .symbol(.lparen) = tokens[p + 1].kind {
                 return try parseCall(name: name, at: t)
