@@ -27,7 +27,7 @@ public struct FilterExpression: Sendable, CustomStringConvertible {
     public let source: String
     /// The syntax tree; nil for an empty expression.
     public let root: FilterNode?
-    private let compiled: @Sendable (any FieldLookup) -> Tri
+    private let compiled: @Sendable (any FieldLookup) -> FilterTruth
 
     /// Deepest nesting accepted by the parser.
     public static var maxNestingDepth: Int { FilterParser.maxDepth }
@@ -42,7 +42,7 @@ public struct FilterExpression: Sendable, CustomStringConvertible {
         var parser = try FilterParser(source: source, parameters: parameters)
         root = try parser.parseAll()
         if let root {
-            let compiler = FilterCompiler<any FieldLookup>(field: { name in { entity in entity.value(of: name) } })
+            let compiler = FilterClosureCompiler<any FieldLookup>(field: { name in { entity in entity.value(of: name) } })
             compiled = compiler.predicate(root)
         } else {
             compiled = { _ in .yes }
@@ -67,7 +67,7 @@ public struct FilterExpression: Sendable, CustomStringConvertible {
     public func rowPredicate(column: (String) -> (@Sendable (UInt32) -> FieldValue?)?) -> @Sendable (UInt32) -> Bool {
         guard let root else { return { _ in true } }
         let p = withoutActuallyEscaping(column) { column in
-            FilterCompiler<UInt32>(field: { name in column(name) ?? { _ in nil } }).predicate(root)
+            FilterClosureCompiler<UInt32>(field: { name in column(name) ?? { _ in nil } }).predicate(root)
         }
         return { row in p(row) == .yes }
     }

@@ -53,11 +53,11 @@ extension FilterExpression {
     private static func candidates(_ n: FilterNode, _ field: String) -> ([FieldValue], Bool)? {
         switch n.kind {
         case let .comparison(.equal, a, b):
-            if isKey(a, field), let k = FilterCompiler<UInt32>.constant(b) { return ([k], true) }
-            if isKey(b, field), let k = FilterCompiler<UInt32>.constant(a) { return ([k], true) }
+            if isKey(a, field), let k = FilterClosureCompiler<UInt32>.constant(b) { return ([k], true) }
+            if isKey(b, field), let k = FilterClosureCompiler<UInt32>.constant(a) { return ([k], true) }
             return nil
         case let .membership(a, b, negated: false):
-            if isKey(a, field), let ks = FilterCompiler<UInt32>.constantElements(b) { return (ks, true) }
+            if isKey(a, field), let ks = FilterClosureCompiler<UInt32>.constantElements(b) { return (ks, true) }
             return nil
         case let .or(xs):
             var all: [FieldValue] = []

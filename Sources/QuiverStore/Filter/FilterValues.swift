@@ -2,12 +2,12 @@ import Foundation
 
 /// Three-valued truth: a comparison with a null or missing value is `unknown`; `not unknown` is
 /// `unknown`; `and`/`or` follow Kleene logic; an entity matches only when the result is `yes`.
-enum Tri: UInt8, Sendable {
+enum FilterTruth: UInt8, Sendable {
     case no = 0, yes = 1, unknown = 2
 
     @inline(__always) init(_ b: Bool) { self = b ? .yes : .no }
 
-    @inline(__always) var negated: Tri {
+    @inline(__always) var negated: FilterTruth {
         switch self {
         case .no: return .yes
         case .yes: return .no
@@ -18,12 +18,12 @@ enum Tri: UInt8, Sendable {
 
 /// How two values relate. `unequal` = different kinds (a string and a number, an array and a
 /// scalar): `==` is false and `!=` true, but `<`-style comparisons are unknown.
-enum Order: UInt8, Sendable {
+enum FilterOrder: UInt8, Sendable {
     case less = 0, equal = 1, greater = 2, unequal = 3, unknown = 4
 }
 
-/// Which `Order`s make a comparison true and which make it false; anything else is unknown.
-struct ComparisonMasks: Sendable {
+/// Which `FilterOrder`s make a comparison true and which make it false; anything else is unknown.
+struct FilterComparisonMasks: Sendable {
     let yes: UInt8
     let no: UInt8
 
@@ -39,7 +39,7 @@ struct ComparisonMasks: Sendable {
         }
     }
 
-    @inline(__always) func tri(_ o: Order) -> Tri {
+    @inline(__always) func tri(_ o: FilterOrder) -> FilterTruth {
         let bit: UInt8 = 1 << o.rawValue
         if yes & bit != 0 { return .yes }
         if no & bit != 0 { return .no }
@@ -93,11 +93,11 @@ enum FilterValues {
         return cur
     }
 
-    @inline(__always) static func order(_ x: Int64, _ y: Int64) -> Order {
+    @inline(__always) static func order(_ x: Int64, _ y: Int64) -> FilterOrder {
         x < y ? .less : (x == y ? .equal : .greater)
     }
 
-    @inline(__always) static func order(_ x: Double, _ y: Double) -> Order {
+    @inline(__always) static func order(_ x: Double, _ y: Double) -> FilterOrder {
         if x < y { return .less }
         if x > y { return .greater }
         if x == y { return .equal }
@@ -105,7 +105,7 @@ enum FilterValues {
     }
 
     /// Exact comparison of an integer with a double (no rounding of large integers).
-    @inline(__always) static func order(_ x: Int64, _ d: Double) -> Order {
+    @inline(__always) static func order(_ x: Int64, _ d: Double) -> FilterOrder {
         if d.isNaN { return .unknown }
         if d >= 9.223372036854775808e18 { return .less }
         if d < -9.223372036854775808e18 { return .greater }
@@ -117,7 +117,7 @@ enum FilterValues {
         return frac == 0 ? .equal : (frac > 0 ? .less : .greater)
     }
 
-    @inline(__always) static func flip(_ o: Order) -> Order {
+    @inline(__always) static func flip(_ o: FilterOrder) -> FilterOrder {
         switch o {
         case .less: return .greater
         case .greater: return .less
@@ -125,12 +125,12 @@ enum FilterValues {
         }
     }
 
-    @inline(__always) static func order(_ x: String, _ y: String) -> Order {
+    @inline(__always) static func order(_ x: String, _ y: String) -> FilterOrder {
         x == y ? .equal : (x < y ? .less : .greater)
     }
 
     /// How `a` relates to `b` (both normalized).
-    static func order(_ a: FieldValue, _ b: FieldValue) -> Order {
+    static func order(_ a: FieldValue, _ b: FieldValue) -> FilterOrder {
         switch (a, b) {
         case (.null, _), (_, .null): return .unknown
         case let (.int(x), .int(y)): return order(x, y)
@@ -241,15 +241,15 @@ struct FilterValueSet: Sendable {
     }
 
     /// yes/no membership of a normalized value; unknown for null.
-    @inline(__always) func contains(_ v: FieldValue) -> Tri {
+    @inline(__always) func contains(_ v: FieldValue) -> FilterTruth {
         switch v {
         case .null: return .unknown
-        case let .int(i): return Tri(ints.contains(i))
+        case let .int(i): return FilterTruth(ints.contains(i))
         case let .double(d):
-            if let i = Self.exactInt(d) { return Tri(ints.contains(i)) }
-            return Tri(doubles.contains(d))
-        case let .string(s): return Tri(strings.contains(s))
-        case let .bool(b): return Tri(b ? hasTrue : hasFalse)
+            if let i = Self.exactInt(d) { return FilterTruth(ints.contains(i)) }
+            return FilterTruth(doubles.contains(d))
+        case let .string(s): return FilterTruth(strings.contains(s))
+        case let .bool(b): return FilterTruth(b ? hasTrue : hasFalse)
         case let .json(j):
             for c in composites where FilterValues.jsonEqual(c, j) { return .yes }
             return .no

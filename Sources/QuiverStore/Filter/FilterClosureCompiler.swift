@@ -5,9 +5,9 @@ import Foundation
 ///
 /// `C` is what a row is: `any FieldLookup` for entities, `UInt32` for row numbers with
 /// caller-provided column accessors. `field(name)` resolves a top-level field to an accessor once.
-struct FilterCompiler<C> {
+struct FilterClosureCompiler<C> {
     typealias Value = @Sendable (C) -> FieldValue
-    typealias Predicate = @Sendable (C) -> Tri
+    typealias Predicate = @Sendable (C) -> FilterTruth
 
     let field: (String) -> @Sendable (C) -> FieldValue?
 
@@ -116,7 +116,7 @@ struct FilterCompiler<C> {
     func predicate(_ n: FilterNode) -> Predicate {
         switch n.kind {
         case let .bool(b):
-            let t = Tri(b)
+            let t = FilterTruth(b)
             return { _ in t }
         case let .comparison(op, l, r):
             return comparison(op, l, r)
@@ -133,7 +133,7 @@ struct FilterCompiler<C> {
             let m = FilterLikeMatcher(pattern)
             let p: Predicate = { c in
                 switch get(c) {
-                case let .string(s): return Tri(m.matches(s))
+                case let .string(s): return FilterTruth(m.matches(s))
                 case .null: return .unknown
                 default: return .no
                 }
@@ -143,8 +143,8 @@ struct FilterCompiler<C> {
         case let .isNull(x, negated):
             let get = value(x)
             return { c in
-                if case .null = get(c) { return Tri(!negated) }
-                return Tri(negated)
+                if case .null = get(c) { return FilterTruth(!negated) }
+                return FilterTruth(negated)
             }
         case let .exists(x):
             let get = value(x)
@@ -198,7 +198,7 @@ struct FilterCompiler<C> {
             // A bare boolean field or value.
             let get = value(n)
             return { c in
-                if case let .bool(b) = get(c) { return Tri(b) }
+                if case let .bool(b) = get(c) { return FilterTruth(b) }
                 return .unknown
             }
         }
@@ -220,7 +220,7 @@ struct FilterCompiler<C> {
             swap(&l, &r)
             op = op.mirrored
         }
-        let masks = ComparisonMasks(op)
+        let masks = FilterComparisonMasks(op)
         let get = value(l)
         if let k = Self.constant(r) {
             // Typed fast paths for `field <op> constant`.
