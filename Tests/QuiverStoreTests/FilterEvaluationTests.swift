@@ -28,7 +28,8 @@ final class FilterEvaluationTests: XCTestCase {
             ("score > 999.9", [5]),
             ("30 < age", [2, 5]),               // constant on the left
             ("age == 0x19", [1]),
-            ("age == 031", [1]),                // leading 0 is octal, as in Milvus
+            ("age == 025", [1]),                // leading zeros are decimal, as in Milvus Lite
+            ("age == 0o31", [1]),
             ("age == 0b11001", [1]),
             ("age == \"25\"", []),              // different kinds are unequal...
             ("age != \"25\"", [1, 2, 4, 5]),    // ...so != holds, except for null
@@ -156,14 +157,17 @@ final class FilterEvaluationTests: XCTestCase {
             ("-2 ** 2 == -4", FilterTestRows.allIDs),         // ** binds tighter than unary minus
             ("2 ** -1 == 0.5", FilterTestRows.allIDs),
             ("10 - 4 - 3 == 3", FilterTestRows.allIDs),
-            ("7 / 2 == 3", FilterTestRows.allIDs),            // integer division
+            ("age >= 25 == true", [1, 2, 5]),                 // relational binds tighter than ==
+            ("age > 30 != active", [1, 2, 5]),
+            ("1 == 1 == true", FilterTestRows.allIDs),
+            ("7 / 2 == 3.5", FilterTestRows.allIDs),          // true division, as in Milvus Lite
             ("7.0 / 2 == 3.5", FilterTestRows.allIDs),
             ("-7 % 3 == -1", FilterTestRows.allIDs),
             ("1 / 0 == 1", []),                               // division by zero is null
             ("- - 3 == 3", FilterTestRows.allIDs),
             ("age + 5 == 30", [1]),
             ("age * 2 > 100", [5]),
-            ("age / 2 == 12", [1]),
+            ("age / 2 == 12.5", [1]),
             ("age % 2 == 1", [1, 5]),
             ("age ** 2 > 1000", [2, 5]),
             ("-age < -30", [2, 5]),

@@ -41,6 +41,8 @@ final class FilterValidationTests: XCTestCase {
         XCTAssertEqual(validationError("$meta[\"x\"] == 1"),
                        "filter error at column 1: '$meta[\"x\"]' reads the dynamic field, but the collection has no dynamic field enabled")
         XCTAssertNil(validationError("colour == \"red\" and $meta[\"x\"][0] > 1", dynamic: true))
+        XCTAssertEqual(validationError("$meta[\"age\"] > 1", dynamic: true),
+                       "filter error at column 1: 'age' is a declared field; write age instead of $meta[\"age\"]")
         XCTAssertThrowsError(try FilterExpression(parsing: "a == 1").validate(against: [:])) { e in
             XCTAssertEqual((e as? FilterError)?.description, "filter error at column 1: unknown field 'a'; known fields: (none)")
         }

@@ -8,7 +8,8 @@ import Foundation
 /// let keep = f.matches(entity)                            // entity: some FieldLookup
 /// ```
 ///
-/// Syntax (as Milvus): literals (integers incl. `0x`/`0b`/leading-0 octal, floats, strings in
+/// Syntax (as Milvus): literals (integers, also `0x`/`0b`/`0o`; leading zeros are decimal as in
+/// Milvus Lite; floats, strings in
 /// single or double quotes with C escapes, `r"raw"`, `true`/`false`, arrays `[1, 2]`), fields,
 /// JSON paths `meta["a"][0]`, dynamic fields `$meta["k"]`, `== != < <= > >=`, ranges `1 < x < 5`,
 /// `in`/`not in`, `like`/`not like` (`%` any run, `_` one character, `\%` `\_` literal),
@@ -21,7 +22,9 @@ import Foundation
 /// ordering (Unicode code point order for NFC text); a missing field, missing JSON key or null
 /// makes a comparison *unknown*, and unknown never matches — also under `not` and `!=`
 /// (`not (x > 1)` does not match a row without `x`). Values of different kinds (a string and a
-/// number) are unequal: `==` is false, `!=` true, `<` unknown.
+/// number) are unequal: `==` is false, `!=` true, `<` unknown. `/` is true division (`7 / 2`
+/// is 3.5). `$meta["k"]` reads the field named `k` through `FieldLookup`, declared or dynamic
+/// (Milvus reads only the dynamic one; `validate` rejects the ambiguous case).
 public struct FilterExpression: Sendable, CustomStringConvertible {
     /// The expression text as given.
     public let source: String

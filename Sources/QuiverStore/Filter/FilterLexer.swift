@@ -266,16 +266,7 @@ struct FilterLexer {
             guard let v = Double(t), v.isFinite else { throw error("number \(t) is out of range", at: start) }
             return FilterToken(kind: .float(v), offset: start, text: t)
         }
-        // Milvus (Go ParseInt base 0): a leading 0 means octal.
-        if t.count > 1 && t.hasPrefix("0") {
-            if t.contains(where: { $0 == "8" || $0 == "9" }) {
-                throw error("integer \(t) starts with 0 and so is octal, but has a digit 8 or 9", at: start)
-            }
-            guard let v = UInt64(t.dropFirst(), radix: 8), v <= UInt64(Int64.max) + 1 else {
-                throw error("integer \(t) is too large for a 64-bit integer", at: start)
-            }
-            return FilterToken(kind: .integer(v), offset: start, text: t)
-        }
+        // Leading zeros are decimal, as in Milvus Lite (031 == 31); 0o17 is octal.
         guard let v = UInt64(t), v <= UInt64(Int64.max) + 1 else {
             throw error("integer \(t) is too large for a 64-bit integer", at: start)
         }

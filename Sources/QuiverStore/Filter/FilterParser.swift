@@ -2,9 +2,9 @@ import Foundation
 
 /// Recursive-descent parser for Milvus filter expressions.
 ///
-/// Precedence, loosest first: `or`/`||`, `and`/`&&`, `not`/`!`, one comparison
-/// (`== != < <= > >=`, `in`, `not in`, `like`, `not like`, `is [not] null`, or a range
-/// `a < x < b`), `+ -`, `* / %`, unary `- +`, `**` (left-associative as in Milvus' grammar),
+/// Precedence, loosest first: `or`/`||`, `and`/`&&`, `not`/`!`, `== !=` (left-associative),
+/// one of `< <= > >=` (or a range `a < x < b`), `in`, `not in`, `like`, `not like`,
+/// `is [not] null`, `+ -`, `* / %`, unary `- +`, `**` (left-associative as in Milvus' grammar),
 /// then primaries: literals, arrays, fields and JSON paths, function calls, `exists`, parentheses.
 /// `not` binds looser than comparisons, so `not a == 1` means `not (a == 1)`.
 struct FilterParser {
@@ -181,14 +181,35 @@ struct FilterParser {
         }
     }
 
+    /// `==` / `!=`, left-associative over relational results (`age >= 25 == true`), as in Milvus.
     private mutating func parseComparison() throws(FilterError) -> FilterNode {
+        var lhs = try parseRelational()
+        let saved = depth
+        defer { depth = saved }
+        while let op = Self.comparison(tok.kind), op == .equal || op == .notEqual {
+            let opTok = advance()
+            try enter(at: opTok)
+            let rhs = try parseRelational(after: opTok)
+            lhs = FilterNode(.comparison(op, lhs, rhs), column: lhs.column)
+        }
+        return lhs
+    }
+
+    private static func isRelational(_ op: FilterComparison?) -> Bool {
+        guard let op else { return false }
+        return op != .equal && op != .notEqual
+    }
+
+    /// One of `< <= > >=` (or a range `a < x < b`), `in`, `like`, `is [not] null`, or a plain operand.
+    private mutating func parseRelational(after op: FilterToken? = nil) throws(FilterError) -> FilterNode {
+        if let op, !Self.startsOperand(tok.kind) { throw fail("a value after '\(op.text)'") }
         let lhs = try parseAdditive()
         let opTok = tok
 
-        if let op = Self.comparison(opTok.kind) {
+        if let op = Self.comparison(opTok.kind), Self.isRelational(op) {
             _ = advance()
             let rhs = try parseOperand(after: opTok)
-            if let op2 = Self.comparison(tok.kind) {
+            if let op2 = Self.comparison(tok.kind), Self.isRelational(op2) {
                 let op2Tok = tok
                 let ascending = (op == .less || op == .lessOrEqual) && (op2 == .less || op2 == .lessOrEqual)
                 let descending = (op == .greater || op == .greaterOrEqual) && (op2 == .greater || op2 == .greaterOrEqual)

@@ -68,6 +68,11 @@ struct FilterValidator {
             guard allowDynamicFields else {
                 throw .typeMismatch(column: column, message: "'\(ref)' reads the dynamic field, but the collection has no dynamic field enabled")
             }
+            // Milvus reads only the dynamic field here, never a declared field of the same name;
+            // FieldLookup cannot tell them apart, so refuse the ambiguous spelling.
+            if schema[ref.name] != nil {
+                throw .typeMismatch(column: column, message: "'\(ref.name)' is a declared field; write \(ref.name) instead of $meta[\"\(ref.name)\"]")
+            }
             t = .json
         } else if let s = schema[ref.name] {
             t = s
@@ -154,7 +159,7 @@ struct FilterValidator {
                 throw .typeMismatch(column: x.column, message: "arithmetic '\(op.rawValue)' needs numbers, but \(describe(x, t)) is not one")
             }
             if ta == .json || tb == .json { return .json }
-            if op == .power || ta == .float || tb == .float { return .float }
+            if op == .power || op == .divide || ta == .float || tb == .float { return .float }
             return .int
         case let .comparison(op, l, r):
             try checkCompare(op, l, try infer(l), r, try infer(r))

@@ -165,7 +165,7 @@ enum FilterValues {
     }
 
     /// Numeric arithmetic; `.null` for non-numbers, division by zero and integer overflow.
-    /// int ∘ int stays integer (division truncates, as in Milvus' C++ engine) except `**`.
+    /// int ∘ int stays integer for `+ - * %`; `/` and `**` give a float.
     static func arithmetic(_ op: FilterArithmetic, _ a: FieldValue, _ b: FieldValue) -> FieldValue {
         switch (a, b) {
         case let (.int(x), .int(y)):
@@ -174,8 +174,8 @@ enum FilterValues {
             case .subtract: let (r, o) = x.subtractingReportingOverflow(y); return o ? .null : .int(r)
             case .multiply: let (r, o) = x.multipliedReportingOverflow(by: y); return o ? .null : .int(r)
             case .divide:
-                if y == 0 { return .null }
-                let (r, o) = x.dividedReportingOverflow(by: y); return o ? .null : .int(r)
+                // True division, as in Milvus Lite: 7 / 2 == 3.5.
+                return y == 0 ? .null : .double(Double(x) / Double(y))
             case .modulo:
                 if y == 0 { return .null }
                 let (r, o) = x.remainderReportingOverflow(dividingBy: y); return o ? .null : .int(r)
