@@ -269,7 +269,7 @@ struct FilterClosureCompiler<C> {
             let vs = items.map(value)
             return { c in
                 let v = get(c)
-                if case .null = v { return .unknown }
+                if case .null = v { return .no }
                 for e in vs where FilterValues.order(v, e(c)) == .equal { return .yes }
                 return .no
             }
@@ -278,8 +278,8 @@ struct FilterClosureCompiler<C> {
         let list = value(r)
         return { c in
             let v = get(c)
-            guard case let .json(.array(els)) = list(c) else { return .unknown }
-            if case .null = v { return .unknown }
+            guard case let .json(.array(els)) = list(c) else { return .no }
+            if case .null = v { return .no }
             for e in els where FilterValues.order(v, FilterValues.normalize(e)) == .equal { return .yes }
             return .no
         }
@@ -301,14 +301,14 @@ struct FilterClosureCompiler<C> {
                     case let .json(.array(els)):
                         for e in els where probe.contains(FilterValues.normalize(e)) == .yes { return .yes }
                         return .no
-                    case .null: return .unknown
+                    case .null: return .no
                     default: return .no
                     }
                 }
             }
             let needle = value(args[1])
             return { c in
-                guard case let .json(.array(els)) = array(c) else { return .unknown }
+                guard case let .json(.array(els)) = array(c) else { return .no }
                 let v = needle(c)
                 for e in els where FilterValues.order(FilterValues.normalize(e), v) == .equal { return .yes }
                 return .no
@@ -320,7 +320,7 @@ struct FilterClosureCompiler<C> {
                 return { c in
                     let a = array(c)
                     guard case let .json(.array(els)) = a else {
-                        if case .null = a { return .unknown }
+                        if case .null = a { return .no }
                         return .no
                     }
                     if all {
@@ -333,7 +333,7 @@ struct FilterClosureCompiler<C> {
             }
             let list = value(args[1])
             return { c in
-                guard case let .json(.array(els)) = array(c), case let .json(.array(ws)) = list(c) else { return .unknown }
+                guard case let .json(.array(els)) = array(c), case let .json(.array(ws)) = list(c) else { return .no }
                 if all {
                     for w in ws where !has(els, FilterValues.normalize(w)) { return .no }
                     return .yes

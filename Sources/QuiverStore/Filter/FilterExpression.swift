@@ -20,8 +20,10 @@ import Foundation
 ///
 /// Semantics: ints and floats compare numerically (exactly); strings compare by Swift `String`
 /// ordering (Unicode code point order for NFC text); a missing field, missing JSON key or null
-/// makes a comparison *unknown*, and unknown never matches — also under `not` and `!=`
-/// (`not (x > 1)` does not match a row without `x`). Values of different kinds (a string and a
+/// makes a comparison (and `like`) *unknown*, and unknown never matches — also under `not`
+/// and `!=` (`not (x > 1)` does not match a row without `x`). Membership is definite, as in
+/// Milvus Lite: `in` and `array_contains*` are false for a null or missing value, so
+/// `x not in [...]` and `not array_contains(a, v)` match rows without `x` / `a`. Values of different kinds (a string and a
 /// number) are unequal: `==` is false, `!=` true, `<` unknown. `/` is true division (`7 / 2`
 /// is 3.5). `$meta["k"]` reads the field named `k` through `FieldLookup`, declared or dynamic
 /// (Milvus reads only the dynamic one; `validate` rejects the ambiguous case).

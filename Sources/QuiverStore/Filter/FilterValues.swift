@@ -240,10 +240,11 @@ struct FilterValueSet: Sendable {
         return Int64(d)
     }
 
-    /// yes/no membership of a normalized value; unknown for null.
+    /// Membership of a normalized value. A null is never contained (`no`, not unknown), as in
+    /// Milvus Lite: `x not in [...]` matches rows where x is null or missing.
     @inline(__always) func contains(_ v: FieldValue) -> FilterTruth {
         switch v {
-        case .null: return .unknown
+        case .null: return .no
         case let .int(i): return FilterTruth(ints.contains(i))
         case let .double(d):
             if let i = Self.exactInt(d) { return FilterTruth(ints.contains(i)) }
