@@ -2,7 +2,9 @@ import Foundation
 
 /// One step into a JSON (or array) value: `["key"]` or `[3]`.
 public enum FilterPathComponent: Sendable, Hashable, CustomStringConvertible {
+    /// A member of a JSON object.
     case key(String)
+    /// An element of an array (0-based; absent when out of range).
     case index(Int)
 
     public var description: String {
@@ -31,6 +33,7 @@ public struct FilterFieldReference: Sendable, Hashable, CustomStringConvertible 
     }
 }
 
+/// A comparison operator; the raw value is its spelling.
 public enum FilterComparison: String, Sendable, Hashable {
     case equal = "==", notEqual = "!=", less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">="
 
@@ -46,6 +49,7 @@ public enum FilterComparison: String, Sendable, Hashable {
     }
 }
 
+/// An arithmetic operator; the raw value is its spelling. `/` is true division, `**` power.
 public enum FilterArithmetic: String, Sendable, Hashable {
     case add = "+", subtract = "-", multiply = "*", divide = "/", modulo = "%", power = "**"
 }
@@ -73,7 +77,9 @@ public enum FilterFunction: String, Sendable, Hashable, CaseIterable {
 /// A `like` pattern: `%` matches any run of characters (including none), `_` exactly one
 /// character (Unicode scalar); `\%` and `\_` match the characters themselves.
 public struct FilterLikePattern: Sendable, Hashable, CustomStringConvertible {
+    /// One piece of a pattern.
     public enum Element: Sendable, Hashable {
+        /// Characters matched exactly (wildcards written `\%` / `\_` appear here literally).
         case literal(String)
         case anyRun        // %
         case anyCharacter  // _
@@ -125,6 +131,7 @@ public struct FilterLikePattern: Sendable, Hashable, CustomStringConvertible {
 
 /// A parsed filter expression node with the 1-based column where it starts.
 public struct FilterNode: Sendable, Hashable {
+    /// What the node is. Literals first, then operands, then conditions.
     public indirect enum Kind: Sendable, Hashable {
         case integer(Int64)
         case float(Double)
