@@ -66,9 +66,10 @@ public struct FilterExpression: Sendable, CustomStringConvertible {
     }
 
     /// A predicate over row numbers for an engine that stores fields in columns, in the shape the
-    /// vector indexes take as `allow`. `column(name)` is called once per field the expression
-    /// reads and returns that field's accessor by row (nil value = missing/null), or nil when the
-    /// collection has no such field (every row then reads it as missing).
+    /// vector indexes take as `allow`. `column(name)` is called while compiling (once per field
+    /// reference, never per row) and returns that field's accessor by row (a nil value reads as
+    /// missing/null), or nil when the collection has no such field (every row reads it as missing).
+    /// For `$meta["k"]` it is asked for `k`. The returned predicate is safe to call concurrently.
     public func rowPredicate(column: (String) -> (@Sendable (UInt32) -> FieldValue?)?) -> @Sendable (UInt32) -> Bool {
         guard let root else { return { _ in true } }
         let p = withoutActuallyEscaping(column) { column in
