@@ -100,28 +100,40 @@ final class FilterRobustnessTests: XCTestCase {
         XCTAssertEqual(FilterTestRows.matchingIDs(try FilterExpression(parsing: list)), [1, 2, 3, 4, 5])
     }
 
-    /// Parsing on a secondary thread with a small stack still works just under the nesting limit.
-    func testNestingLimitFitsSmallThreadStack() {
+    /// On a thread with a small stack, expressions just under the nesting limit still parse,
+    /// validate, compile and evaluate, and those over it fail with the nesting error (the
+    /// recursive work moves to a large-stack helper thread).
+    func testDeepExpressionsOnSmallThreadStack() {
         let limit = FilterExpression.maxNestingDepth
         // 2 levels per "not (" and per "-(": 4 * k levels in all, just under the limit.
         let k = (limit - 4) / 4
-        let text = String(repeating: "not (", count: k) + "a == " + String(repeating: "-(", count: k) + "1"
+        let nearLimit = String(repeating: "not (", count: k) + "a == " + String(repeating: "-(", count: k) + "1"
             + String(repeating: ")", count: 2 * k)
-        let done = expectation(description: "parsed")
-        nonisolated(unsafe) var result: Bool?
+        let overLimit = String(repeating: "(", count: limit + 1) + "a > 1" + String(repeating: ")", count: limit + 1)
+        let done = expectation(description: "ran")
+        nonisolated(unsafe) var outcome: [String] = []
         let t = Thread {
-            result = (try? FilterExpression(parsing: text)) != nil
+            do {
+                let f = try FilterExpression(parsing: nearLimit)
+                try f.validate(against: ["a": .int])
+                // k is even, so the nots cancel: a == (-1)^k * 1 == 1.
+                outcome.append("matches \(f.matches(["a": FieldValue.int(1)])) \(f.matches(["a": FieldValue.int(-1)]))")
+                let row = f.rowPredicate { _ in { _ in .int(1) } }
+                outcome.append("row \(row(0))")
+            } catch {
+                outcome.append("error \(error)")
+            }
+            do {
+                _ = try FilterExpression(parsing: overLimit)
+                outcome.append("over limit parsed")
+            } catch {
+                if case .nestingTooDeep? = error as? FilterError { outcome.append("too deep") } else { outcome.append("error \(error)") }
+            }
             done.fulfill()
         }
-        // Release needs roughly 4 KB of stack per level (100 levels fit a 512 KB macOS secondary
-        // thread); unoptimized debug frames are several times larger.
-        #if DEBUG
-        t.stackSize = 4 << 20
-        #else
-        t.stackSize = 512 << 10
-        #endif
+        t.stackSize = 256 << 10
         t.start()
-        wait(for: [done], timeout: 30)
-        XCTAssertEqual(result, true)
+        wait(for: [done], timeout: 60)
+        XCTAssertEqual(outcome, ["matches true false", "row true", "too deep"])
     }
 }

@@ -33,6 +33,8 @@ public struct FilterExpression: Sendable, CustomStringConvertible {
     /// The syntax tree; nil for an empty expression.
     public let root: FilterNode?
     private let compiled: @Sendable (any FieldLookup) -> FilterTruth
+    /// Deeply nested: recursive work runs on a large-stack thread (see `FilterStack`).
+    private let isDeep: Bool
 
     /// Deepest nesting accepted by the parser.
     public static var maxNestingDepth: Int { FilterParser.maxDepth }
@@ -45,12 +47,14 @@ public struct FilterExpression: Sendable, CustomStringConvertible {
     public init(parsing source: String, parameters: [String: FieldValue] = [:]) throws(FilterError) {
         self.source = source
         var parser = try FilterParser(source: source, parameters: parameters)
-        root = try parser.parseAll()
-        if let root {
+        let deep = parser.nestingTokens > FilterStack.inlineLimit
+        isDeep = deep
+        (root, compiled) = try FilterStack.run(deep: deep) { () throws(FilterError) in
+            guard let root = try parser.parseAll() else {
+                return (nil, { @Sendable _ in .yes })
+            }
             let compiler = FilterClosureCompiler<any FieldLookup>(field: { name in { entity in entity.value(of: name) } })
-            compiled = compiler.predicate(root)
-        } else {
-            compiled = { _ in .yes }
+            return (root, compiler.predicate(root))
         }
     }
 
@@ -73,7 +77,10 @@ public struct FilterExpression: Sendable, CustomStringConvertible {
     public func rowPredicate(column: (String) -> (@Sendable (UInt32) -> FieldValue?)?) -> @Sendable (UInt32) -> Bool {
         guard let root else { return { _ in true } }
         let p = withoutActuallyEscaping(column) { column in
-            FilterClosureCompiler<UInt32>(field: { name in column(name) ?? { _ in nil } }).predicate(root)
+            // Cannot throw: compiling only builds closures.
+            try! FilterStack.run(deep: isDeep) {
+                FilterClosureCompiler<UInt32>(field: { name in column(name) ?? { _ in nil } }).predicate(root)
+            }
         }
         return { row in p(row) == .yes }
     }
@@ -83,7 +90,8 @@ public struct FilterExpression: Sendable, CustomStringConvertible {
     /// does `$meta["k"]`). Throws `.unknownField` (listing the known fields) or `.typeMismatch`.
     public func validate(against schema: [String: FilterFieldType], allowDynamicFields: Bool = false) throws(FilterError) {
         guard let root else { return }
-        try FilterValidator(schema: schema, allowDynamicFields: allowDynamicFields).validateRoot(root)
+        let validator = FilterValidator(schema: schema, allowDynamicFields: allowDynamicFields)
+        try FilterStack.run(deep: isDeep) { () throws(FilterError) in try validator.validateRoot(root) }
     }
 
     /// Top-level field names the expression reads (for `$meta["k"]`, `k`).

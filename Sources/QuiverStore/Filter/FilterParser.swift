@@ -20,6 +20,21 @@ struct FilterParser {
 
     private let parameters: [String: FieldValue]
 
+    /// How many tokens could each open a nesting level; a bound on the parse depth.
+    var nestingTokens: Int {
+        var n = 0
+        for t in tokens {
+            switch t.kind {
+            case .symbol(.lparen), .symbol(.lbracket), .symbol(.bang), .symbol(.minus), .symbol(.plus),
+                 .symbol(.star), .symbol(.slash), .symbol(.percent), .symbol(.power), .symbol(.eq), .symbol(.ne),
+                 .keyword(.not):
+                n += 1
+            default: break
+            }
+        }
+        return n
+    }
+
     init(source: String, parameters: [String: FieldValue] = [:]) throws(FilterError) {
         var lexer = FilterLexer(source)
         tokens = try lexer.tokenize()
