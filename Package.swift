@@ -42,7 +42,9 @@ let package = Package(
         // Audio and video through FFmpeg's libraries (Debian's -dev packages), wrapped in C by CQuiverAV.
         .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg", pkgConfig: "libavformat",
                        providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswresample-dev", "libswscale-dev"])]),
-        .target(name: "CQuiverAV", dependencies: ["CFFmpeg"]),
+        .target(name: "CQuiverAV", dependencies: ["CFFmpeg"],
+                linkerSettings: [.linkedLibrary("avformat"), .linkedLibrary("avcodec"), .linkedLibrary("avutil"),
+                                 .linkedLibrary("swresample"), .linkedLibrary("swscale")]),
         .target(name: "QuiverMedia", dependencies: ["CQuiverImage", "CQuiverAV"]),
         .target(name: "Quiver", dependencies: ["QuiverModels", "QuiverHub", "QuiverStore", "QuiverTokenizers", "QuiverWeights", "QuiverTensor"]),
         // Benchmark driver for bench/ (not a product).

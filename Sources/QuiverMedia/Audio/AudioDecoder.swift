@@ -68,7 +68,8 @@ public struct DecodedAudio: Sendable, Equatable {
 ///
 /// Errors name the file: `MediaError.unreadableMedia` (not a media file, unknown codec),
 /// `.missingStream`, `.corruptMedia`, `.truncatedMedia` (the stream ends more than 2 % + 0.1 s
-/// before the length its header declares).
+/// before the length its header declares; for WAV the `data` chunk size, which FFmpeg itself
+/// clamps to the file size).
 public enum AudioDecoder {
     /// Decodes the whole audio stream of `url`.
     public static func decode(contentsOf url: URL, options: AudioDecodeOptions = AudioDecodeOptions()) throws -> DecodedAudio {
@@ -170,7 +171,9 @@ public final class AudioReader {
     }
 
     private func checkLength() throws {
-        guard !options.tolerateDamage, let declared = source.duration, !source.durationIsEstimate else { return }
+        guard !options.tolerateDamage else { return }
+        let header = source.container == "wav" ? WAVHeader.declaredSeconds(of: url) : nil
+        guard let declared = header ?? (source.durationIsEstimate ? nil : source.duration) else { return }
         let decoded = decodedSeconds
         if decoded < declared * 0.98 - 0.1 {
             throw MediaError.truncatedMedia(path: url.path, kind: "audio", declaredSeconds: declared, decodedSeconds: decoded)
