@@ -76,7 +76,8 @@ public enum AudioDecoder {
         let reader = try AudioReader(contentsOf: url, options: options)
         var samples: [Float] = []
         if let d = reader.source.duration {
-            samples.reserveCapacity(Int(d * Double(options.sampleRate) * 1.01) + 4096)
+            // A header's duration is only a hint: reserve at most ~17 M samples (64 MB) up front.
+            samples.reserveCapacity(min(Int(d * Double(options.sampleRate) * 1.01) + 4096, 1 << 24))
         }
         let chunk = 1 << 16
         var buffer = [Float](repeating: 0, count: chunk)

@@ -143,10 +143,11 @@ public final class VideoDecoder {
     public func currentImage() throws -> RGBImage {
         guard let f = last else { throw MediaError.invalidArgument("currentImage() needs a frame: call nextFrame() first") }
         let stride = f.width * 3
-        var pixels = [UInt8](repeating: 0, count: stride * f.height)
         var err = [CChar](repeating: 0, count: 512)
-        let status = pixels.withUnsafeMutableBufferPointer {
-            qav_video_convert_rgb24(handle, $0.baseAddress, Int32(stride), &err, err.count)
+        var status: Int32 = 0
+        let pixels = [UInt8](unsafeUninitializedCapacity: stride * f.height) { buffer, count in
+            status = qav_video_convert_rgb24(handle, buffer.baseAddress, Int32(stride), &err, err.count)
+            count = status < 0 ? 0 : stride * f.height
         }
         if status < 0 {
             throw MediaError.corruptMedia(path: url.path, kind: "video", decodedSeconds: f.time, reason: cText(err))
