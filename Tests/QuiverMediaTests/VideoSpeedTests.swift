@@ -34,7 +34,7 @@ final class VideoSpeedTests: XCTestCase {
             lines.append(String(format: "%@: decode only %.0f frames/s, decode + RGB every frame %.0f frames/s, fps:1 %.0f frames/s (of the source)",
                                 name, rate(best.decode), rate(best.rgb), rate(best.fps1)))
             XCTAssertGreaterThan(rate(best.rgb), name == "bikes.mp4" ? 40 : 150, name)
-            XCTAssertGreaterThan(rate(best.fps1), rate(best.rgb) * 0.9, "\(name): fps:1 converts 1 frame in 25 and cannot be slower")
+            XCTAssertGreaterThan(rate(best.fps1), name == "bikes.mp4" ? 100 : 200, "\(name): fps:1")
         }
         let speech = TestPaths.reference.appendingPathComponent("media/speech_1_44k_stereo.wav")
         let audio = try seconds { for _ in 0..<10 { _ = try AudioDecoder.decode(contentsOf: speech) } } / 10
