@@ -23,6 +23,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         .target(name: "CQuiverKernels"),
@@ -49,9 +50,16 @@ let package = Package(
         .target(name: "Quiver", dependencies: ["QuiverModels", "QuiverHub", "QuiverStore", "QuiverTokenizers", "QuiverWeights", "QuiverTensor"]),
         // Benchmark driver for bench/ (not a product).
         .executableTarget(name: "quiver-bench", dependencies: ["QuiverModels", "QuiverTensor"]),
+        // HTTP server (`quiver serve`): OpenAI-compatible embeddings, health, metrics.
+        .target(name: "QuiverServer", dependencies: [
+            "Quiver",
+            "QuiverHub",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
         .executableTarget(name: "quiver", dependencies: [
             "Quiver",
             "QuiverHub",
+            "QuiverServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -64,6 +72,10 @@ let package = Package(
         .testTarget(name: "QuiverHubTests", dependencies: ["QuiverTestSupport", "QuiverHub"]),
         .testTarget(name: "QuiverStoreTests", dependencies: ["QuiverTestSupport", "QuiverStore"]),
         .testTarget(name: "QuiverTests", dependencies: ["QuiverTestSupport", "Quiver"]),
+        .testTarget(name: "QuiverServerTests", dependencies: [
+            "QuiverTestSupport", "QuiverServer", "Quiver",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
         .testTarget(name: "QuiverMediaTests", dependencies: ["QuiverTestSupport", "QuiverMedia", "CQuiverImage"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,54 @@
+import Foundation
+import Hummingbird
+
+/// The HTTP server behind `quiver serve`: routes, middleware and shared state, thin over the library.
+///
+/// Routes: `POST /v1/embeddings` (OpenAI-compatible), `GET /healthz`, `GET /metrics`.
+/// Every error is a JSON body (`{"error": {"message", "type", "param", "code"}}`); a bad request
+/// never stops the server.
+public struct QuiverServer: Sendable {
+    /// Settings given at start.
+    public let configuration: ServerConfiguration
+    /// Request counters (shared with `/metrics`).
+    public let metrics = ServerMetrics()
+    let models: ModelCache
+
+    public init(configuration: ServerConfiguration) {
+        self.configuration = configuration
+        self.models = ModelCache(home: configuration.modelHome)
+    }
+
+    /// Names of the models loaded so far.
+    public func loadedModels() async -> [String] { await models.loadedModels() }
+
+    /// The router with every route and middleware; `buildApplication` serves it.
+    public func buildRouter() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        // Order matters: the access log sees the final status, errors become JSON before it, and
+        // the API key is checked before any route runs.
+        router.add(middleware: AccessLogMiddleware(metrics: metrics, log: configuration.logRequests))
+        router.add(middleware: ErrorMiddleware())
+        if let key = configuration.apiKey, !key.isEmpty {
+            router.add(middleware: APIKeyMiddleware(key: key))
+        }
+        HealthController(models: models, metrics: metrics, configuration: configuration, started: Date()).addRoutes(to: router)
+        EmbeddingsController(models: models, metrics: metrics, configuration: configuration).addRoutes(to: router)
+        return router
+    }
+
+    /// The application: listens on `host:port`; `runService()` serves until SIGINT or SIGTERM,
+    /// then finishes the requests under way and returns.
+    public func buildApplication(onServerRunning: (@Sendable (Int) async -> Void)? = nil) -> some ApplicationProtocol {
+        Application(
+            router: buildRouter(),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "quiver"),
+            onServerRunning: { channel in await onServerRunning?(channel.localAddress?.port ?? 0) }
+        )
+    }
+
+    /// Serves until SIGINT or SIGTERM, then finishes the requests under way and returns.
+    /// - Parameter onServerRunning: called with the bound port once the server listens.
+    public func run(onServerRunning: (@Sendable (Int) async -> Void)? = nil) async throws {
+        try await buildApplication(onServerRunning: onServerRunning).runService()
+    }
+}

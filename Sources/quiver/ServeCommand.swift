@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import Quiver
+import QuiverServer
+
+/// `quiver serve`: the HTTP server (OpenAI-compatible embeddings, health, metrics).
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve embeddings over HTTP (OpenAI-compatible /v1/embeddings, /healthz, /metrics).",
+        discussion: """
+        Listens on 127.0.0.1 (this machine only) unless --host says otherwise. Models load on \
+        first use and stay in memory. With an API key (--api-key or QUIVER_API_KEY) every route \
+        but /healthz needs the header `Authorization: Bearer KEY`. SIGINT or SIGTERM stops the \
+        server after the requests under way are answered. One line per request goes to standard error.
+
+        Example:
+          quiver serve --port 8080 &
+          curl -s localhost:8080/v1/embeddings -H 'Content-Type: application/json' \\
+            -d '{"model": "all-MiniLM-L6-v2", "input": ["A man is eating food."]}'
+        """
+    )
+
+    @Option(help: "Address to listen on (0.0.0.0 for every interface).")
+    var host: String = "127.0.0.1"
+
+    @Option(help: "TCP port (0 picks a free one).")
+    var port: Int = 8080
+
+    @Option(help: "Vector database folder (default: QUIVER_DB, else ./quiver.db).")
+    var db: String?
+
+    @Option(help: "Require `Authorization: Bearer KEY` (default: QUIVER_API_KEY; none when unset).")
+    var apiKey: String?
+
+    @Option(help: "Largest request body in bytes (larger ones get 413).")
+    var maxBody: Int = 16 << 20
+
+    @Option(help: "Most inputs per embeddings request.")
+    var maxInputs: Int = 2048
+
+    @Option(help: "Worker threads per embedding call (default: all cores).")
+    var threads: Int?
+
+    @Flag(help: "Do not log one line per request.")
+    var quiet = false
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port)") }
+        guard maxBody > 0 else { throw ValidationError("--max-body must be positive, got \(maxBody)") }
+        guard maxInputs > 0 else { throw ValidationError("--max-inputs must be positive, got \(maxInputs)") }
+        if let threads, threads <= 0 { throw ValidationError("--threads must be positive, got \(threads)") }
+    }
+
+    func run() async throws {
+        var config = ServerConfiguration()
+        config.host = host
+        config.port = port
+        config.databasePath = db ?? ServerConfiguration.defaultDatabasePath()
+        config.apiKey = apiKey ?? ProcessInfo.processInfo.environment["QUIVER_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        config.maxBodyBytes = maxBody
+        config.maxInputs = maxInputs
+        config.threads = threads
+        config.logRequests = !quiet
+        config.version = QuiverCommand.configuration.version
+        let server = QuiverServer(configuration: config)
+        let host = self.host
+        let modelRoot = config.modelHome.root.path
+        let auth = config.apiKey == nil ? "no API key" : "API key required"
+        try await server.run { port in
+            FileHandle.standardError.write(Data("quiver serve: listening on http://\(host):\(port) (\(auth); models from \(modelRoot))\n".utf8))
+        }
+        FileHandle.standardError.write(Data("quiver serve: stopped\n".utf8))
+    }
+}
