@@ -32,12 +32,12 @@ extension Collection {
     @discardableResult
     public func delete(filter: String) async throws -> Int {
         let p = try FilterCompiler.compile(filter)
-        return try delete(where: p)
+        return try await delete(where: p)
     }
 
     /// Deletes the entities for which `predicate` is true; returns how many.
     @discardableResult
-    public func delete(where predicate: RowPredicate) throws -> Int {
+    public func delete(where predicate: RowPredicate) async throws -> Int {
         try deleteRows { shared in
             var rows: [UInt32] = []
             forEachLive(shared.snapshot) { chunk, i in
@@ -177,6 +177,7 @@ extension Collection {
                 if value != .null { dyn[key] = value }
             }
             c.dynamic.append(dyn)
+            c.rows.append(0)  // assigned under the writer lock
             for (si, f) in schema.scalarFields.enumerated() {
                 var v = entity.fields[f.name] ?? .null
                 if v == .null {

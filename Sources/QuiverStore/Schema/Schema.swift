@@ -104,7 +104,7 @@ public struct CollectionSchema: Sendable, Hashable, Codable {
     }
 
     /// The field names reserved by the store.
-    static let reserved: Set<String> = ["$meta", "distance", "score"]
+    static let reserved: Set<String> = ["$meta"]
 
     /// Checks names, dimensions and model bindings; throws `StoreError.invalidSchema` naming the field.
     public func validate(collection: String) throws {
