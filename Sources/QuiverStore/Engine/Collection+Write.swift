@@ -79,7 +79,8 @@ extension Collection {
         if rows >= options.flushRows || batches >= options.flushBatches { try checkpoint() }
     }
 
-    private func write(_ entities: [Entity], models: [String: EmbeddingModel], upsert: Bool) throws -> [PrimaryKey] {
+    /// The synchronous body of insert and upsert.
+    func write(_ entities: [Entity], models: [String: EmbeddingModel], upsert: Bool) throws -> [PrimaryKey] {
         guard !entities.isEmpty else { return [] }
         try checkModels(models)
         var data = try columns(entities, upsert: upsert)
