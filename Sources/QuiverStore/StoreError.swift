@@ -35,7 +35,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .collectionExists(c): return "collection '\(c)' already exists"
         case let .collectionNotFound(c): return "collection '\(c)' does not exist"
         case let .modelMismatch(c, f, em, ed, gm, gd):
-            return "collection '\(c)' field '\(f)' holds \(em) vectors (\(ed)-d); these come from \(gm) (\(gd)-d)"
+            func named(_ m: String) -> String { m == "none" ? "raw" : m }
+            return "collection '\(c)' field '\(f)' holds \(named(em)) vectors (\(ed)-d); these come from \(named(gm)) (\(gd)-d)"
         case let .invalidData(c, r): return "collection '\(c)': \(r)"
         case let .invalidRequest(r): return r
         case let .corruptFile(p, r): return "\(p) is corrupt: \(r)"
