@@ -39,6 +39,7 @@ extension Collection {
     /// Writes growing data as a segment, persists indexes, rotates the WAL and writes the manifest.
     /// Call with `writer` held.
     func checkpoint() throws {
+        flushDue = false
         let snap = snapshot
         var m = manifest
         var sealed: Segment?

@@ -63,6 +63,7 @@ extension Collection {
             try commit(WALRecord(lsn: lsn, tombstones: rows, batch: nil))
         }
         try wal!.waitDurable(target)
+        try flushIfDue()
         return n
     }
 
@@ -76,7 +77,17 @@ extension Collection {
             applyToState(record, batch: batch, snapshot: &s.snapshot, keys: &s.keys)
             return (s.snapshot.growingRows, s.snapshot.batches.count)
         }
-        if rows >= options.flushRows || batches >= options.flushBatches { try checkpoint() }
+        flushDue = rows >= options.flushRows || batches >= options.flushBatches
+    }
+
+    /// Seals growing data when it has passed the thresholds of `StoreOptions`. Called by writers
+    /// after their write is durable, so a failing flush never turns an acknowledged write into an error
+    /// silently: the write is in the WAL, and the error is reported.
+    func flushIfDue() throws {
+        try withWriter {
+            guard flushDue, !closed else { return }
+            try checkpoint()
+        }
     }
 
     /// The synchronous body of insert and upsert.
@@ -115,6 +126,7 @@ extension Collection {
             try commit(WALRecord(lsn: lsn, tombstones: upsert ? old.sorted() : [], batch: data))
         }
         try wal!.waitDurable(target)
+        try flushIfDue()
         return data.ids
     }
 

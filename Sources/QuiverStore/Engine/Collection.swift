@@ -58,6 +58,8 @@ public final class Collection: @unchecked Sendable {
     var lsn: UInt64
     var nextAutoID: Int64
     var closed = false
+    /// Set by a write that took growing data past the flush thresholds.
+    var flushDue = false
 
     /// Reader-visible state: snapshot, primary key map, index slots.
     struct Shared {
