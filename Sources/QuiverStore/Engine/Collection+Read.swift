@@ -95,7 +95,7 @@ extension Collection {
         let fi = schema.vectorFields.firstIndex { $0.name == f.name }!
         let (snap, slot) = shared.withLock { ($0.snapshot, $0.indexes[f.name]) }
         let k = request.limit + request.offset
-        let inRange: (Float) -> Bool = { s in
+        let inRange: @Sendable (Float) -> Bool = { s in
             if f.metric.higherIsCloser {
                 if let r = request.radius, !(s > r) { return false }
                 if let rf = request.rangeFilter, !(s <= rf) { return false }
@@ -106,32 +106,54 @@ extension Collection {
             return true
         }
         let ranged = request.radius != nil || request.rangeFilter != nil
-        var results: [[SearchHit]] = []
-        for q in request.vectors {
-            var hits: [IndexHit]
-            if let slot {
-                let allow: (UInt32) -> Bool = { row in
-                    guard snap.isLive(row) else { return false }
-                    guard let p else { return true }
-                    guard let (chunk, i) = snap.locate(row) else { return false }
-                    return p(RowView(chunk: chunk, i: i, schema: self.schema, scalarIndex: self.scalarIndex))
-                }
-                let want = ranged ? max(k * 4, 256) : k
-                hits = try q.withUnsafeBufferPointer { qp in
-                    try slot.lock.read { try slot.index.search(qp, k: want, params: request.params, allow: allow) }
-                }
-                if ranged { hits = Array(hits.filter { inRange($0.score) }.prefix(k)) }
-            } else {
-                hits = exactScan(q, field: fi, metric: f.metric, k: k, snapshot: snap, predicate: p, inRange: ranged ? inRange : nil)
-            }
-            let page = hits.dropFirst(request.offset).prefix(request.limit)
-            results.append(page.compactMap { h in
+        let rangeCheck: (@Sendable (Float) -> Bool)? = ranged ? inRange : nil
+        let metric = f.metric
+        let one: @Sendable (Int) throws -> [IndexHit] = { (qi: Int) throws -> [IndexHit] in
+            try self.searchOne(request.vectors[qi], field: fi, metric: metric, k: k, snapshot: snap, slot: slot,
+                               predicate: p, params: request.params, inRange: rangeCheck)
+        }
+        let raw = try Self.parallelMap(request.vectors.count, one)
+        return raw.map { hits in
+            hits.dropFirst(request.offset).prefix(request.limit).compactMap { h in
                 guard let (chunk, i) = snap.locate(h.row) else { return nil }
                 let r = materialize(chunk, i, out)
                 return SearchHit(id: r.id, score: h.score, fields: r.fields, vectors: r.vectors)
-            })
+            }
         }
-        return results
+    }
+
+    /// `body(0..<n)` spread over the CPU cores, results in order; the first error is rethrown.
+    static func parallelMap<T: Sendable>(_ n: Int, _ body: @Sendable (Int) throws -> T) throws -> [T] {
+        if n <= 1 { return try (0..<n).map(body) }
+        let results = Locked<[Result<T, Error>?]>(Array(repeating: nil, count: n))
+        let workers = min(n, ProcessInfo.processInfo.activeProcessorCount)
+        let next = Locked(0)
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while true {
+                let i = next.withLock { v -> Int in defer { v += 1 }; return v }
+                if i >= n { return }
+                let r = Result { try body(i) }
+                results.withLock { $0[i] = r }
+            }
+        }
+        return try results.withLock { $0 }.map { try $0!.get() }
+    }
+
+    func searchOne(_ q: [Float], field fi: Int, metric: Metric, k: Int, snapshot snap: Snapshot, slot: IndexSlot?,
+                   predicate p: RowPredicate?, params: IndexParams, inRange: (@Sendable (Float) -> Bool)?) throws -> [IndexHit] {
+        guard let slot else { return exactScan(q, field: fi, metric: metric, k: k, snapshot: snap, predicate: p, inRange: inRange) }
+        let allow: (UInt32) -> Bool = { row in
+            guard snap.isLive(row) else { return false }
+            guard let p else { return true }
+            guard let (chunk, i) = snap.locate(row) else { return false }
+            return p(RowView(chunk: chunk, i: i, schema: self.schema, scalarIndex: self.scalarIndex))
+        }
+        let want = inRange != nil ? max(k * 4, 256) : k
+        let hits = try q.withUnsafeBufferPointer { qp in
+            try slot.lock.read { try slot.index.search(qp, k: want, params: params, allow: allow) }
+        }
+        guard let inRange else { return hits }
+        return Array(hits.filter { inRange($0.score) }.prefix(k))
     }
 
     func exactScan(_ query: [Float], field fi: Int, metric: Metric, k: Int, snapshot snap: Snapshot,
@@ -139,13 +161,14 @@ extension Collection {
         let d = dimensions[fi]
         let q = metric == .cosine ? ScanMath.normalized(query) : query
         var top = TopK(k: k, higherIsCloser: metric.higherIsCloser)
+        let hasTombstones = !snap.tombstones.isEmpty
         q.withUnsafeBufferPointer { qb in
             let qp = qb.baseAddress!
             for chunk in snap.chunks {
                 let base = chunk.vectors(fi)
                 for i in 0..<chunk.count {
                     let row = chunk.row(i)
-                    if snap.tombstones.contains(row) { continue }
+                    if hasTombstones, snap.tombstones.contains(row) { continue }
                     if let predicate, !predicate(RowView(chunk: chunk, i: i, schema: schema, scalarIndex: scalarIndex)) { continue }
                     let s = ScanMath.score(metric, qp, base + i * d, d)
                     if let inRange, !inRange(s) { continue }

@@ -4,27 +4,42 @@ import Foundation
 enum ScanMath {
     @inline(__always)
     static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
         var i = 0
-        while i + 4 <= n {
-            s0 += a[i] * b[i]; s1 += a[i + 1] * b[i + 1]; s2 += a[i + 2] * b[i + 2]; s3 += a[i + 3] * b[i + 3]
-            i += 4
+        while i + 16 <= n {
+            acc0 += ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            acc1 += ra.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
+            i += 16
         }
-        while i < n { s0 += a[i] * b[i]; i += 1 }
-        return (s0 + s1) + (s2 + s3)
+        if i + 8 <= n {
+            acc0 += ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            i += 8
+        }
+        var s = (acc0 + acc1).sum()
+        while i < n { s += a[i] * b[i]; i += 1 }
+        return s
     }
 
     @inline(__always)
     static func l2sq(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
         var i = 0
-        while i + 4 <= n {
-            let d0 = a[i] - b[i], d1 = a[i + 1] - b[i + 1], d2 = a[i + 2] - b[i + 2], d3 = a[i + 3] - b[i + 3]
-            s0 += d0 * d0; s1 += d1 * d1; s2 += d2 * d2; s3 += d3 * d3
-            i += 4
+        while i + 16 <= n {
+            let d0 = ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            let d1 = ra.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self) - rb.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
+            acc0 += d0 * d0; acc1 += d1 * d1
+            i += 16
         }
-        while i < n { let d = a[i] - b[i]; s0 += d * d; i += 1 }
-        return (s0 + s1) + (s2 + s3)
+        if i + 8 <= n {
+            let d0 = ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            acc0 += d0 * d0
+            i += 8
+        }
+        var s = (acc0 + acc1).sum()
+        while i < n { let d = a[i] - b[i]; s += d * d; i += 1 }
+        return s
     }
 
     /// Score of stored vector `v` against `q` (already normalized for COSINE).
