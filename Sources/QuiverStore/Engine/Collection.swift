@@ -32,7 +32,7 @@ struct Snapshot: Sendable {
     }
 
     /// True when `row` is present and not deleted.
-    func isLive(_ row: UInt32) -> Bool { row < nextRow && !tombstones.contains(row) }
+    func isLive(_ row: UInt32) -> Bool { row < nextRow && (tombstones.isEmpty || !tombstones.contains(row)) }
 }
 
 /// A collection of entities in a `VectorStore`: a schema, sealed segments, growing batches, a

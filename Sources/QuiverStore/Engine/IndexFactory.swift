@@ -61,11 +61,12 @@ final class ExactIndex: VectorIndex, @unchecked Sendable {
         if metric == .cosine { q = ScanMath.normalized(q) }
         var top = TopK(k: k, higherIsCloser: metric.higherIsCloser)
         let m: Metric = metric == .cosine ? .innerProduct : metric
+        let anyRemoved = !removed.isEmpty
         q.withUnsafeBufferPointer { qp in
             data.withUnsafeBufferPointer { dp in
                 for i in 0..<rows.count {
                     let r = rows[i]
-                    if removed.contains(r) { continue }
+                    if anyRemoved, removed.contains(r) { continue }
                     if let allow, !allow(r) { continue }
                     top.push(r, ScanMath.score(m, qp.baseAddress!, dp.baseAddress! + i * dimension, dimension))
                 }
