@@ -23,8 +23,8 @@ extension Collection {
         if data.count > 0 {
             let file = String(format: "seg-%08llu.qseg", m.nextSegmentID)
             m.nextSegmentID += 1
-            try Segment.write(data, keyType: schema.primaryKey.type, dimensions: dimensions, to: directory + "/" + file)
-            newSegments.append(try Segment(path: directory + "/" + file, dimensions: dimensions,
+            try Segment.write(data, keyType: schema.primaryKey.type, dimensions: dimensions, half: halfFields, to: directory + "/" + file)
+            newSegments.append(try Segment(path: directory + "/" + file, dimensions: dimensions, half: halfFields,
                                            scalarFields: schema.scalarFields.count, keyType: schema.primaryKey.type))
             m.segments = [.init(file: file, rows: data.count)]
         }
@@ -54,8 +54,8 @@ extension Collection {
             if data.count > 0 {
                 let file = String(format: "seg-%08llu.qseg", m.nextSegmentID)
                 m.nextSegmentID += 1
-                try Segment.write(data, keyType: schema.primaryKey.type, dimensions: dimensions, to: directory + "/" + file)
-                sealed = try Segment(path: directory + "/" + file, dimensions: dimensions,
+                try Segment.write(data, keyType: schema.primaryKey.type, dimensions: dimensions, half: halfFields, to: directory + "/" + file)
+                sealed = try Segment(path: directory + "/" + file, dimensions: dimensions, half: halfFields,
                                      scalarFields: schema.scalarFields.count, keyType: schema.primaryKey.type)
                 m.segments.append(.init(file: file, rows: data.count))
             }

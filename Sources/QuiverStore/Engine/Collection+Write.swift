@@ -178,7 +178,14 @@ extension Collection {
                     throw bad("field '\(f.name)' holds \(f.model.id) vectors (\(f.dimension)-d); entity \(e) has a \(v.count)-d vector")
                 }
                 guard v.allSatisfy(\.isFinite) else { throw bad("entity \(e) field '\(f.name)' holds a NaN or infinite value") }
-                c.vectors[fi].append(contentsOf: v)
+                if f.storage == .float16 {
+                    guard v.allSatisfy({ abs($0) <= 65504 }) else {
+                        throw bad("entity \(e) field '\(f.name)' stores float16 and holds a value beyond ±65504")
+                    }
+                    c.vectors[fi].append(contentsOf: v.map(Half.round))
+                } else {
+                    c.vectors[fi].append(contentsOf: v)
+                }
             }
             var dyn: [String: FieldValue] = [:]
             for (key, value) in entity.fields where key != pk.name {

@@ -49,6 +49,8 @@ public final class Collection: @unchecked Sendable {
     let directory: String
     let options: StoreOptions
     let dimensions: [Int]
+    /// Per vector field: stored as float16.
+    let halfFields: [Bool]
     let scalarIndex: [String: Int]
 
     /// Guards writes, flushes, compaction and index changes (and `manifest`, `wal`, `lsn`).
@@ -89,6 +91,7 @@ public final class Collection: @unchecked Sendable {
         self.options = options
         self.manifest = manifest
         dimensions = manifest.schema.vectorFields.map(\.dimension)
+        halfFields = manifest.schema.vectorFields.map { $0.storage == .float16 }
         var si: [String: Int] = [:]
         for (i, f) in manifest.schema.scalarFields.enumerated() { si[f.name] = i }
         scalarIndex = si
@@ -114,7 +117,7 @@ public final class Collection: @unchecked Sendable {
         snap.nextRow = manifest.nextRow
         snap.tombstones = Set(manifest.tombstones)
         for e in manifest.segments {
-            let seg = try Segment(path: directory + "/" + e.file, dimensions: dimensions,
+            let seg = try Segment(path: directory + "/" + e.file, dimensions: dimensions, half: halfFields,
                                   scalarFields: schema.scalarFields.count, keyType: schema.primaryKey.type)
             guard seg.count == e.rows else {
                 throw StoreError.corruptFile(path: seg.path, reason: "holds \(seg.count) rows, the manifest says \(e.rows)")

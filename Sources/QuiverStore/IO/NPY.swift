@@ -93,7 +93,7 @@ public enum NPY {
             switch width {
             case 4: if count > 0 { memcpy(out.baseAddress!, src, count * 4) }
             case 8: for i in 0..<count { out[i] = Float(Double(bitPattern: UInt64(littleEndian: src.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
-            default: for i in 0..<count { out[i] = halfToFloat(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+            default: for i in 0..<count { out[i] = Half.toFloat(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
             }
             n = count
         }
@@ -136,9 +136,12 @@ public enum NPY {
         }
         return nil
     }
+}
 
-    /// IEEE half → float.
-    static func halfToFloat(_ h: UInt16) -> Float {
+/// IEEE 754 binary16 conversions.
+enum Half {
+    /// half → float, exact (subnormals, infinities, NaN kept).
+    static func toFloat(_ h: UInt16) -> Float {
         let sign = UInt32(h & 0x8000) << 16
         let exp = UInt32(h >> 10) & 0x1F
         var mant = UInt32(h & 0x03FF)
@@ -152,4 +155,31 @@ public enum NPY {
         if exp == 0x1F { return Float(bitPattern: sign | 0x7F80_0000 | (mant << 13)) }
         return Float(bitPattern: sign | ((exp + 112) << 23) | (mant << 13))
     }
+
+    /// float → half, rounding to nearest even; out-of-range values become infinity.
+    static func fromFloat(_ f: Float) -> UInt16 {
+        let b = f.bitPattern
+        let sign = UInt16((b >> 16) & 0x8000)
+        let exp = Int((b >> 23) & 0xFF)
+        let mant = b & 0x7F_FFFF
+        if exp == 0xFF { return sign | 0x7C00 | (mant != 0 ? 0x200 : 0) }
+        let e = exp - 127 + 15
+        if e >= 0x1F { return sign | 0x7C00 }
+        if e <= 0 {
+            if e < -10 { return sign }
+            let m = mant | 0x80_0000
+            let shift = UInt32(14 - e)
+            var h = m >> shift
+            let rem = m & ((1 << shift) - 1), halfway = UInt32(1) << (shift - 1)
+            if rem > halfway || (rem == halfway && (h & 1) == 1) { h += 1 }
+            return sign | UInt16(h)
+        }
+        var h = UInt32(e) << 10 | (mant >> 13)
+        let rem = mant & 0x1FFF
+        if rem > 0x1000 || (rem == 0x1000 && (h & 1) == 1) { h += 1 }
+        return sign | UInt16(h)
+    }
+
+    /// `f` rounded to the nearest half-precision value.
+    static func round(_ f: Float) -> Float { toFloat(fromFloat(f)) }
 }

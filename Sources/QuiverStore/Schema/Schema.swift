@@ -23,7 +23,13 @@ public enum ScalarType: String, Sendable, Codable, CaseIterable {
 }
 
 /// How a vector field stores its values on disk.
-public enum VectorStorage: String, Sendable, Codable { case float32 = "FloatVector" }
+public enum VectorStorage: String, Sendable, Codable {
+    /// 4 bytes per value.
+    case float32 = "FloatVector"
+    /// 2 bytes per value on disk (IEEE half); values are rounded to half precision on insert and
+    /// held as float32 in memory. Magnitudes must stay within ±65504.
+    case float16 = "Float16Vector"
+}
 
 /// The embedding model that fills a vector field: every vector inserted into or searched against
 /// the field must come from this model (same id, same dimension).

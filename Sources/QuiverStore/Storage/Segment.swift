@@ -5,7 +5,7 @@ import Foundation
 /// Layout (little-endian): magic `QVSEG\0\0\0` (8 bytes), version u32, header length u32, header,
 /// header CRC32C u32, then sections each starting on a 64-byte boundary:
 /// rows (u32 × n), ids (int64 × n, or offsets u64 × (n+1) + UTF-8 bytes for string keys),
-/// one float32 block (n × dimension) per vector field, one variable-length column
+/// one block (n × dimension) per vector field (float32, or IEEE half for float16 storage), one variable-length column
 /// (offsets u64 × (n+1) + encoded values) per scalar field, and the dynamic field column.
 /// The header holds the row count, the key type and each section's offset, length and CRC32C.
 final class Segment: RowChunk, @unchecked Sendable {
@@ -21,9 +21,10 @@ final class Segment: RowChunk, @unchecked Sendable {
     private let vectorPtrs: [UnsafePointer<Float>]
     private let scalarSections: [UnsafeRawBufferPointer]
     private let dynamicSection: UnsafeRawBufferPointer
+    private let owned: [UnsafeMutablePointer<Float>]
 
     /// Writes `data` as a segment file at `path` atomically.
-    static func write(_ data: ColumnData, keyType: PrimaryKeyType, dimensions: [Int], to path: String) throws {
+    static func write(_ data: ColumnData, keyType: PrimaryKeyType, dimensions: [Int], half: [Bool], to path: String) throws {
         let n = data.count
         var sections: [[UInt8]] = []
         var w = ByteWriter(capacity: n * 4)
@@ -37,7 +38,13 @@ final class Segment: RowChunk, @unchecked Sendable {
             sections.append(variable(n) { i, w in if case let .string(s) = data.ids[i] { w.raw(Array(s.utf8)) } })
         }
         for f in 0..<dimensions.count {
-            w = ByteWriter(capacity: data.vectors[f].count * 4); w.floats(data.vectors[f]); sections.append(w.bytes)
+            if half[f] {
+                w = ByteWriter(capacity: data.vectors[f].count * 2)
+                for v in data.vectors[f] { let h = Half.fromFloat(v); w.u8(UInt8(h & 0xFF)); w.u8(UInt8(h >> 8)) }
+            } else {
+                w = ByteWriter(capacity: data.vectors[f].count * 4); w.floats(data.vectors[f])
+            }
+            sections.append(w.bytes)
         }
         for col in data.scalars { sections.append(variable(n) { i, w in ValueCodec.put(col[i], &w) }) }
         sections.append(variable(n) { i, w in if !data.dynamic[i].isEmpty { ValueCodec.put(data.dynamic[i], &w) } })
@@ -45,6 +52,7 @@ final class Segment: RowChunk, @unchecked Sendable {
         var header = ByteWriter()
         header.u64(UInt64(n)); header.u8(keyType == .int64 ? 1 : 2)
         header.u32(UInt32(dimensions.count)); for d in dimensions { header.u32(UInt32(d)) }
+        for h in half { header.u8(h ? 1 : 0) }
         header.u32(UInt32(data.scalars.count)); header.u32(UInt32(sections.count))
         let tableStart = 8 + 4 + 4
         let headerLen = header.bytes.count + sections.count * 20
@@ -76,7 +84,7 @@ final class Segment: RowChunk, @unchecked Sendable {
     }
 
     /// Maps and verifies the segment at `path` (every section's checksum is checked).
-    init(path: String, dimensions: [Int], scalarFields: Int, keyType: PrimaryKeyType) throws {
+    init(path: String, dimensions: [Int], half: [Bool], scalarFields: Int, keyType: PrimaryKeyType) throws {
         self.path = path
         region = try MappedRegion(path: path)
         let b = region.bytes
@@ -97,6 +105,9 @@ final class Segment: RowChunk, @unchecked Sendable {
         var dims: [Int] = []
         for _ in 0..<nv { dims.append(Int(try h.u32())) }
         guard dims == dimensions else { throw bad("vector dimensions \(dims) differ from the schema's \(dimensions)") }
+        var storedHalf: [Bool] = []
+        for _ in 0..<nv { storedHalf.append(try h.u8() == 1) }
+        guard storedHalf == half else { throw bad("vector storage (float16 flags \(storedHalf)) differs from the schema's \(half)") }
         let ns = Int(try h.u32())
         guard ns == scalarFields else { throw bad("\(ns) scalar columns, the schema has \(scalarFields)") }
         let nsec = Int(try h.u32())
@@ -118,11 +129,24 @@ final class Segment: RowChunk, @unchecked Sendable {
         idSection = secs[1]
         if !stringKeys, secs[1].count != n * 8 { throw bad("id column holds \(secs[1].count) bytes for \(n) rows") }
         var vp: [UnsafePointer<Float>] = []
+        var decoded: [UnsafeMutablePointer<Float>] = []
         for f in 0..<nv {
-            guard secs[2 + f].count == n * dims[f] * 4 else { throw bad("vector field \(f) holds \(secs[2 + f].count) bytes for \(n) rows") }
-            vp.append(n == 0 ? UnsafePointer(bitPattern: 4)! : secs[2 + f].baseAddress!.assumingMemoryBound(to: Float.self))
+            let width = half[f] ? 2 : 4
+            guard secs[2 + f].count == n * dims[f] * width else { throw bad("vector field \(f) holds \(secs[2 + f].count) bytes for \(n) rows") }
+            if half[f] {
+                // float16 on disk, float32 in memory for the distance kernels.
+                let count = n * dims[f]
+                let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+                let src = secs[2 + f]
+                for i in 0..<count { p[i] = Half.toFloat(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+                decoded.append(p)
+                vp.append(UnsafePointer(p))
+            } else {
+                vp.append(n == 0 ? UnsafePointer(bitPattern: 4)! : secs[2 + f].baseAddress!.assumingMemoryBound(to: Float.self))
+            }
         }
         vectorPtrs = vp
+        owned = decoded
         scalarSections = Array(secs[(2 + nv)..<(2 + nv + ns)])
         dynamicSection = secs[2 + nv + ns]
         for s in scalarSections + [dynamicSection] + (stringKeys ? [idSection] : []) {
@@ -132,6 +156,8 @@ final class Segment: RowChunk, @unchecked Sendable {
         }
         for i in 1..<max(n, 1) where rowsPtr[i] <= rowsPtr[i - 1] { throw bad("row numbers not ascending at entry \(i)") }
     }
+
+    deinit { for p in owned { p.deallocate() } }
 
     private func slot(_ s: UnsafeRawBufferPointer, _ i: Int) -> UnsafeRawBufferPointer {
         let a = Int(s.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self))
