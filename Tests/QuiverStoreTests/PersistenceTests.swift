@@ -185,4 +185,35 @@ final class PersistenceTests: XCTestCase {
             try await store.close()
         }
     }
+
+    /// Auto-flushes do not rewrite a fresh index file; reopening loads the older file and brings
+    /// it up to date (rows added and deleted since), without a rebuild.
+    func testIndexFileIsCaughtUpIncrementallyAtOpen() async throws {
+        let dir = try makeTempDir(self)
+        let store = try VectorStore(path: dir, options: StoreOptions(flushRows: 50, flushBatches: 1000))
+        let c = try await store.createCollection("docs", schema: docsSchema())
+        try await c.insert((1...3000).map { docsEntity($0) })
+        try await c.createIndex(kind: .flat)
+        let colDir = c.directory
+        func indexFiles() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: colDir).filter { $0.hasPrefix("idx-") } }
+        let first = try indexFiles()
+        XCTAssertEqual(first.count, 1)
+        for b in Int64(0)..<8 { try await c.insert((1...25).map { docsEntity(3000 + b * 25 + $0) }) }  // 4 auto-flushes
+        try await c.delete(ids: (1...40).map { PrimaryKey.int($0 * 7) })
+        try await c.upsert([docsEntity(3001), docsEntity(5)])
+        XCTAssertEqual(try indexFiles(), first, "small changes do not rewrite the index file")
+        let query = SearchRequest(vectors: (0..<4).map { testVector(50_000 + Int64($0), dimension: 8) }, limit: 10)
+        let want = try await c.search(query)
+        let image = try crashImage(of: dir)
+        try await store.close()
+        let s2 = try VectorStore(path: image)
+        let c2 = try await s2.collection("docs")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: c2.directory).filter { $0.hasPrefix("idx-") }, first,
+                       "the old index file was caught up, not rebuilt")
+        let got = try await c2.search(query)
+        XCTAssertEqual(got, want)
+        let n = try await c2.count()
+        XCTAssertEqual(n, 3200 - 40)
+        try await s2.close()
+    }
 }

@@ -4,7 +4,7 @@ extension Collection {
     /// Seals growing data into a segment, persists indexes and writes a new manifest, after which
     /// the WAL files before it are deleted. Normally automatic (see `StoreOptions`).
     public func flush() async throws {
-        try withWriter { try checkOpen(); try checkpoint() }
+        try withWriter { try checkOpen(); try checkpoint(persistIndexes: true) }
     }
 
     /// Rewrites sealed segments without deleted entities (one segment results).
@@ -36,9 +36,9 @@ extension Collection {
         try removeUnreferencedFiles()
     }
 
-    /// Writes growing data as a segment, persists indexes, rotates the WAL and writes the manifest.
-    /// Call with `writer` held.
-    func checkpoint() throws {
+    /// Writes growing data as a segment, rotates the WAL and writes the manifest; rewrites index
+    /// files that lag far behind (or all of them with `persistIndexes`). Call with `writer` held.
+    func checkpoint(persistIndexes: Bool = false) throws {
         flushDue = false
         let snap = snapshot
         var m = manifest
@@ -65,9 +65,14 @@ extension Collection {
         let slots = shared.withLock { $0.indexes }
         m.indexes = []
         for (field, slot) in slots.sorted(by: { $0.key < $1.key }) {
-            let file = "idx-\(field)-\(m.generation).qidx"
-            try slot.lock.read { try slot.index.write(to: directory + "/" + file) }
-            m.indexes.append(.init(info: slot.info, file: file))
+            if persistIndexes || slot.isStale(nextRow: snap.nextRow) {
+                let file = "idx-\(field)-\(m.generation).qidx"
+                try slot.lock.read { try slot.index.write(to: directory + "/" + file) }
+                slot.persistedFile = file
+                slot.coveredRows = snap.nextRow
+                slot.removedSince = []
+            }
+            m.indexes.append(.init(info: slot.info, file: slot.persistedFile, coveredRows: slot.coveredRows, removedSince: slot.removedSince))
         }
         let tomb = snap.tombstones.subtracting(dropped)
         m.tombstones = tomb.sorted()

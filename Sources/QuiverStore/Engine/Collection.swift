@@ -131,16 +131,25 @@ public final class Collection: @unchecked Sendable {
             guard let fi = schema.vectorFields.firstIndex(where: { $0.name == e.info.field }) else { continue }
             let f = schema.vectorFields[fi]
             var index: VectorIndex?
-            if let file = e.file {
-                index = try? IndexFactory.load(e.info, path: directory + "/" + file, dimension: f.dimension, metric: f.metric)
+            let covered = e.coveredRows ?? manifest.nextRow
+            if let file = e.file, let loaded = try? IndexFactory.load(e.info, path: directory + "/" + file, dimension: f.dimension, metric: f.metric) {
+                index = loaded
+                for r in e.removedSince ?? [] { loaded.remove(row: r) }
+                if (try? Self.addRows(to: loaded, field: fi, f, snapshot: snap, from: covered)) == nil { index = nil }
             }
             let live = snap.segments.reduce(0) { $0 + $1.count } - snap.tombstones.count
             if let i = index, i.count != live || i.dimension != f.dimension || i.metric != f.metric || i.kind != e.info.kind { index = nil }
-            if index == nil {
-                index = try Self.build(e.info, field: fi, f, snapshot: snap)
+            let slot: IndexSlot
+            if let index {
+                slot = IndexSlot(info: e.info, index: index)
+                slot.persistedFile = e.file
+                slot.coveredRows = covered
+                slot.removedSince = e.removedSince ?? []
+            } else {
+                slot = IndexSlot(info: e.info, index: try Self.build(e.info, field: fi, f, snapshot: snap))
                 rebuilt = true
             }
-            slots[f.name] = IndexSlot(info: e.info, index: index!)
+            slots[f.name] = slot
         }
         // WAL tail.
         let walFiles = try listFiles(prefix: "wal-", suffix: ".log").compactMap { f -> (UInt64, String)? in
@@ -181,7 +190,10 @@ public final class Collection: @unchecked Sendable {
 
     func applyToIndexes(_ r: WALRecord, batch: Batch?, slots: [String: IndexSlot]) {
         if !r.tombstones.isEmpty {
-            for s in slots.values { s.lock.write { for t in r.tombstones { s.index.remove(row: t) } } }
+            for s in slots.values {
+                s.lock.write { for t in r.tombstones { s.index.remove(row: t) } }
+                if s.persistedFile != nil { s.removedSince += r.tombstones.filter { $0 < s.coveredRows } }
+            }
         }
         if let batch {
             for (fi, f) in schema.vectorFields.enumerated() {
@@ -209,17 +221,22 @@ public final class Collection: @unchecked Sendable {
     /// Builds an index over every live row of `snapshot`.
     static func build(_ info: IndexInfo, field fi: Int, _ f: VectorField, snapshot: Snapshot) throws -> VectorIndex {
         let index = try IndexFactory.make(info, dimension: f.dimension, metric: f.metric)
-        for chunk in snapshot.chunks {
+        try addRows(to: index, field: fi, f, snapshot: snapshot, from: 0)
+        return index
+    }
+
+    /// Adds the live rows numbered `from` and above to `index`.
+    static func addRows(to index: VectorIndex, field fi: Int, _ f: VectorField, snapshot: Snapshot, from: UInt32) throws {
+        for chunk in snapshot.chunks where chunk.count > 0 && chunk.lastRow >= from {
             var rows: [UInt32] = [], vecs: [Float] = []
             let base = chunk.vectors(fi)
-            for i in 0..<chunk.count where !snapshot.tombstones.contains(chunk.row(i)) {
+            for i in 0..<chunk.count where chunk.row(i) >= from && !snapshot.tombstones.contains(chunk.row(i)) {
                 rows.append(chunk.row(i))
                 vecs.append(contentsOf: UnsafeBufferPointer(start: base + i * f.dimension, count: f.dimension))
             }
             if rows.isEmpty { continue }
             try vecs.withUnsafeBufferPointer { try index.add(rows: rows, vectors: $0) }
         }
-        return index
     }
 
     func listFiles(prefix: String, suffix: String) throws -> [String] {
@@ -252,7 +269,10 @@ public final class Collection: @unchecked Sendable {
     func close() throws {
         writer.lock(); defer { writer.unlock() }
         guard !closed else { return }
-        if snapshot.growingRows > 0 || !snapshot.batches.isEmpty { try checkpoint() }
+        let stale = shared.withLock { s in
+            s.indexes.values.contains { $0.persistedFile == nil || $0.coveredRows < s.snapshot.nextRow || !$0.removedSince.isEmpty }
+        }
+        if !snapshot.batches.isEmpty || stale { try checkpoint(persistIndexes: true) }
         wal?.close()
         closed = true
     }

@@ -53,7 +53,15 @@ final class ExactIndex: VectorIndex, @unchecked Sendable {
         }
     }
 
-    func remove(row: UInt32) { if rows.contains(row) { removed.insert(row) } }
+    /// Rows arrive in ascending order, so membership is a binary search.
+    func remove(row: UInt32) {
+        var lo = 0, hi = rows.count - 1
+        while lo <= hi {
+            let mid = (lo + hi) / 2
+            if rows[mid] == row { removed.insert(row); return }
+            if rows[mid] < row { lo = mid + 1 } else { hi = mid - 1 }
+        }
+    }
 
     func search(_ query: UnsafeBufferPointer<Float>, k: Int, params: IndexParams, allow: ((UInt32) -> Bool)?) throws -> [IndexHit] {
         guard query.count == dimension else { throw StoreError.invalidRequest("query has \(query.count) values, index is \(dimension)-d") }

@@ -20,7 +20,19 @@ final class IndexSlot: @unchecked Sendable {
     let info: IndexInfo
     let index: VectorIndex
     let lock = RWLock()
+    // Persistence state, guarded by the collection's writer lock: the file last written, the
+    // rows it covers (all rows below `coveredRows`), and rows deleted from it since.
+    var persistedFile: String?
+    var coveredRows: UInt32 = 0
+    var removedSince: [UInt32] = []
     init(info: IndexInfo, index: VectorIndex) { self.info = info; self.index = index }
+
+    /// True when the file on disk lags so far behind that rewriting it beats replaying at open.
+    func isStale(nextRow: UInt32) -> Bool {
+        guard persistedFile != nil else { return true }
+        let changes = Int(nextRow) - Int(coveredRows) + removedSince.count
+        return Double(changes) > 0.25 * Double(max(index.count, 2000))
+    }
 }
 
 /// A predicate over one entity's fields (scalar, dynamic and the primary key by name).

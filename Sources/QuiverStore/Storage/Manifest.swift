@@ -6,7 +6,14 @@ import Foundation
 /// File `MANIFEST`: magic `QVMANIF\0`, version u32, body length u64, body (JSON), CRC32C u32 of the body.
 struct Manifest: Codable, Sendable {
     struct SegmentEntry: Codable, Sendable { var file: String; var rows: Int }
-    struct IndexEntry: Codable, Sendable { var info: IndexInfo; var file: String? }
+    /// An index and its file; the file holds every row below `coveredRows` except `removedSince`
+    /// (later rows are added from the segments at open).
+    struct IndexEntry: Codable, Sendable {
+        var info: IndexInfo
+        var file: String?
+        var coveredRows: UInt32?
+        var removedSince: [UInt32]?
+    }
 
     var name: String
     var schema: CollectionSchema
