@@ -19,7 +19,7 @@ final class Float16StorageTests: XCTestCase {
     func testFloat16FieldStoresHalfAndSearches() async throws {
         let dir = try makeTempDir(self)
         let store = try VectorStore(path: dir)
-        func schema(_ s: VectorStorage) -> CollectionSchema {
+        func schema(_ s: VectorElementType) -> CollectionSchema {
             CollectionSchema(vectorFields: [VectorField(name: "v", dimension: 64, metric: .l2, storage: s)])
         }
         let half = try await store.createCollection("half", schema: schema(.float16))

@@ -164,7 +164,10 @@ final class OperationTests: XCTestCase {
         var names = try await store.listCollections()
         XCTAssertEqual(names, ["a", "b"])
         try await b.createIndex(field: "embedding", kind: .flat)
-        await assertStoreError("index type HNSW is not available") { try await b.createIndex(kind: .hnsw, params: ["M": 16]) }
+        await assertStoreError("HNSW index: unknown build parameter 'nlist'; expected M, efConstruction") { try await b.createIndex(kind: .hnsw, params: ["nlist": 16]) }
+        await assertStoreError("IVF_FLAT with nlist=16 trains on the stored vectors and needs at least 16; field 'embedding' holds 5") {
+            try await b.createIndex(kind: .ivfFlat, params: ["nlist": 16])
+        }
         var info = try await store.describeCollection("b")
         XCTAssertEqual(info.count, 5)
         XCTAssertEqual(info.indexes, [IndexInfo(field: "embedding", kind: .flat)])

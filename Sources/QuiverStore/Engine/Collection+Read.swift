@@ -160,7 +160,7 @@ extension Collection {
                    predicate: RowPredicate?, inRange: ((Float) -> Bool)?) -> [IndexHit] {
         let d = dimensions[fi]
         let q = metric == .cosine ? ScanMath.normalized(query) : query
-        var top = TopK(k: k, higherIsCloser: metric.higherIsCloser)
+        var top = ScanTopK(k: k, higherIsCloser: metric.higherIsCloser)
         let hasTombstones = !snap.tombstones.isEmpty
         q.withUnsafeBufferPointer { qb in
             let qp = qb.baseAddress!

@@ -146,7 +146,15 @@ public final class Collection: @unchecked Sendable {
                 slot.coveredRows = covered
                 slot.removedSince = e.removedSince ?? []
             } else {
-                slot = IndexSlot(info: e.info, index: try Self.build(e.info, field: fi, f, snapshot: snap))
+                do {
+                    slot = IndexSlot(info: e.info, index: try Self.build(e.info, field: fi, f, snapshot: snap))
+                } catch {
+                    // Cannot rebuild (an IVF index whose rows were since deleted below nlist): searches
+                    // scan exactly and the index is dropped from the manifest at the next checkpoint.
+                    FileHandle.standardError.write(Data("quiver: collection '\(name)' field '\(f.name)': dropping \(e.info.kind.rawValue) index that cannot be rebuilt: \(error)\n".utf8))
+                    rebuilt = true
+                    continue
+                }
                 rebuilt = true
             }
             slots[f.name] = slot
@@ -198,7 +206,12 @@ public final class Collection: @unchecked Sendable {
         if let batch {
             for (fi, f) in schema.vectorFields.enumerated() {
                 guard let s = slots[f.name] else { continue }
-                s.lock.write { _ = try? s.index.add(rows: batch.data.rows, vectors: UnsafeBufferPointer(start: batch.vectors(fi), count: batch.count * f.dimension)) }
+                s.lock.write {
+                    do { try s.index.add(rows: batch.data.rows, vectors: UnsafeBufferPointer(start: batch.vectors(fi), count: batch.count * f.dimension)) } catch {
+                        // The rows are stored; the index misses them until it is rebuilt (its count no longer matches at open).
+                        FileHandle.standardError.write(Data("quiver: collection '\(name)' field '\(f.name)': index add failed: \(error)\n".utf8))
+                    }
+                }
             }
         }
     }
@@ -218,25 +231,53 @@ public final class Collection: @unchecked Sendable {
         }
     }
 
-    /// Builds an index over every live row of `snapshot`.
+    /// Builds an index over every live row of `snapshot` (IVF kinds train on a sample first).
     static func build(_ info: IndexInfo, field fi: Int, _ f: VectorField, snapshot: Snapshot) throws -> VectorIndex {
         let index = try IndexFactory.make(info, dimension: f.dimension, metric: f.metric)
+        if let ivf = index as? IVFIndex {
+            let live = snapshot.chunks.reduce(0) { $0 + $1.count } - snapshot.tombstones.count
+            let need = IndexFactory.minimumRows(info)
+            guard live >= need else {
+                throw StoreError.invalidRequest("\(info.kind.rawValue) with nlist=\(need) trains on the stored vectors and needs at least \(need); field '\(f.name)' holds \(live)")
+            }
+            // An evenly spaced sample of up to 256 vectors per list.
+            let want = min(live, need * 256)
+            let step = max(1, live / want)
+            var sample: [Float] = []
+            sample.reserveCapacity(want * f.dimension)
+            var seen = 0
+            for chunk in snapshot.chunks {
+                let base = chunk.vectors(fi)
+                for i in 0..<chunk.count where !snapshot.tombstones.contains(chunk.row(i)) {
+                    if seen % step == 0, sample.count < want * f.dimension {
+                        sample.append(contentsOf: UnsafeBufferPointer(start: base + i * f.dimension, count: f.dimension))
+                    }
+                    seen += 1
+                }
+            }
+            try sample.withUnsafeBufferPointer { try ivf.train($0) }
+        }
         try addRows(to: index, field: fi, f, snapshot: snapshot, from: 0)
         return index
     }
 
-    /// Adds the live rows numbered `from` and above to `index`.
+    /// Adds the live rows numbered `from` and above to `index`, in batches of up to 65536 rows.
     static func addRows(to index: VectorIndex, field fi: Int, _ f: VectorField, snapshot: Snapshot, from: UInt32) throws {
+        var rows: [UInt32] = [], vecs: [Float] = []
+        func emit() throws {
+            if rows.isEmpty { return }
+            try vecs.withUnsafeBufferPointer { try index.add(rows: rows, vectors: $0) }
+            rows.removeAll(keepingCapacity: true); vecs.removeAll(keepingCapacity: true)
+        }
         for chunk in snapshot.chunks where chunk.count > 0 && chunk.lastRow >= from {
-            var rows: [UInt32] = [], vecs: [Float] = []
             let base = chunk.vectors(fi)
             for i in 0..<chunk.count where chunk.row(i) >= from && !snapshot.tombstones.contains(chunk.row(i)) {
                 rows.append(chunk.row(i))
                 vecs.append(contentsOf: UnsafeBufferPointer(start: base + i * f.dimension, count: f.dimension))
+                if rows.count >= 65536 { try emit() }
             }
-            if rows.isEmpty { continue }
-            try vecs.withUnsafeBufferPointer { try index.add(rows: rows, vectors: $0) }
         }
+        try emit()
     }
 
     func listFiles(prefix: String, suffix: String) throws -> [String] {

@@ -1,46 +1,13 @@
+import CQuiverKernels
 import Foundation
 
-/// Distance kernels for exact scans (auto-vectorized in release builds).
+/// Distance kernels for exact scans (the SIMD kernels of CQuiverKernels, chosen at run time).
 enum ScanMath {
     @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
-        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
-        var i = 0
-        while i + 16 <= n {
-            acc0 += ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            acc1 += ra.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
-            i += 16
-        }
-        if i + 8 <= n {
-            acc0 += ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            i += 8
-        }
-        var s = (acc0 + acc1).sum()
-        while i < n { s += a[i] * b[i]; i += 1 }
-        return s
-    }
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float { qk_dot_f32(a, b, n) }
 
     @inline(__always)
-    static func l2sq(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
-        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
-        var i = 0
-        while i + 16 <= n {
-            let d0 = ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            let d1 = ra.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self) - rb.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
-            acc0 += d0 * d0; acc1 += d1 * d1
-            i += 16
-        }
-        if i + 8 <= n {
-            let d0 = ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            acc0 += d0 * d0
-            i += 8
-        }
-        var s = (acc0 + acc1).sum()
-        while i < n { let d = a[i] - b[i]; s += d * d; i += 1 }
-        return s
-    }
+    static func l2sq(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float { qk_l2sq_f32(a, b, n) }
 
     /// Score of stored vector `v` against `q` (already normalized for COSINE).
     @inline(__always)
@@ -61,7 +28,7 @@ enum ScanMath {
 }
 
 /// Keeps the best `k` (row, score) pairs.
-struct TopK {
+struct ScanTopK {
     let k: Int
     let higherIsCloser: Bool
     private(set) var items: [IndexHit] = []

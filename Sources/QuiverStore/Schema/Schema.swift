@@ -23,7 +23,7 @@ public enum ScalarType: String, Sendable, Codable, CaseIterable {
 }
 
 /// How a vector field stores its values on disk.
-public enum VectorStorage: String, Sendable, Codable {
+public enum VectorElementType: String, Sendable, Codable {
     /// 4 bytes per value.
     case float32 = "FloatVector"
     /// 2 bytes per value on disk (IEEE half); values are rounded to half precision on insert and
@@ -65,9 +65,9 @@ public struct VectorField: Sendable, Hashable, Codable {
     public var name: String
     public var dimension: Int
     public var metric: Metric
-    public var storage: VectorStorage
+    public var storage: VectorElementType
     public var model: EmbeddingModel
-    public init(name: String, dimension: Int, metric: Metric = .cosine, storage: VectorStorage = .float32, model: EmbeddingModel? = nil) {
+    public init(name: String, dimension: Int, metric: Metric = .cosine, storage: VectorElementType = .float32, model: EmbeddingModel? = nil) {
         self.name = name; self.dimension = dimension; self.metric = metric; self.storage = storage
         self.model = model ?? .raw(dimension: dimension)
     }
