@@ -25,7 +25,7 @@ extension Collection {
     /// Deletes the entities with these ids; returns how many existed.
     @discardableResult
     public func delete(ids: [PrimaryKey]) async throws -> Int {
-        try deleteRows { shared in ids.compactMap { shared.keys[$0] } }
+        try deleteRows { shared.withLock { s in ids.compactMap { s.keys[$0] } } }
     }
 
     /// Deletes the entities matching a filter expression (Milvus syntax); returns how many.
@@ -38,9 +38,11 @@ extension Collection {
     /// Deletes the entities for which `predicate` is true; returns how many.
     @discardableResult
     public func delete(where predicate: RowPredicate) async throws -> Int {
-        try deleteRows { shared in
+        try deleteRows {
+            // The writer lock is held: the snapshot cannot change while it is scanned, and
+            // readers are not blocked by the scan.
             var rows: [UInt32] = []
-            forEachLive(shared.snapshot) { chunk, i in
+            forEachLive(snapshot) { chunk, i in
                 if predicate(RowView(chunk: chunk, i: i, schema: schema, scalarIndex: scalarIndex)) { rows.append(chunk.row(i)) }
                 return true
             }
@@ -48,14 +50,15 @@ extension Collection {
         }
     }
 
-    private func deleteRows(_ select: (Shared) -> [UInt32]) throws -> Int {
+    /// Tombstones the rows `select` picks (called with the writer lock held).
+    private func deleteRows(_ select: () -> [UInt32]) throws -> Int {
         writer.lock()
         let target: UInt64
         let n: Int
         do {
             defer { writer.unlock() }
             try checkOpen()
-            let rows = Array(Set(shared.withLock { select($0) })).sorted()
+            let rows = Array(Set(select())).sorted()
             guard !rows.isEmpty else { return 0 }
             n = rows.count
             lsn += 1
