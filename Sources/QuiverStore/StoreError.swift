@@ -41,7 +41,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .invalidRequest(r): return r
         case let .corruptFile(p, r): return "\(p) is corrupt: \(r)"
         case let .io(p, op, r): return "\(op) \(p) failed: \(r)"
-        case let .invalidFilter(e, r): return "filter \"\(e)\": \(r)"
+        case let .invalidFilter(e, r): return "invalid filter \"\(e)\": \(r)"
         case let .indexUnavailable(k): return "index type \(k.rawValue) is not available in this build"
         case let .closed(what): return "\(what) is closed"
         case let .invalidNPY(p, f, r): return "\(p): NPY \(f): \(r)"

@@ -180,7 +180,7 @@ extension Collection {
     }
 
     func combinedPredicate(_ filter: String?, _ predicate: RowPredicate?) throws -> RowPredicate? {
-        let compiled = try filter.flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : try FilterCompiler.compile($0) }
+        let compiled = try filter.flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : try FilterCompiler.compile($0, schema: schema) }
         switch (compiled, predicate) {
         case (nil, nil): return nil
         case let (a?, nil): return a

@@ -31,7 +31,7 @@ extension Collection {
     /// Deletes the entities matching a filter expression (Milvus syntax); returns how many.
     @discardableResult
     public func delete(filter: String) async throws -> Int {
-        let p = try FilterCompiler.compile(filter)
+        let p = try FilterCompiler.compile(filter, schema: schema)
         return try await delete(where: p)
     }
 

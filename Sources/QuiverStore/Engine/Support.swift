@@ -38,10 +38,30 @@ final class IndexSlot: @unchecked Sendable {
 /// A predicate over one entity's fields (scalar, dynamic and the primary key by name).
 public typealias RowPredicate = @Sendable (any FieldLookup) -> Bool
 
-/// Compiles filter expressions (Milvus syntax) to predicates.
+/// Compiles filter expressions (Milvus syntax, the Filter module's `FilterExpression`) to
+/// predicates, checked against the collection's schema.
 enum FilterCompiler {
-    static func compile(_ expression: String) throws -> RowPredicate {
-        throw StoreError.invalidFilter(expression: expression, reason: "filter expressions are not available in this build yet")
+    static func compile(_ expression: String, schema: CollectionSchema) throws -> RowPredicate {
+        let f: FilterExpression
+        do { f = try FilterExpression(parsing: expression) } catch {
+            throw StoreError.invalidFilter(expression: expression, reason: error.description)
+        }
+        if f.isAlwaysTrue { return { _ in true } }
+        var types: [String: FilterFieldType] = [schema.primaryKey.name: schema.primaryKey.type == .int64 ? .int : .string]
+        for s in schema.scalarFields {
+            switch s.type {
+            case .int64: types[s.name] = .int
+            case .double: types[s.name] = .float
+            case .bool: types[s.name] = .bool
+            case .string: types[s.name] = .string
+            case .json: types[s.name] = .json
+            }
+        }
+        for v in schema.vectorFields { types[v.name] = .vector }
+        do { try f.validate(against: types, allowDynamicFields: schema.enableDynamicField) } catch {
+            throw StoreError.invalidFilter(expression: expression, reason: error.description)
+        }
+        return { f.matches($0) }
     }
 }
 
