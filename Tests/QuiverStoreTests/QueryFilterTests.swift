@@ -72,3 +72,27 @@ final class QueryFilterTests: XCTestCase {
         XCTAssertEqual(hits[0].map(\.id), [.int(4), .int(3)])
     }
 }
+
+extension QueryFilterTests {
+    /// `id in [...]` and `id == v` are answered by key lookup (same results as a scan would give,
+    /// including upserted and deleted keys).
+    func testPrimaryKeyFiltersUseLookup() async throws {
+        let (store, c) = try await makeDocs()
+        XCTAssertEqual(c.candidateKeys("id in [5, 3, 99]"), [.int(5), .int(3), .int(99)])
+        XCTAssertEqual(c.candidateKeys("id == 7 and age > 1"), [.int(7)])
+        XCTAssertNil(c.candidateKeys("age == 7"))
+        try await c.delete(ids: [.int(3)])
+        try await c.upsert([docsEntity(5)])
+        var rows = try await c.query(filter: "id in [5, 3, 99, 50]", outputFields: ["age"])
+        XCTAssertEqual(rows.map(\.id), [.int(50), .int(5)], "row order: 50 was inserted before 5's upsert")
+        rows = try await c.query(filter: "id in [5, 50] and age > 10", outputFields: [])
+        XCTAssertEqual(rows.map(\.id), [])
+        let n = try await c.count(filter: "id == 50 or id == 7")
+        XCTAssertEqual(n, 2)
+        let d = try await c.delete(filter: "id in [7, 8, 1000]")
+        XCTAssertEqual(d, 2)
+        let left = try await c.count()
+        XCTAssertEqual(left, 57)
+        try await store.close()
+    }
+}

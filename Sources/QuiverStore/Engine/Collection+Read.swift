@@ -40,8 +40,8 @@ extension Collection {
         let p = try combinedPredicate(filter, predicate)
         if p == nil { return shared.withLock { $0.keys.count } }
         var n = 0
-        let snap = snapshot
-        forEachLive(snap) { chunk, i in
+        let (snap, rows) = snapshotAndCandidates(filter)
+        scan(snap, rows: rows) { chunk, i in
             if p!(RowView(chunk: chunk, i: i, schema: schema, scalarIndex: scalarIndex)) { n += 1 }
             return true
         }
@@ -66,8 +66,8 @@ extension Collection {
         let out = try resolveOutput(outputFields)
         var rows: [Row] = []
         var skipped = 0
-        let snap = snapshot
-        forEachLive(snap) { chunk, i in
+        let (snap, candidates) = snapshotAndCandidates(filter)
+        scan(snap, rows: candidates) { chunk, i in
             if let p, !p(RowView(chunk: chunk, i: i, schema: schema, scalarIndex: scalarIndex)) { return true }
             if skipped < offset { skipped += 1; return true }
             if let limit, rows.count >= limit { return false }
@@ -177,6 +177,33 @@ extension Collection {
             }
         }
         return top.sorted()
+    }
+
+    /// The primary keys a filter restricts entities to (`id in [...]`, `id == v`), or nil.
+    func candidateKeys(_ filter: String?) -> [PrimaryKey]? {
+        guard let filter, !filter.trimmingCharacters(in: .whitespaces).isEmpty,
+              let f = try? FilterExpression(parsing: filter),
+              let lookup = f.primaryKeyLookup(field: schema.primaryKey.name) else { return nil }
+        switch (lookup.keys, schema.primaryKey.type) {
+        case let (.ints(v), .int64): return v.map { .int($0) }
+        case let (.strings(v), .string): return v.map { .string($0) }
+        default: return []  // keys of the other type never match
+        }
+    }
+
+    /// A snapshot and, when the filter names primary keys, their rows in it (looked up together).
+    func snapshotAndCandidates(_ filter: String?) -> (Snapshot, [UInt32]?) {
+        let keys = candidateKeys(filter)
+        return shared.withLock { s in (s.snapshot, keys.map { $0.compactMap { s.keys[$0] }.sorted() }) }
+    }
+
+    /// Visits the live entries of `snap` in row order (only `rows` when given) until `body` returns false.
+    func scan(_ snap: Snapshot, rows: [UInt32]?, _ body: (RowChunk, Int) -> Bool) {
+        guard let rows else { forEachLive(snap, body); return }
+        for r in rows where !snap.tombstones.contains(r) {
+            guard let (chunk, i) = snap.locate(r) else { continue }
+            if !body(chunk, i) { return }
+        }
     }
 
     func combinedPredicate(_ filter: String?, _ predicate: RowPredicate?) throws -> RowPredicate? {

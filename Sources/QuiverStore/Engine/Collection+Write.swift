@@ -32,7 +32,15 @@ extension Collection {
     @discardableResult
     public func delete(filter: String) async throws -> Int {
         let p = try FilterCompiler.compile(filter, schema: schema)
-        return try await delete(where: p)
+        return try deleteRows {
+            let (snap, candidates) = snapshotAndCandidates(filter)
+            var rows: [UInt32] = []
+            scan(snap, rows: candidates) { chunk, i in
+                if p(RowView(chunk: chunk, i: i, schema: schema, scalarIndex: scalarIndex)) { rows.append(chunk.row(i)) }
+                return true
+            }
+            return rows
+        }
     }
 
     /// Deletes the entities for which `predicate` is true; returns how many.
