@@ -54,6 +54,7 @@ let package = Package(
         .target(name: "QuiverServer", dependencies: [
             "Quiver",
             "QuiverHub",
+            "QuiverStore",
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .executableTarget(name: "quiver", dependencies: [
@@ -73,7 +74,7 @@ let package = Package(
         .testTarget(name: "QuiverStoreTests", dependencies: ["QuiverTestSupport", "QuiverStore"]),
         .testTarget(name: "QuiverTests", dependencies: ["QuiverTestSupport", "Quiver"]),
         .testTarget(name: "QuiverServerTests", dependencies: [
-            "QuiverTestSupport", "QuiverServer", "Quiver",
+            "QuiverTestSupport", "QuiverServer", "Quiver", "QuiverStore",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "QuiverMediaTests", dependencies: ["QuiverTestSupport", "QuiverMedia", "CQuiverImage"]),

@@ -78,25 +78,30 @@ enum JSONText {
 /// so no failure reaches the client as an empty body and none stops the server.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let apiError: APIError
         do {
             return try await next(request, context)
         } catch let error as APIError {
-            return error.response()
+            apiError = error
         } catch let error as HTTPError {
-            return Self.apiError(for: error, request: request).response()
+            apiError = Self.apiError(for: error, request: request)
         } catch let error as any HTTPResponseError {
-            let e = APIError(status: error.status, message: "\(error)", type: error.status.code >= 500 ? "server_error" : "invalid_request_error")
-            return e.response()
+            apiError = APIError(status: error.status, message: "\(error)", type: error.status.code >= 500 ? "server_error" : "invalid_request_error")
         } catch {
             context.logger.error("unhandled error on \(request.method) \(request.uri.path): \(error)")
-            return APIError(status: .internalServerError, message: "internal error: \(error)", type: "server_error").response()
+            apiError = APIError(status: .internalServerError, message: "internal error: \(error)", type: "server_error")
         }
+        // Milvus-compatible routes answer in Milvus' envelope, keeping the HTTP status.
+        if request.uri.path.hasPrefix("/v2/") {
+            return JSONText.response(MilvusError.from(apiError).json, status: apiError.status)
+        }
+        return apiError.response()
     }
 
     static func apiError(for error: HTTPError, request: Request) -> APIError {
         switch error.status {
         case .notFound:
-            return .notFound("no route \(request.method) \(request.uri.path); routes: POST /v1/embeddings, GET /healthz, GET /metrics",
+            return .notFound("no route \(request.method) \(request.uri.path); routes: POST /v1/embeddings, GET /healthz, GET /metrics, POST /v2/vectordb/collections/{create,describe,list,has,drop}, POST /v2/vectordb/entities/{insert,upsert,delete,get,query,search}",
                              code: "unknown_url")
         case .methodNotAllowed:
             return APIError(status: .methodNotAllowed, message: "\(request.method) is not allowed on \(request.uri.path)",

@@ -3,7 +3,8 @@ import Hummingbird
 
 /// The HTTP server behind `quiver serve`: routes, middleware and shared state, thin over the library.
 ///
-/// Routes: `POST /v1/embeddings` (OpenAI-compatible), `GET /healthz`, `GET /metrics`.
+/// Routes: `POST /v1/embeddings` (OpenAI-compatible), `GET /healthz`, `GET /metrics`, and the
+/// Milvus RESTful API v2 subset under `/v2/vectordb/` over the store at `databasePath`.
 /// Every error is a JSON body (`{"error": {"message", "type", "param", "code"}}`); a bad request
 /// never stops the server.
 public struct QuiverServer: Sendable {
@@ -12,14 +13,19 @@ public struct QuiverServer: Sendable {
     /// Request counters (shared with `/metrics`).
     public let metrics = ServerMetrics()
     let models: ModelCache
+    let stores: StoreHolder
 
     public init(configuration: ServerConfiguration) {
         self.configuration = configuration
         self.models = ModelCache(home: configuration.modelHome)
+        self.stores = StoreHolder(path: configuration.databasePath)
     }
 
     /// Names of the models loaded so far.
     public func loadedModels() async -> [String] { await models.loadedModels() }
+
+    /// Flushes and closes the store (if a request opened it).
+    public func closeStore() async throws { try await stores.close() }
 
     /// The router with every route and middleware; `buildApplication` serves it.
     public func buildRouter() -> Router<BasicRequestContext> {
@@ -33,6 +39,7 @@ public struct QuiverServer: Sendable {
         }
         HealthController(models: models, metrics: metrics, configuration: configuration, started: Date()).addRoutes(to: router)
         EmbeddingsController(models: models, metrics: metrics, configuration: configuration).addRoutes(to: router)
+        MilvusController(stores: stores, configuration: configuration).addRoutes(to: router)
         return router
     }
 
@@ -50,5 +57,6 @@ public struct QuiverServer: Sendable {
     /// - Parameter onServerRunning: called with the bound port once the server listens.
     public func run(onServerRunning: (@Sendable (Int) async -> Void)? = nil) async throws {
         try await buildApplication(onServerRunning: onServerRunning).runService()
+        try await stores.close()
     }
 }
