@@ -14,7 +14,8 @@ struct AccessLogMiddleware<Context: RequestContext>: RouterMiddleware {
         var status = 500
         defer {
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            let route = context.endpointPath ?? "unmatched"
+            // The matched route pattern (bounded label set); requests no route matched share one label.
+            let route = context.endpointPath.flatMap { $0.hasPrefix("/") ? $0 : nil } ?? "unmatched"
             metrics.record(method: request.method.rawValue, route: route, status: status, seconds: seconds)
             if log {
                 let line = "\(Self.timestamp()) \(request.method.rawValue) \(request.uri.path) \(status) \(String(format: "%.1f", seconds * 1000)) ms\n"

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import QuiverTestSupport
 import XCTest
 @testable import QuiverServer
+import Quiver
 
 /// `POST /v1/embeddings` in process: response shape, parity with sentence-transformers' reference
 /// vectors, base64 = float bit for bit, and every error path with its OpenAI-style JSON.
@@ -94,7 +95,7 @@ final class EmbeddingsEndpointTests: XCTestCase {
                 XCTAssertTrue(message.contains(contains), "\(message) lacks \(contains)", line: line)
             }
             let m = ServerTest.model
-            try expect(try await client.post("/v1/embeddings", raw: "{\"model\": \"x\", \"input\": [\"a\",]}"), .badRequest,
+            try expect(try await client.post("/v1/embeddings", raw: "{\"model\": \"x\", \"input\": [\"a\" \"b\"]}"), .badRequest,
                        param: nil, contains: "not valid JSON")
             try expect(try await client.post("/v1/embeddings", raw: ""), .badRequest, param: nil, contains: "empty")
             try expect(try await client.post("/v1/embeddings", raw: "[1, 2]"), .badRequest, param: nil, contains: "must be a JSON object, got an array")

@@ -64,11 +64,19 @@ final class ServerBehaviourTests: XCTestCase {
             XCTAssertEqual(basic.status, .unauthorized)
             let right = try await client.post("/v1/embeddings", json: body, headers: [.authorization: "Bearer s3cret"])
             XCTAssertEqual(right.status, .ok)
-            XCTAssertEqual(try await client.get("/metrics").status, .unauthorized)
-            XCTAssertEqual(try await client.get("/metrics", headers: [.authorization: "Bearer s3cret"]).status, .ok)
-            XCTAssertEqual(try await client.get("/healthz").status, .ok)
+            let metricsNoKey = try await client.get("/metrics")
+            XCTAssertEqual(metricsNoKey.status, .unauthorized)
+            let metricsKey = try await client.get("/metrics", headers: [.authorization: "Bearer s3cret"])
+            XCTAssertEqual(metricsKey.status, .ok)
+            let health = try await client.get("/healthz")
+            XCTAssertEqual(health.status, .ok)
             // Unknown routes are hidden behind the key too.
-            XCTAssertEqual(try await client.get("/v1/models").status, .unauthorized)
+            let unknown = try await client.get("/v1/models")
+            XCTAssertEqual(unknown.status, .unauthorized)
+            // Milvus routes answer in Milvus' envelope (code 1800, as Milvus for a missing credential).
+            let milvus = try await client.post("/v2/vectordb/collections/list", json: [String: Any]())
+            XCTAssertEqual(milvus.status, .unauthorized)
+            XCTAssertEqual(try ServerTest.decode(milvus)["code"] as? Int, 1800)
         }
     }
 

@@ -59,9 +59,16 @@ enum ServerTest {
         let text = try XCTUnwrap(value as? String, "embedding is not a string")
         let data = try XCTUnwrap(Data(base64Encoded: text), "embedding is not base64")
         XCTAssertEqual(data.count % 4, 0)
-        return stride(from: 0, to: data.count, by: 4).map { i in
-            Float(bitPattern: UInt32(data[i]) | UInt32(data[i + 1]) << 8 | UInt32(data[i + 2]) << 16 | UInt32(data[i + 3]) << 24)
+        let bytes = [UInt8](data)
+        var out: [Float] = []
+        for i in stride(from: 0, to: bytes.count, by: 4) {
+            var bits = UInt32(bytes[i])
+            bits |= UInt32(bytes[i + 1]) << 8
+            bits |= UInt32(bytes[i + 2]) << 16
+            bits |= UInt32(bytes[i + 3]) << 24
+            out.append(Float(bitPattern: bits))
         }
+        return out
     }
 
     static func cosine(_ a: [Float], _ b: [Float]) -> Double {
