@@ -56,7 +56,7 @@ struct ServeCommand: AsyncParsableCommand {
         var config = ServerConfiguration()
         config.host = host
         config.port = port
-        config.databasePath = db ?? ServerConfiguration.defaultDatabasePath()
+        config.databasePath = URL(fileURLWithPath: db ?? ServerConfiguration.defaultDatabasePath()).standardizedFileURL.path
         config.apiKey = apiKey ?? ProcessInfo.processInfo.environment["QUIVER_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         config.maxBodyBytes = maxBody
         config.maxInputs = maxInputs

@@ -6,6 +6,9 @@ client.embeddings.create(...) with encoding_format float, base64 and the client'
 (which asks for base64 and decodes it), compares every vector with `quiver embed --format jsonl`
 for the same texts, checks OpenAI-style errors (unknown model -> NotFoundError naming close names,
 wrong key -> AuthenticationError), then stops the server with SIGTERM and checks it exits cleanly.
+Then the Milvus REST v2 routes over the network with --db in a temporary folder: create (quick
+setup), insert rows with a dynamic field, search with a filter, restart the server (SIGTERM closes
+the store) and query the rows back.
 
 Usage: /work/venv/bin/python scripts/server/openai_client_check.py [path/to/quiver]
 (default .build/release/quiver, else .build/debug/quiver). Needs `pip install openai numpy`.
@@ -18,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -63,6 +67,63 @@ def reference_vectors(binary):
                          check=True, capture_output=True, text=True).stdout
     rows = [json.loads(line) for line in out.splitlines() if line.strip()]
     return np.array([r["embedding"] for r in rows], dtype=np.float32)
+
+
+def start(binary, *args):
+    port = free_port()
+    server = subprocess.Popen([binary, "serve", "--port", str(port), *args],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=1):
+                return server, base
+        except OSError:
+            time.sleep(0.05)
+    sys.exit("server did not start: " + server.stderr.read())
+
+
+def stop(server):
+    server.send_signal(signal.SIGTERM)
+    try:
+        return server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        return None
+
+
+def milvus(base, route, body):
+    req = urllib.request.Request(f"{base}/v2/vectordb/{route}", data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.load(r)
+
+
+def milvus_phase(binary):
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((10, 5)).astype(np.float32)
+    colors = ["pink_8682", "red_7025", "orange_6781", "pink_9298", "red_4794",
+              "yellow_4222", "red_9392", "grey_8510", "white_9381", "purple_4976"]
+    with tempfile.TemporaryDirectory() as db:
+        server, base = start(binary, "--db", db, "--quiet")
+        r = milvus(base, "collections/create", {"collectionName": "quick_setup", "dimension": 5})
+        check("milvus: create quick_setup", r == {"code": 0, "data": {}}, str(r))
+        rows = [{"id": i, "vector": vectors[i].tolist(), "color": colors[i]} for i in range(10)]
+        r = milvus(base, "entities/insert", {"collectionName": "quick_setup", "data": rows})
+        check("milvus: insert 10 rows", r.get("data", {}).get("insertCount") == 10, str(r)[:200])
+        q = vectors[0]
+        cos = vectors @ q / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(q))
+        red = [i for i in np.argsort(-cos) if colors[i].startswith("red")]
+        r = milvus(base, "entities/search", {"collectionName": "quick_setup", "data": [q.tolist()], "annsField": "vector",
+                                             "limit": 3, "filter": "color like \"red%\"", "outputFields": ["color"]})
+        got = [h["id"] for h in r.get("data", [])]
+        check("milvus: filtered search = brute force", got == [int(i) for i in red[:3]], f"{got} vs {red[:3]}")
+        check("milvus: SIGTERM closes the store", stop(server) == 0)
+        server, base = start(binary, "--db", db, "--quiet")
+        r = milvus(base, "entities/query", {"collectionName": "quick_setup", "filter": "id >= 0", "limit": 100,
+                                            "outputFields": ["color"]})
+        check("milvus: rows persist across a restart", [h.get("color") for h in r.get("data", [])] == colors, str(r)[:200])
+        stop(server)
 
 
 def main():
@@ -138,6 +199,7 @@ def main():
         err = server.stderr.read()
         check("SIGTERM: clean exit", code == 0 and "stopped" in err, f"exit {code}")
         check("one log line per request", err.count("POST /v1/embeddings") >= 6, f"{err.count('POST /v1/embeddings')} lines")
+    milvus_phase(binary)
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
 
