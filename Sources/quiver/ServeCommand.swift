@@ -7,12 +7,16 @@ import QuiverServer
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve embeddings over HTTP (OpenAI-compatible /v1/embeddings, /healthz, /metrics).",
+        abstract: "Serve embeddings and the vector database over HTTP (OpenAI /v1/embeddings, Milvus REST v2, /healthz, /metrics).",
         discussion: """
         Listens on 127.0.0.1 (this machine only) unless --host says otherwise. Models load on \
         first use and stay in memory. With an API key (--api-key or QUIVER_API_KEY) every route \
         but /healthz needs the header `Authorization: Bearer KEY`. SIGINT or SIGTERM stops the \
         server after the requests under way are answered. One line per request goes to standard error.
+
+        Routes: POST /v1/embeddings (OpenAI-compatible); POST /v2/vectordb/collections/{create,\
+        describe,list,has,drop} and /v2/vectordb/entities/{insert,upsert,delete,get,query,search} \
+        (Milvus RESTful API v2 over the store in --db); GET /healthz; GET /metrics (Prometheus).
 
         Example:
           quiver serve --port 8080 &
@@ -63,6 +67,9 @@ struct ServeCommand: AsyncParsableCommand {
         config.threads = threads
         config.logRequests = !quiet
         config.version = QuiverCommand.configuration.version
+        if config.apiKey == nil && !["127.0.0.1", "localhost", "::1"].contains(host) {
+            warn("listening on \(host) without an API key: anyone who reaches this port can use the server; set --api-key or QUIVER_API_KEY")
+        }
         let server = QuiverServer(configuration: config)
         let host = self.host
         let modelRoot = config.modelHome.root.path
