@@ -1,0 +1,121 @@
+import Foundation
+import QuiverMedia
+import QuiverTensor
+import QuiverTokenizers
+import QuiverWeights
+
+/// CLIP (Hugging Face `CLIPModel` checkpoints: openai/clip-vit-base-patch32, clip-vit-large-patch14
+/// and others of the same architecture): image and text embeddings in one space.
+///
+/// Embeddings are the projected features before normalization (`image_embeds` / `text_embeds` of
+/// transformers without the final L2 normalization); the similarity logit of an image and a text is
+/// `exp(logitScale) * cos(image, text)`.
+public struct CLIPModel: ImageEmbeddingModel {
+    public let config: CLIPConfig
+    public let name: String
+    public let preprocessor: ImagePreprocessor
+    /// The tokenizer found next to the weights (`tokenizer.json`), if any.
+    public let tokenizer: Tokenizer?
+    /// The learned temperature, as stored (`logit_scale`); logits use `exp(logitScale)`.
+    public let logitScale: Float
+    let vision: CLIPVisionTower
+    let text: CLIPTextTower
+
+    /// Width of both embeddings (`projection_dim`).
+    public var dimension: Int { config.projectionDim }
+
+    /// Binds the weights of a `CLIPModel` checkpoint (`text_model.*`, `vision_model.*`,
+    /// `text_projection`, `visual_projection`, `logit_scale`).
+    /// - Throws: `ModelsError` for an unsupported configuration; `WeightsError` naming a missing,
+    ///   misshapen or unused tensor.
+    public init(config: CLIPConfig, weights source: WeightSource, preprocessor: ImagePreprocessor = .clip,
+                tokenizer: Tokenizer? = nil, name: String = "clip", configPath: String = "config.json") throws {
+        try config.validate(path: configPath)
+        let loader = WeightLoader(source)
+        loader.ignoredUnused = [{ $0.hasSuffix("embeddings.position_ids") }]
+        let root = loader.root
+        vision = try CLIPVisionTower(root.scope("vision_model"), projection: root.scope("visual_projection"),
+                                     config: config.vision, projectionDim: config.projectionDim)
+        text = try CLIPTextTower(root.scope("text_model"), projection: root.scope("text_projection"),
+                                 config: config.text, projectionDim: config.projectionDim)
+        logitScale = try root.tensor("logit_scale", shape: []).array.first ?? 0
+        try loader.finish()
+        self.config = config
+        self.preprocessor = preprocessor
+        self.tokenizer = tokenizer
+        self.name = name
+        BLAS.setThreads(1)
+    }
+
+    /// Loads a Hugging Face folder: `config.json`, `model.safetensors`, `preprocessor_config.json`
+    /// (else the CLIPImageProcessor defaults) and `tokenizer.json` (optional; truncates to the
+    /// text encoder's context length).
+    public init(folder: URL) throws {
+        let configURL = folder.appendingPathComponent("config.json")
+        let config = try CLIPConfig.load(configURL)
+        let pre = folder.appendingPathComponent("preprocessor_config.json")
+        let preprocessor = FileManager.default.fileExists(atPath: pre.path) ? try ImagePreprocessor(huggingFaceConfig: pre) : .clip
+        var tokenizer: Tokenizer?
+        let tok = folder.appendingPathComponent("tokenizer.json")
+        if FileManager.default.fileExists(atPath: tok.path) {
+            var t = try Tokenizer(contentsOf: tok)
+            t.maxLength = config.text.maxPositionEmbeddings
+            tokenizer = t
+        }
+        let v = config.vision
+        try self.init(config: config, weights: try WeightFiles.open(path: folder.appendingPathComponent("model.safetensors").path),
+                      preprocessor: preprocessor, tokenizer: tokenizer,
+                      name: "clip-vit-\(v.hiddenSize)w-patch\(v.patchSize)-\(v.imageSize)", configPath: configURL.path)
+    }
+
+    // MARK: images
+
+    public func validate(_ image: ImageTensor, index: Int) throws {
+        let v = config.vision
+        guard image.channels == v.numChannels, image.height == v.imageSize, image.width == v.imageSize else {
+            throw ModelsError.invalidImage(index: index, reason: "is \(image.channels)x\(image.height)x\(image.width), \(name) takes \(v.numChannels)x\(v.imageSize)x\(v.imageSize) (preprocess it with the model's preprocessor)")
+        }
+    }
+
+    public func forward(_ image: ImageTensor, into out: UnsafeMutablePointer<Float>, workspace: Workspace, threads: Int) {
+        image.values.withUnsafeBufferPointer { px in
+            vision.forward(chw: px.baseAddress!, into: out, workspace: workspace)
+        }
+    }
+
+    // MARK: texts
+
+    /// Embeds token id sequences (each with start and end tokens, at most
+    /// `config.text.maxPositionEmbeddings` long, as `CLIPTokenizer` makes them), one per worker thread.
+    /// - Returns: one `dimension`-float vector per sequence, unnormalized.
+    /// - Throws: `ModelsError.invalidTokenID` / `.sequenceTooLong` naming the sequence, or
+    ///   `.emptySequence`.
+    public func embed<S: Collection>(tokenIDs: S, threads: Int = Parallel.defaultThreads) throws -> [[Float]]
+    where S.Element: Collection, S.Element.Element: BinaryInteger {
+        let batch = TokenBatch(tokenIDs)
+        try batch.validate(vocabularySize: config.text.vocabSize, maxLength: config.text.maxPositionEmbeddings)
+        if let empty = (0..<batch.count).first(where: { batch.length($0) == 0 }) {
+            throw ModelsError.emptySequence(sequence: empty)
+        }
+        let n = batch.count, d = dimension
+        var flat = [Float](repeating: 0, count: n * d)
+        let next = ImageCounter()
+        flat.withUnsafeMutableBufferPointer { out in
+            let base = out.baseAddress!
+            Parallel.forEach(max(1, min(threads, n)), threads: threads) { _ in
+                let ws = Workspace()
+                while let i = next.take(below: n) {
+                    self.text.forward(ids: Array(batch.ids[batch.range(i)]), into: base + i * d, workspace: ws)
+                }
+            }
+        }
+        return (0..<n).map { Array(flat[($0 * d)..<(($0 + 1) * d)]) }
+    }
+
+    /// Tokenizes with `tokenizer` and embeds the texts.
+    /// - Throws: `ModelsError.missingFile` when the model has no tokenizer.
+    public func embed(texts: [String], threads: Int = Parallel.defaultThreads) throws -> [[Float]] {
+        guard let tokenizer else { throw ModelsError.missingFile(path: "tokenizer.json (the CLIP model was loaded without a tokenizer)") }
+        return try embed(tokenIDs: tokenizer.encodeBatch(texts).map(\.ids), threads: threads)
+    }
+}

@@ -1,0 +1,120 @@
+import QuiverTensor
+import QuiverWeights
+
+/// CLIP's vision transformer: patch embedding (a stride-`patch` convolution without bias, done as
+/// one GEMM over gathered patches), class token, learned positions, pre-LayerNorm ("pre_layrnorm"),
+/// encoder, post-LayerNorm of the class token, then the visual projection.
+struct CLIPVisionTower: Sendable {
+    let config: CLIPConfig.Vision
+    /// `[hidden, channels * patch * patch]` (the PyTorch conv weight flattened).
+    let patchWeight: Tensor
+    let classEmbedding: Tensor
+    let positionEmbedding: Tensor
+    let preNorm: LayerNorm
+    let layers: [PreNormEncoderLayer]
+    let postNorm: LayerNorm
+    let projection: Linear
+
+    init(_ s: WeightScope, projection p: WeightScope, config c: CLIPConfig.Vision, projectionDim: Int) throws {
+        config = c
+        let h = c.hiddenSize, e = s.scope("embeddings")
+        patchWeight = try e.scope("patch_embedding").tensor("weight", [h, c.numChannels, c.patchSize, c.patchSize])
+            .reshaped([h, c.numChannels * c.patchSize * c.patchSize])
+        classEmbedding = try e.tensor("class_embedding", [h])
+        positionEmbedding = try e.scope("position_embedding").tensor("weight", [c.tokenCount, h])
+        preNorm = try s.scope("pre_layrnorm").layerNorm(features: h, eps: c.layerNormEps)
+        let act = Activation(huggingFaceName: c.hiddenAct) ?? .quickGelu
+        layers = try (0..<c.numHiddenLayers).map {
+            try PreNormEncoderLayer(s.scope("encoder").scope("layers").scope($0), hidden: h, intermediate: c.intermediateSize,
+                                    heads: c.numAttentionHeads, eps: c.layerNormEps, activation: act)
+        }
+        postNorm = try s.scope("post_layernorm").layerNorm(features: h, eps: c.layerNormEps)
+        projection = try p.linear(in: h, out: projectionDim, bias: false)
+    }
+
+    /// Embeds one CHW image of `imageSize`² pixels into `out` (`projectionDim` floats).
+    func forward(chw: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, workspace ws: Workspace) {
+        let h = config.hiddenSize, p = config.patchSize, g = config.gridSize, size = config.imageSize
+        let ch = config.numChannels, k = ch * p * p, n = g * g, t = n + 1
+        let patches = ws.buffer(CLIPSlot.patches, count: n * k)
+        // Patch (py, px) as a row in the conv weight's (channel, ky, kx) order.
+        for py in 0..<g {
+            for px in 0..<g {
+                var dst = patches + (py * g + px) * k
+                for c in 0..<ch {
+                    for ky in 0..<p {
+                        dst.update(from: chw + (c * size + py * p + ky) * size + px * p, count: p)
+                        dst += p
+                    }
+                }
+            }
+        }
+        let x = ws.buffer(CLIPSlot.hidden, count: t * h)
+        BLAS.gemm(transB: true, m: n, n: h, k: k, a: patches, lda: k, b: patchWeight.pointer, ldb: k, c: x + h, ldc: h)
+        x.update(from: classEmbedding.pointer, count: h)
+        let pos = positionEmbedding.pointer
+        for i in 0..<(t * h) { x[i] += pos[i] }
+        preNorm.apply(x, rows: t, into: x)
+        for layer in layers { layer.forward(x, length: t, mask: nil, workspace: ws) }
+        let pooled = ws.buffer(CLIPSlot.normed, count: h)
+        postNorm.apply(x, rows: 1, into: pooled)
+        projection.apply(pooled, rows: 1, into: out)
+    }
+}
+
+/// CLIP's text transformer: token and position embeddings, causal pre-LayerNorm encoder, final
+/// LayerNorm, the hidden state at the end-of-text token, then the text projection.
+struct CLIPTextTower: Sendable {
+    let config: CLIPConfig.Text
+    let tokenEmbedding: Tensor
+    let positionEmbedding: Tensor
+    let layers: [PreNormEncoderLayer]
+    let finalNorm: LayerNorm
+    let projection: Linear
+
+    init(_ s: WeightScope, projection p: WeightScope, config c: CLIPConfig.Text, projectionDim: Int) throws {
+        config = c
+        let h = c.hiddenSize, e = s.scope("embeddings")
+        tokenEmbedding = try e.scope("token_embedding").tensor("weight", [c.vocabSize, h])
+        positionEmbedding = try e.scope("position_embedding").tensor("weight", [c.maxPositionEmbeddings, h])
+        let act = Activation(huggingFaceName: c.hiddenAct) ?? .quickGelu
+        layers = try (0..<c.numHiddenLayers).map {
+            try PreNormEncoderLayer(s.scope("encoder").scope("layers").scope($0), hidden: h, intermediate: c.intermediateSize,
+                                    heads: c.numAttentionHeads, eps: c.layerNormEps, activation: act)
+        }
+        finalNorm = try s.scope("final_layer_norm").layerNorm(features: h, eps: c.layerNormEps)
+        projection = try p.linear(in: h, out: projectionDim, bias: false)
+    }
+
+    /// The pooled position: the first `eos_token_id`, or the largest id when `eos_token_id` is 2
+    /// (configs written before transformers fixed it), as `CLIPTextTransformer` does.
+    func poolIndex(_ ids: [Int32]) -> Int {
+        if config.eosTokenId == 2 {
+            var best = 0
+            for (i, v) in ids.enumerated() where v > ids[best] { best = i }
+            return best
+        }
+        return ids.firstIndex(of: Int32(config.eosTokenId)) ?? 0
+    }
+
+    /// Embeds one validated, non-empty id sequence into `out` (`projectionDim` floats).
+    func forward(ids all: [Int32], into out: UnsafeMutablePointer<Float>, workspace ws: Workspace) {
+        // With the causal mask, the pooled token sees only the tokens up to itself: the rest
+        // (padding, text after the end token) cannot change the result and is not computed.
+        let ids = Array(all[...poolIndex(all)])
+        let h = config.hiddenSize, t = ids.count
+        let x = ws.buffer(CLIPSlot.hidden, count: t * h)
+        let tok = tokenEmbedding.pointer, pos = positionEmbedding.pointer
+        for (i, id) in ids.enumerated() {
+            let row = x + i * h, w = tok + Int(id) * h, q = pos + i * h
+            for c in 0..<h { row[c] = w[c] + q[c] }
+        }
+        let mask = ws.buffer(CLIPSlot.mask, count: t * t)
+        for i in 0..<t { for j in 0..<t { mask[i * t + j] = j > i ? -1e30 : 0 } }
+        for layer in layers { layer.forward(x, length: t, mask: mask, workspace: ws) }
+        // Only the pooled row needs the final LayerNorm.
+        let pooled = ws.buffer(CLIPSlot.normed, count: h)
+        finalNorm.apply(x + (t - 1) * h, rows: 1, into: pooled)
+        projection.apply(pooled, rows: 1, into: out)
+    }
+}
