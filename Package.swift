@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "CQuiverKernels"),
         blasTarget,
         .target(name: "QuiverTensor", dependencies: ["CQuiverKernels", "CBLAS"]),
-        .target(name: "QuiverWeights"),
+        .target(name: "QuiverWeights", dependencies: ["CZlib"]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "QuiverTokenizers", dependencies: ["CZlib"]),
         .target(name: "QuiverModels", dependencies: ["QuiverTensor", "QuiverWeights", "QuiverTokenizers", "QuiverMedia"]),
@@ -58,6 +58,7 @@ let package = Package(
         .testTarget(name: "QuiverModelsTests", dependencies: ["QuiverTestSupport", "QuiverModels", "QuiverMedia", "QuiverTokenizers"]),
         .testTarget(name: "QuiverHubTests", dependencies: ["QuiverTestSupport", "QuiverHub"]),
         .testTarget(name: "QuiverStoreTests", dependencies: ["QuiverTestSupport", "QuiverStore"]),
+        .testTarget(name: "QuiverTests", dependencies: ["QuiverTestSupport", "Quiver"]),
         .testTarget(name: "QuiverMediaTests", dependencies: ["QuiverTestSupport", "QuiverMedia", "CQuiverImage"]),
     ],
     swiftLanguageModes: [.v6]

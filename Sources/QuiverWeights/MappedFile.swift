@@ -46,6 +46,16 @@ public final class MappedFile: @unchecked Sendable {
         base = UnsafeRawPointer(p)
     }
 
+    /// `count` bytes in memory written by `fill`, presented as a file named `path` (an inflated ZIP entry).
+    init(path: String, count: Int, fill: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows {
+        self.path = path
+        self.count = count
+        ownsCopy = true
+        let p = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 64)
+        do { try fill(UnsafeMutableRawBufferPointer(start: p, count: count)) } catch { p.deallocate(); throw error }
+        base = UnsafeRawPointer(p)
+    }
+
     /// The bytes in `range`, bounds-checked.
     /// - Throws: `WeightsError.malformed` when the range falls outside the file.
     public func bytes(_ offset: Int, _ length: Int) throws -> UnsafeRawBufferPointer {

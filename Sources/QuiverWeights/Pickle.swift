@@ -69,6 +69,8 @@ struct PickleMachine {
     static let maxMemo = 1 << 20
     static let maxMarks = 1 << 16
     static let maxDims = 32
+    /// Most tuples + lists + dicts one pickle may build (a state dict needs a handful per tensor).
+    static let maxContainers = 1 << 20
 
     /// Globals a state dict may name.
     static let allowedGlobals: Set<String> = [
@@ -126,9 +128,9 @@ struct PickleMachine {
             case 0x95:  // FRAME: a length hint; the opcodes follow inline.
                 let n = try reader.u64("FRAME length")
                 guard n <= UInt64(reader.remaining) else { throw fail("FRAME declares \(n) bytes, only \(reader.remaining) remain", at: at) }
-            case 0x7D: try push(.dict(newDict()), at)        // EMPTY_DICT '}'
-            case 0x5D: try push(.list(newList([])), at)     // EMPTY_LIST ']'
-            case 0x29: try push(.tuple(newTuple([])), at)   // EMPTY_TUPLE ')'
+            case 0x7D: try push(.dict(try newDict(at)), at)        // EMPTY_DICT '}'
+            case 0x5D: try push(.list(try newList([], at)), at)     // EMPTY_LIST ']'
+            case 0x29: try push(.tuple(try newTuple([], at)), at)   // EMPTY_TUPLE ')'
             case 0x28:  // MARK '('
                 guard marks.count < Self.maxMarks else { throw fail("more than \(Self.maxMarks) nested MARKs", at: at) }
                 marks.append(stack.count)
@@ -175,10 +177,10 @@ struct PickleMachine {
                 let n = Int(op - 0x84)
                 guard stack.count - (marks.last ?? 0) >= n else { throw fail("TUPLE\(n) needs \(n) stack items", at: at) }
                 let items = Array(stack.suffix(n)); stack.removeLast(n)
-                try push(.tuple(newTuple(items)), at)
+                try push(.tuple(try newTuple(items, at)), at)
             case 0x74:  // TUPLE 't'
                 let items = try popMark(at)
-                try push(.tuple(newTuple(items)), at)
+                try push(.tuple(try newTuple(items, at)), at)
             case 0x73:  // SETITEM 's'
                 let value = try pop(at), key = try pop(at)
                 try setItems([key, value], into: try top(at), at)
@@ -264,9 +266,20 @@ struct PickleMachine {
 
     // MARK: - Containers
 
-    private mutating func newTuple(_ items: [PickleValue]) -> Int { tuples.append(items); return tuples.count - 1 }
-    private mutating func newList(_ items: [PickleValue]) -> Int { lists.append(items); return lists.count - 1 }
-    private mutating func newDict() -> Int { dicts.append([]); return dicts.count - 1 }
+    private func checkContainers(_ at: Int) throws {
+        guard tuples.count + lists.count + dicts.count < Self.maxContainers else {
+            throw fail("more than \(Self.maxContainers) tuples, lists and dicts", at: at)
+        }
+    }
+    private mutating func newTuple(_ items: [PickleValue], _ at: Int) throws -> Int {
+        try checkContainers(at); tuples.append(items); return tuples.count - 1
+    }
+    private mutating func newList(_ items: [PickleValue], _ at: Int) throws -> Int {
+        try checkContainers(at); lists.append(items); return lists.count - 1
+    }
+    private mutating func newDict(_ at: Int) throws -> Int {
+        try checkContainers(at); dicts.append([]); return dicts.count - 1
+    }
 
     private mutating func setItems(_ items: [PickleValue], into target: PickleValue, _ at: Int) throws {
         guard case let .dict(d) = target else { throw fail("SETITEM(S) on a \(target.kind), not a dict", at: at) }
@@ -299,7 +312,7 @@ struct PickleMachine {
         switch name {
         case "collections.OrderedDict":
             guard a.isEmpty else { throw fail("OrderedDict built with \(a.count) arguments, expected none", at: at) }
-            return .dict(newDict())
+            return .dict(try newDict(at))
         case "torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2":
             guard a.count >= 4, case let .storage(s) = a[0], case let .int(offset) = a[1] else {
                 throw fail("\(name) needs (storage, offset, size, stride, ...)", at: at)

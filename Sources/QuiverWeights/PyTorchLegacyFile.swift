@@ -74,7 +74,7 @@ public struct PyTorchLegacyFile: WeightSource {
         }
         table = try TorchTensorTable(path: path, file: file, machine: main, tensors: tensors) { s in
             guard let r = ranges[s.key] else { throw fail("storage '\(s.key)' is referenced by a tensor but not stored in the file") }
-            return r
+            return (r.offset, r.length, nil)
         }
     }
 

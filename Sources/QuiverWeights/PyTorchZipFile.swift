@@ -5,6 +5,7 @@ import Foundation
 /// `<name>/data.pkl` — the pickled state dict, whose tensors reference storages by key through
 /// persistent ids — and `<name>/data/<key>`, each storage's raw little-endian bytes.
 ///
+/// Deflated entries (an archive re-compressed by another tool) are inflated on access.
 /// The pickle is run by a restricted machine (`PickleMachine`): whitelisted globals only, no code
 /// is executed. Float32 contiguous tensors are used in place from the mapping; other types and
 /// strided views are converted to row-major float32 on access.
@@ -31,27 +32,32 @@ public struct PyTorchZipFile: WeightSource {
         let prefix = String(pkl.dropLast("data.pkl".count))
         archiveName = String(prefix.dropLast())
         if let e = zip.entries[prefix + "byteorder"] {
-            let order = String(decoding: try zip.data(e), as: UTF8.self)
+            let c = try zip.contents(e)
+            let order = String(decoding: try c.file.bytes(c.offset, c.length), as: UTF8.self)
             guard order == "little" else {
                 throw WeightsError.malformed(path: path, reason: "checkpoint byte order is '\(order.prefix(16))'; only little-endian checkpoints are supported")
             }
         }
-        let pickleBytes = try zip.data(pkl)
-        let pickleStart = pickleBytes.baseAddress.map { $0 - file.base! } ?? 0
-        var reader = ByteReader(path: path, bytes: pickleBytes, fileOffset: pickleStart)
+        guard let pklEntry = zip.entries[pkl] else { throw WeightsError.malformed(path: path, reason: "ZIP archive has no entry '\(pkl)'") }
+        let pickle = try zip.contents(pklEntry)
+        var reader = ByteReader(path: path, bytes: try pickle.file.bytes(pickle.offset, pickle.length), fileOffset: pickle.offset)
         var machine = PickleMachine(path: path, what: "\(pkl)")
         let root = try machine.run(&reader) { m, pid, at in try m.torchStorage(pid, at: at) }
         let tensors = try machine.stateDict(root, at: reader.offset)
-        table = try TorchTensorTable(path: path, file: file, machine: machine, tensors: tensors) { s in
+        table = try TorchTensorTable(path: path, file: file, zip: zip, machine: machine, tensors: tensors) { s in
             guard let entry = zip.entries[prefix + "data/" + s.key] else {
                 throw WeightsError.malformed(path: path, reason: "storage '\(s.key)' has no entry '\(prefix)data/\(s.key)' in the archive")
             }
-            let bytes = try zip.data(entry)
             let (need, o) = s.count.multipliedReportingOverflow(by: s.dtype.byteSize)
-            guard !o, need <= bytes.count else {
-                throw WeightsError.malformed(path: path, reason: "storage '\(s.key)' declares \(s.count) \(s.dtype.rawValue) elements, its entry has \(bytes.count) bytes")
+            guard !o, need <= entry.size else {
+                throw WeightsError.malformed(path: path, reason: "storage '\(s.key)' declares \(s.count) \(s.dtype.rawValue) elements, its entry has \(entry.size) bytes")
             }
-            return (bytes.baseAddress.map { $0 - file.base! } ?? 0, need)
+            if entry.method == 8 {
+                _ = try zip.inflate(entry)  // validated now (bounded size, CRC); inflated again on access
+                return (0, need, entry)
+            }
+            let bytes = try zip.data(entry)
+            return (bytes.baseAddress.map { $0 - file.base! } ?? 0, need, nil)
         }
     }
 

@@ -6,9 +6,11 @@ import Foundation
 struct TorchTensorTable: Sendable {
     struct Entry: Sendable {
         let info: WeightInfo
-        /// Start of the storage's bytes in the file, and their length.
+        /// Start of the storage's bytes in the file (or in the inflated entry), and their length.
         let storageOffset: Int
         let storageBytes: Int
+        /// The ZIP entry to inflate first, for a storage that was deflated.
+        let deflated: ZipArchive.Entry?
         /// Element offset and strides of the view, in elements.
         let offset: Int
         let stride: [Int]
@@ -16,15 +18,18 @@ struct TorchTensorTable: Sendable {
 
     let path: String
     let file: MappedFile
+    /// The archive, to inflate deflated storages on access.
+    let zip: ZipArchive?
     let entries: [String: Entry]
     let infos: [WeightInfo]
 
     /// - Parameters:
-    ///   - storageBytes: for a storage index of the machine, the byte range of its root storage in the file.
-    init(path: String, file: MappedFile, machine: PickleMachine,
+    ///   - storageRange: for a storage, the byte range of its root storage in the file, or in
+    ///     its ZIP entry once inflated when `deflated` is set.
+    init(path: String, file: MappedFile, zip: ZipArchive? = nil, machine: PickleMachine,
          tensors: [(name: String, tensor: PickleTensor)],
-         storageRange: (PickleStorage) throws -> (offset: Int, length: Int)) throws {
-        self.path = path; self.file = file
+         storageRange: (PickleStorage) throws -> (offset: Int, length: Int, deflated: ZipArchive.Entry?)) throws {
+        self.path = path; self.file = file; self.zip = zip
         func fail(_ name: String, _ reason: String) -> WeightsError { .malformed(path: path, reason: "tensor '\(name)': \(reason)") }
         var entries: [String: Entry] = [:]
         for (name, t) in tensors {
@@ -36,7 +41,7 @@ struct TorchTensorTable: Sendable {
             let (rootCount, _) = range.length.dividedReportingOverflow(by: es)
             guard range.length % es == 0 else { throw fail(name, "storage '\(s.key)' has \(range.length) bytes, not a multiple of \(es) (\(s.dtype.rawValue))") }
             var elements = 1, lastIndex = 0, overflow = false
-            for (size, stride) in zip(t.shape, t.stride) {
+            for (size, stride) in Swift.zip(t.shape, t.stride) {
                 var o1 = false, o2 = false, o3 = false
                 (elements, o1) = elements.multipliedReportingOverflow(by: size)
                 if size > 0 {
@@ -58,7 +63,8 @@ struct TorchTensorTable: Sendable {
             }
             guard entries[name] == nil else { throw fail(name, "appears twice") }
             entries[name] = Entry(info: WeightInfo(name: name, shape: t.shape, dtype: s.dtype),
-                                  storageOffset: range.offset, storageBytes: range.length, offset: base, stride: t.stride)
+                                  storageOffset: range.offset, storageBytes: range.length, deflated: range.deflated,
+                                  offset: base, stride: t.stride)
         }
         self.entries = entries
         self.infos = entries.values.map(\.info).sorted { $0.name < $1.name }
@@ -70,13 +76,15 @@ struct TorchTensorTable: Sendable {
         }
         let dtype = e.info.dtype, es = dtype.byteSize, shape = e.info.shape
         let count = shape.reduce(1, *)
-        let raw = try file.bytes(e.storageOffset, e.storageBytes)
+        var backing = file
+        if let d = e.deflated, let zip { backing = try zip.inflate(d) }
+        let raw = try backing.bytes(e.storageOffset, e.storageBytes)
         guard let rawBase = raw.baseAddress, count > 0 else {
             return WeightTensor(name: name, shape: shape, sourceDType: dtype, storage: FloatStorage(copying: []))
         }
         // C-contiguous? (dimensions of size 1 may carry any stride)
         var expected = 1, contiguous = true
-        for (size, stride) in zip(shape, e.stride).reversed() {
+        for (size, stride) in Swift.zip(shape, e.stride).reversed() {
             if size != 1 && stride != expected { contiguous = false; break }
             expected *= size
         }
@@ -84,7 +92,7 @@ struct TorchTensorTable: Sendable {
         if contiguous {
             if dtype == .float32, Int(bitPattern: src) % MemoryLayout<Float>.alignment == 0 {
                 return WeightTensor(name: name, shape: shape, sourceDType: dtype,
-                                    storage: FloatStorage(borrowing: src.assumingMemoryBound(to: Float.self), count: count, owner: file))
+                                    storage: FloatStorage(borrowing: src.assumingMemoryBound(to: Float.self), count: count, owner: backing))
             }
             let storage = FloatStorage(count: count) { out in
                 _ = FloatConversion.convert(src, dtype: dtype, count: count, into: out.baseAddress!)

@@ -1,17 +1,24 @@
 import Foundation
+import CZlib
 
 /// A read-only ZIP archive over a mapped file: the central directory (with ZIP64 extensions)
-/// is parsed once; stored entries are returned as views into the mapping, without copying.
-/// Compressed entries are reported, not inflated: `torch.save` always stores.
-struct ZipArchive {
-    struct Entry {
+/// is parsed once; stored entries are returned as views into the mapping, without copying
+/// (`torch.save` always stores). Deflated entries (an archive re-zipped by another tool) are
+/// inflated into memory on demand, their size bounded by deflate's maximum ratio and their
+/// CRC-32 checked.
+struct ZipArchive: Sendable {
+    struct Entry: Sendable {
         let name: String
         /// 0 = stored, 8 = deflated, ...
         let method: UInt16
         let compressedSize: Int
         let size: Int
         let localHeaderOffset: Int
+        let crc32: UInt32
     }
+
+    /// Deflate cannot expand data by more than about 1032:1; a larger declared size is a lie (or a bomb).
+    static let maxDeflateRatio = 1032
 
     /// Most entries accepted (a state dict with a million tensors is not plausible).
     static let maxEntries = 1_000_000
@@ -70,7 +77,8 @@ struct ZipArchive {
             guard try r.u32("central directory signature") == 0x0201_4B50 else { throw fail("entry \(i) at byte \(at) has no central-directory signature") }
             try r.skip(6, "central directory header")
             let method = try r.u16("compression method")
-            try r.skip(8, "time and CRC")
+            try r.skip(4, "time")
+            let crc = try r.u32("CRC-32")
             var csize = UInt64(try r.u32("compressed size"))
             var usize = UInt64(try r.u32("uncompressed size"))
             let nameLength = Int(try r.u16("name length"))
@@ -95,11 +103,79 @@ struct ZipArchive {
             }
             guard entries[name] == nil else { throw fail("entry '\(name)' appears twice") }
             entries[name] = Entry(name: name, method: method, compressedSize: Int(csize),
-                                  size: Int(min(usize, UInt64(Int.max))), localHeaderOffset: Int(local))
+                                  size: Int(min(usize, UInt64(Int.max))), localHeaderOffset: Int(local), crc32: crc)
             order.append(name)
         }
         self.entries = entries
         self.order = order
+    }
+
+    /// An entry's bytes as (file, offset, length): a view into the archive's mapping for a stored
+    /// entry, a new in-memory file for a deflated one.
+    func contents(_ e: Entry) throws -> (file: MappedFile, offset: Int, length: Int) {
+        if e.method == 8 { return (try inflate(e), 0, e.size) }
+        let bytes = try data(e)
+        return (file, bytes.baseAddress.map { $0 - file.base! } ?? 0, bytes.count)
+    }
+
+    /// The raw bytes of an entry as stored (compressed or not), after its local header.
+    private func payload(_ e: Entry) throws -> UnsafeRawBufferPointer {
+        let path = self.path
+        func fail(_ reason: String) -> WeightsError { .malformed(path: path, reason: "ZIP entry '\(e.name)': \(reason)") }
+        var h = ByteReader(path: path, bytes: try file.bytes(e.localHeaderOffset, min(30, file.count - e.localHeaderOffset)), fileOffset: e.localHeaderOffset)
+        guard try h.u32("local header signature") == 0x0403_4B50 else { throw fail("no local header at byte \(e.localHeaderOffset)") }
+        try h.skip(22, "local header")
+        let n = Int(try h.u16("local name length")), x = Int(try h.u16("local extra length"))
+        let start = e.localHeaderOffset + 30 + n + x
+        guard start <= file.count, e.compressedSize <= file.count - start else {
+            throw fail("data (\(e.compressedSize) bytes at \(start)) runs past the end of the file (\(file.count) bytes)")
+        }
+        return try file.bytes(start, e.compressedSize)
+    }
+
+    /// Inflates a deflated entry into memory, checking its size against deflate's maximum ratio
+    /// before allocating, and its length and CRC-32 after.
+    func inflate(_ e: Entry) throws -> MappedFile {
+        let path = self.path
+        func fail(_ reason: String) -> WeightsError { .malformed(path: path, reason: "ZIP entry '\(e.name)': \(reason)") }
+        guard e.method == 8 else { throw fail("is not deflated (method \(e.method))") }
+        let input = try payload(e)
+        let (limit, o) = e.compressedSize.multipliedReportingOverflow(by: Self.maxDeflateRatio)
+        guard !o, e.size <= limit + 1024 else {
+            throw fail("declares \(e.size) bytes inflated from \(e.compressedSize) compressed, beyond deflate's maximum ratio (corrupt, or a zip bomb)")
+        }
+        return try MappedFile(path: path, count: e.size) { out in
+            var stream = z_stream()
+            guard inflateInit2_(&stream, -15, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { throw fail("zlib inflateInit2 failed") }
+            defer { inflateEnd(&stream) }
+            var produced = 0, consumed = 0
+            // zlib counts in UInt32: feed and drain in chunks of at most 1 GB.
+            while true {
+                let inChunk = min(input.count - consumed, 1 << 30), outChunk = min(out.count - produced, 1 << 30)
+                stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress.map { $0.assumingMemoryBound(to: Bytef.self) + consumed })
+                stream.avail_in = uInt(inChunk)
+                stream.next_out = out.baseAddress.map { $0.assumingMemoryBound(to: Bytef.self) + produced }
+                stream.avail_out = uInt(outChunk)
+                let status = CZlib.inflate(&stream, Z_NO_FLUSH)
+                let read = inChunk - Int(stream.avail_in), written = outChunk - Int(stream.avail_out)
+                consumed += read; produced += written
+                if status == Z_STREAM_END { break }
+                guard status == Z_OK || status == Z_BUF_ERROR else { throw fail("deflate data is corrupt (zlib status \(status))") }
+                if read == 0 && written == 0 {
+                    throw fail(produced == out.count ? "inflates to more than the declared \(e.size) bytes" : "deflate stream is truncated")
+                }
+            }
+            guard produced == e.size else { throw fail("inflates to \(produced) bytes, the directory declares \(e.size)") }
+            var crc: uLong = 0, done = 0
+            while done < produced {
+                let n = min(produced - done, 1 << 30)
+                crc = crc32(crc, out.baseAddress!.assumingMemoryBound(to: Bytef.self) + done, uInt(n))
+                done += n
+            }
+            guard UInt32(truncatingIfNeeded: crc) == e.crc32 else {
+                throw fail(String(format: "CRC-32 is %08x, the directory declares %08x", UInt32(truncatingIfNeeded: crc), e.crc32))
+            }
+        }
     }
 
     /// The bytes of a stored entry, as a view into the mapping.
@@ -110,21 +186,12 @@ struct ZipArchive {
     }
 
     func data(_ e: Entry) throws -> UnsafeRawBufferPointer {
-        let path = self.path
-        func fail(_ reason: String) -> WeightsError { .malformed(path: path, reason: "ZIP entry '\(e.name)': \(reason)") }
         guard e.method == 0 else {
-            let m = e.method == 8 ? "deflate" : "method \(e.method)"
-            throw fail("is compressed (\(m)); Quiver reads only stored (uncompressed) entries, as torch.save writes them — re-save the checkpoint with torch.save")
+            throw WeightsError.malformed(path: path, reason: "ZIP entry '\(e.name)' is compressed (method \(e.method)); Quiver reads stored and deflated entries only")
         }
-        guard e.compressedSize == e.size else { throw fail("stored entry with compressed size \(e.compressedSize) ≠ size \(e.size)") }
-        var h = ByteReader(path: path, bytes: try file.bytes(e.localHeaderOffset, min(30, file.count - e.localHeaderOffset)), fileOffset: e.localHeaderOffset)
-        guard try h.u32("local header signature") == 0x0403_4B50 else { throw fail("no local header at byte \(e.localHeaderOffset)") }
-        try h.skip(22, "local header")
-        let n = Int(try h.u16("local name length")), x = Int(try h.u16("local extra length"))
-        let start = e.localHeaderOffset + 30 + n + x
-        guard start <= file.count, e.size <= file.count - start else {
-            throw fail("data (\(e.size) bytes at \(start)) runs past the end of the file (\(file.count) bytes)")
+        guard e.compressedSize == e.size else {
+            throw WeightsError.malformed(path: path, reason: "ZIP entry '\(e.name)': stored entry with compressed size \(e.compressedSize) ≠ size \(e.size)")
         }
-        return try file.bytes(start, e.size)
+        return try payload(e)
     }
 }

@@ -18,6 +18,7 @@ struct ImageReference: Decodable {
         let format: String?
         let orientation: Int?
         let filter: String?
+        let backend: String?
     }
     struct FloatTensor: Decodable {
         let image: String

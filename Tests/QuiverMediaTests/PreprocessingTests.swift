@@ -4,17 +4,19 @@ import QuiverTestSupport
 import XCTest
 
 final class PreprocessingTests: XCTestCase {
-    /// Image.resize with every filter, down and up, matches Pillow byte for byte (sha256).
-    func testResizeMatchesPillow() throws {
+    /// Image.resize with every filter, down and up, matches Pillow byte for byte (sha256); the torch
+    /// backend matches torchvision's resize of uint8 tensors byte for byte.
+    func testResizeMatchesPillowAndTorch() throws {
         let reference = try MediaFixtures.reference()
-        XCTAssertEqual(reference.resize.count, 26)
+        XCTAssertEqual(reference.resize.count, 49)
         var decoded: [String: RGBImage] = [:]
         for ref in reference.resize {
             let source = try decoded[ref.image] ?? MediaFixtures.decode(ref.image)
             decoded[ref.image] = source
             let filter = try XCTUnwrap(ResampleFilter(rawValue: ref.filter ?? ""))
-            let out = try source.resized(width: ref.width, height: ref.height, filter: filter)
-            MediaFixtures.assertMatches(out, ref, what: "\(ref.image) -> \(ref.width)x\(ref.height) \(filter)")
+            let backend = try XCTUnwrap(ResizeBackend(rawValue: ref.backend ?? ""))
+            let out = try source.resized(width: ref.width, height: ref.height, filter: filter, backend: backend)
+            MediaFixtures.assertMatches(out, ref, what: "\(ref.image) -> \(ref.width)x\(ref.height) \(filter) \(backend)")
         }
     }
 
@@ -22,18 +24,22 @@ final class PreprocessingTests: XCTestCase {
     /// including windows that stick out of the image (zero padding).
     func testResizedWindowEqualsResizeThenCrop() throws {
         let image = try MediaFixtures.decode("coffee.png")
-        for filter in ResampleFilter.allCases {
+        let cases = ResampleFilter.allCases.map { ($0, ResizeBackend.pillow) } + [(.bilinear, .torch), (.bicubic, .torch)]
+        for (filter, backend) in cases {
             for (w, h) in [(300, 200), (300, 400), (97, 61), (600, 41), (1000, 700)] {
-                let full = try image.resized(width: w, height: h, filter: filter)
+                let full = try image.resized(width: w, height: h, filter: filter, backend: backend)
                 for (l, t, cw, ch) in [(0, 0, w, h), (w / 3, h / 5, w / 2, h / 2), (w - 7, h - 3, 7, 3), (-5, -4, w + 10, 12)] {
-                    let window = try image.resizedWindow(width: w, height: h, filter: filter, left: l, top: t,
+                    let window = try image.resizedWindow(width: w, height: h, filter: filter, backend: backend, left: l, top: t,
                                                          windowWidth: cw, windowHeight: ch)
                     XCTAssertEqual(window, full.cropped(left: l, top: t, width: cw, height: ch),
-                                   "\(filter) \(w)x\(h) window (\(l),\(t)) \(cw)x\(ch)")
+                                   "\(filter) \(backend) \(w)x\(h) window (\(l),\(t)) \(cw)x\(ch)")
                 }
             }
         }
         XCTAssertThrowsError(try image.resized(width: 0, height: 10, filter: .bilinear))
+        XCTAssertThrowsError(try image.resized(width: 10, height: 10, filter: .lanczos, backend: .torch)) {
+            XCTAssertEqual($0 as? MediaError, .invalidArgument("the torch resize backend supports bilinear and bicubic, not lanczos"))
+        }
     }
 
     func testResizeRulesFollowTorchvisionAndTransformers() {
@@ -49,8 +55,9 @@ final class PreprocessingTests: XCTestCase {
         XCTAssertEqual(vit.resizedSize(width: 640, height: 427), .init(width: 224, height: 160))
     }
 
-    /// The two center-crop rules: torchvision rounds half to even, transformers floors; small images
-    /// are padded with zeros (torchvision puts the odd row at the bottom, transformers at the top).
+    /// The center-crop rules: torchvision rounds half to even, transformers floors; small images
+    /// are padded with zeros (torchvision puts the odd row at the bottom, transformers' PIL backend
+    /// at the top).
     func testCenterCropRounding() throws {
         let pixels = (0..<(5 * 3 * 3)).map { UInt8($0) }
         let image = try RGBImage(width: 5, height: 3, pixels: pixels)
@@ -66,6 +73,11 @@ final class PreprocessingTests: XCTestCase {
         // transformers 1 // 2 = 0, pads ceil(1 / 2) = 1 row on top.
         XCTAssertEqual(try crop(.torchvision, 4, 4), image.cropped(left: 0, top: 0, width: 4, height: 4))
         XCTAssertEqual(try crop(.huggingFace, 4, 4), image.cropped(left: 0, top: -1, width: 4, height: 4))
+        // transformers' torchvision backend: int(margin / 2) like the PIL backend, padding like torchvision.
+        XCTAssertEqual(try crop(.huggingFaceTorchvision, 2, 3), image.cropped(left: 1, top: 0, width: 2, height: 3))
+        XCTAssertEqual(try crop(.huggingFaceTorchvision, 4, 4), image.cropped(left: 0, top: 0, width: 4, height: 4))
+        XCTAssertEqual(try crop(.huggingFaceTorchvision, 5, 6), image.cropped(left: 0, top: -1, width: 5, height: 6))
+        XCTAssertEqual(try crop(.huggingFace, 5, 6), image.cropped(left: 0, top: -2, width: 5, height: 6))
     }
 
     /// Final float tensors of every pipeline equal the Python ones: sha256 of the float32 CHW
@@ -73,14 +85,20 @@ final class PreprocessingTests: XCTestCase {
     func testPipelinesMatchPython() throws {
         let reference = try MediaFixtures.reference()
         let configs = TestPaths.reference.appendingPathComponent("models")
+        let clip = configs.appendingPathComponent("tiny-random-clip/preprocessor_config.json")
+        let resnet = configs.appendingPathComponent("tiny-random-resnet-hf/preprocessor_config.json")
+        let vit = MediaFixtures.directory.appendingPathComponent("vit_preprocessor_config.json")
         let pipelines: [String: ImagePreprocessor] = [
-            "hf-clip": try ImagePreprocessor(huggingFaceConfig: configs.appendingPathComponent("tiny-random-clip/preprocessor_config.json")),
-            "hf-resnet": try ImagePreprocessor(huggingFaceConfig: configs.appendingPathComponent("tiny-random-resnet-hf/preprocessor_config.json")),
-            "hf-vit": try ImagePreprocessor(huggingFaceConfig: MediaFixtures.directory.appendingPathComponent("vit_preprocessor_config.json")),
+            "hf-clip": try ImagePreprocessor(huggingFaceConfig: clip, backend: .pil),
+            "hf-resnet": try ImagePreprocessor(huggingFaceConfig: resnet, backend: .pil),
+            "hf-vit": try ImagePreprocessor(huggingFaceConfig: vit, backend: .pil),
+            "hf-clip-torchvision": try ImagePreprocessor(huggingFaceConfig: clip),
+            "hf-resnet-torchvision": try ImagePreprocessor(huggingFaceConfig: resnet),
+            "hf-vit-torchvision": try ImagePreprocessor(huggingFaceConfig: vit),
             "torchvision-imagenet": .torchvisionImageNet,
             "efficientnet-lite0": .efficientNetLite0,
         ]
-        XCTAssertEqual(reference.pipelines.count, 50)
+        XCTAssertEqual(reference.pipelines.count, 80)
         var images: [String: RGBImage] = [:]
         for ref in reference.pipelines {
             let image = try images[ref.image] ?? MediaFixtures.decode(ref.image)
@@ -99,6 +117,24 @@ final class PreprocessingTests: XCTestCase {
             for (i, v) in zip(ref.sample_indices, ref.sample_values) { worst = max(worst, abs(tensor.values[i] - v)) }
             XCTAssertLessThanOrEqual(worst, 1e-6, "\(what): sampled values")
             XCTAssertEqual(SHA256.hex(tensor.values), ref.sha256, "\(what): float32 bytes differ (worst sampled difference \(worst))")
+        }
+    }
+
+    /// Writing into a batch slice gives the same values as the tensor API; a wrong size is an error.
+    func testWritesIntoBatchBuffer() throws {
+        let image = try MediaFixtures.decode("chelsea.png")
+        let p = ImagePreprocessor.torchvisionImageNet
+        let expected = try p(image)
+        var batch = [Float](repeating: -1, count: 2 * 3 * 224 * 224)
+        let size = try batch.withUnsafeMutableBufferPointer { buffer in
+            try p(image, into: UnsafeMutableBufferPointer(rebasing: buffer[(3 * 224 * 224)...]))
+        }
+        XCTAssertEqual(size, .init(width: 224, height: 224))
+        XCTAssertEqual(Array(batch[(3 * 224 * 224)...]), expected.values)
+        XCTAssertTrue(batch[..<(3 * 224 * 224)].allSatisfy { $0 == -1 })
+        XCTAssertThrowsError(try batch.withUnsafeMutableBufferPointer { try p(image, into: $0) }) {
+            XCTAssertEqual($0 as? MediaError,
+                           .invalidArgument("destination holds 301056 floats; the 224x224 output needs 150528"))
         }
     }
 
@@ -125,28 +161,36 @@ final class PreprocessingTests: XCTestCase {
         }
     }
 
-    /// The tiny reference models' pixel means. Those references were made with transformers'
-    /// default (torchvision tensor) backend, whose uint8 antialiased resize differs from Pillow by
-    /// at most one level on some pixels, so the means agree to 1e-4 rather than exactly.
+    /// The tiny reference models' pixel means (made with transformers' default torchvision backend,
+    /// rounded to 6 decimals): the default config backend matches to 1e-6, the PIL backend
+    /// (one resize level off on some pixels) to 1e-4.
     func testTinyModelPixelMeans() throws {
         struct Reference: Decodable { let images: [String]; let pixel_values_mean_per_image: [Double] }
         for model in ["tiny-random-clip", "tiny-random-resnet-hf"] {
             let folder = TestPaths.reference.appendingPathComponent("models/\(model)")
             let ref = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: folder.appendingPathComponent("reference.json")))
-            let p = try ImagePreprocessor(huggingFaceConfig: folder.appendingPathComponent("preprocessor_config.json"))
-            for (path, expected) in zip(ref.images, ref.pixel_values_mean_per_image) {
-                let image = try ImageDecoder.decode(contentsOf: TestPaths.reference.appendingPathComponent(path)).image
-                let t = try p(image)
-                let mean = t.values.reduce(0.0) { $0 + Double($1) } / Double(t.values.count)
-                XCTAssertEqual(mean, expected, accuracy: 1e-4, "\(model) \(path)")
+            let config = folder.appendingPathComponent("preprocessor_config.json")
+            for (backend, tolerance) in [(HuggingFaceImageBackend.torchvision, 1e-6), (.pil, 1e-4)] {
+                let p = try ImagePreprocessor(huggingFaceConfig: config, backend: backend)
+                for (path, expected) in zip(ref.images, ref.pixel_values_mean_per_image) {
+                    let image = try ImageDecoder.decode(contentsOf: TestPaths.reference.appendingPathComponent(path)).image
+                    let t = try p(image)
+                    let mean = t.values.reduce(0.0) { $0 + Double($1) } / Double(t.values.count)
+                    XCTAssertEqual(mean, expected, accuracy: tolerance, "\(model) \(path) \(backend)")
+                }
             }
         }
     }
 
     func testHuggingFaceConfigParsing() throws {
         let folder = TestPaths.reference.appendingPathComponent("models")
-        let clip = try ImagePreprocessor(huggingFaceConfig: folder.appendingPathComponent("tiny-random-clip/preprocessor_config.json"))
+        let clip = try ImagePreprocessor(huggingFaceConfig: folder.appendingPathComponent("tiny-random-clip/preprocessor_config.json"),
+                                         backend: .pil)
         XCTAssertEqual(clip, .clip)
+        let clipTorch = try ImagePreprocessor(huggingFaceConfig: folder.appendingPathComponent("tiny-random-clip/preprocessor_config.json"))
+        XCTAssertEqual(clipTorch.resizeBackend, .torch)
+        XCTAssertEqual(clipTorch.cropRounding, .huggingFaceTorchvision)
+        XCTAssertEqual(clipTorch.arithmetic, .huggingFaceTorchvision)
         let resnet = try ImagePreprocessor(huggingFaceConfig: folder.appendingPathComponent("tiny-random-resnet-hf/preprocessor_config.json"))
         XCTAssertEqual(resnet.resize, .shortestEdge(256))
         XCTAssertEqual(resnet.centerCrop, .init(width: 224, height: 224))
@@ -165,6 +209,12 @@ final class PreprocessingTests: XCTestCase {
         let vit = try ImagePreprocessor(huggingFaceConfig: ["image_processor_type": "ViTImageProcessorFast", "size": 384])
         XCTAssertEqual(vit.resize, .exact(width: 384, height: 384))
 
+        XCTAssertThrowsError(try ImagePreprocessor(huggingFaceConfig: ["image_processor_type": "CLIPImageProcessor", "resample": 1], path: "cfg.json")) {
+            XCTAssertEqual($0 as? MediaError, .invalidPreprocessorConfig(
+                path: "cfg.json", field: "resample", reason: "code 1 (lanczos) is only supported with the PIL backend (HuggingFaceImageBackend.pil)"))
+        }
+        XCTAssertEqual(try ImagePreprocessor(huggingFaceConfig: ["image_processor_type": "CLIPImageProcessor", "resample": 1], backend: .pil).filter,
+                       .lanczos)
         XCTAssertThrowsError(try ImagePreprocessor(huggingFaceConfig: ["image_processor_type": "CLIPImageProcessor", "resample": 0], path: "cfg.json")) {
             XCTAssertEqual($0 as? MediaError, .invalidPreprocessorConfig(
                 path: "cfg.json", field: "resample",

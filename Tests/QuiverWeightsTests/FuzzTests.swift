@@ -121,6 +121,8 @@ final class FuzzTests: XCTestCase {
         XCTAssertGreaterThan(o.rejected, 0)
         // The central directory and local headers at the end of the file.
         fuzz("zip-directory", seed: tiny, seedValue: 2, window: max(0, tiny.count - 1200)..<tiny.count, parse: Self.openAndLoadAll)
+        // The same archive re-compressed with deflate.
+        fuzz("zip-deflated", seed: try fixture("tiny_zip_deflated.pth"), seedValue: 12, parse: Self.openAndLoadAll)
         // A synthetic archive with ZIP64 records.
         var p = PickleBuilder()
         p.proto(); p.tensorDict(["a": ("0", [2, 2], [1, 2]), "b": ("0", [3], [1])]); p.stop()

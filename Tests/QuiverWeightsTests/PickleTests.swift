@@ -104,6 +104,10 @@ final class PickleTests: XCTestCase {
         XCTAssertEqual(try cm.stateDict(c, at: 0).count, 0)
     }
 
+    func testContainerLimit() {
+        assertError([0x80, 2, 0x29] + [UInt8](repeating: 0x85, count: PickleMachine.maxContainers), contains: ["more than 1048576 tuples, lists and dicts"])
+    }
+
     func testMarkAndStackLimits() {
         assertError([0x80, 2] + [UInt8](repeating: 0x28, count: PickleMachine.maxMarks + 1), contains: ["nested MARKs"])
         assertError([0x80, 2] + [UInt8](repeating: 0x4E, count: PickleMachine.maxStack + 1), contains: ["stack exceeds"])

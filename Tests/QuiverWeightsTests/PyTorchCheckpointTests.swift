@@ -53,7 +53,8 @@ final class PyTorchCheckpointTests: XCTestCase {
     /// transposed view, views at storage offsets, a Parameter, a scalar, a stride-2 view.
     func testTinyCheckpointsEveryValue() throws {
         let expected: [String: TinyTensor] = try WeightFixtures.json("tiny_checkpoints.json")
-        for (file, type) in [("tiny_zip.pth", "PyTorchZipFile"), ("tiny_legacy.pth", "PyTorchLegacyFile")] {
+        for (file, type) in [("tiny_zip.pth", "PyTorchZipFile"), ("tiny_zip_deflated.pth", "PyTorchZipFile"),
+                             ("tiny_legacy.pth", "PyTorchLegacyFile")] {
             let source = try WeightFiles.open(path: WeightFixtures.path(file))
             XCTAssertEqual("\(Swift.type(of: source))", type)
             XCTAssertEqual(Set(source.names), Set(expected.keys), file)
@@ -95,14 +96,52 @@ final class PyTorchCheckpointTests: XCTestCase {
         XCTAssertEqual(try source.tensor("w").array, [1, 3, 2, 4])
     }
 
-    func testDeflatedEntryIsRejectedClearly() throws {
+    /// The central-directory record of `name` in a ZIP image (its offset).
+    private func centralRecord(_ bytes: [UInt8], _ name: String) throws -> Int {
+        let n = Array(name.utf8)
+        for i in 0..<(bytes.count - 46 - n.count) where bytes[i] == 0x50 && bytes[i + 1] == 0x4B && bytes[i + 2] == 1 && bytes[i + 3] == 2 {
+            if Array(bytes[(i + 46)..<(i + 46 + n.count)]) == n { return i }
+        }
+        throw XCTSkip("no central record for \(name)")
+    }
+
+    private func put32(_ bytes: inout [UInt8], _ at: Int, _ v: UInt32) {
+        for k in 0..<4 { bytes[at + k] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(k))) }
+    }
+
+    func testHostileDeflatedEntriesAreRejected() throws {
+        let good = try [UInt8](Data(contentsOf: URL(fileURLWithPath: WeightFixtures.path("tiny_zip_deflated.pth"))))
+        let record = try centralRecord(good, "tiny_zip/data/0")
+        // A declared size deflate cannot produce (zip bomb): rejected before allocating.
+        var bomb = good
+        put32(&bomb, record + 24, 0xFFFF_FFF0)
+        XCTAssertThrowsError(try WeightFiles.open(file: MappedFile(bytes: bomb, path: "bomb.pth"))) { e in
+            XCTAssertTrue("\(e)".contains("bomb.pth") && "\(e)".contains("maximum ratio"), "\(e)")
+        }
+        // Declared size smaller than what the stream holds.
+        var short = good
+        put32(&short, try centralRecord(good, "tiny_zip/data.pkl") + 24, 800)  // really 856
+        XCTAssertThrowsError(try WeightFiles.open(file: MappedFile(bytes: short, path: "short.pth"))) { e in
+            XCTAssertTrue("\(e)".contains("'tiny_zip/data.pkl'") && "\(e)".contains("more than the declared 800 bytes"), "\(e)")
+        }
+        // Wrong CRC.
+        var crc = good
+        crc[record + 16] ^= 0xFF
+        XCTAssertThrowsError(try WeightFiles.open(file: MappedFile(bytes: crc, path: "crc.pth"))) { e in
+            XCTAssertTrue("\(e)".contains("CRC-32"), "\(e)")
+        }
+        // Compression method other than stored/deflate.
+        var lzma = good
+        lzma[record + 10] = 14
+        XCTAssertThrowsError(try WeightFiles.open(file: MappedFile(bytes: lzma, path: "lzma.pth"))) { e in
+            XCTAssertTrue("\(e)".contains("compressed (method 14)"), "\(e)")
+        }
+        // Corrupt deflate data: the stored method of our builder, relabelled as deflate.
         var p = PickleBuilder()
         p.proto(); p.tensorDict(["w": ("0", [2], [1])]); p.stop()
-        let bytes = ZipBuilder.torch(pickle: p.bytes, storages: ["0": [UInt8](repeating: 0, count: 8)], method: 8)
-        let file = MappedFile(bytes: bytes, path: "deflated.pth")
-        XCTAssertThrowsError(try WeightFiles.open(file: file)) { e in
-            XCTAssertTrue("\(e)".contains("deflated.pth"), "\(e)")
-            XCTAssertTrue("\(e)".contains("compressed (deflate)"), "\(e)")
+        let bytes = ZipBuilder.torch(pickle: p.bytes, storages: ["0": [UInt8](repeating: 0xFF, count: 8)], method: 8)
+        XCTAssertThrowsError(try WeightFiles.open(file: MappedFile(bytes: bytes, path: "notdeflate.pth"))) { e in
+            XCTAssertTrue("\(e)".contains("notdeflate.pth") && "\(e)".contains("'archive/"), "\(e)")
         }
     }
 

@@ -11,7 +11,7 @@ seconds="${1:-60}"; shift || true
 out=.build/fuzz
 mkdir -p "$out/corpus"
 swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name QuiverWeightsFuzz \
-    Sources/QuiverWeights/*.swift scripts/fuzz/weights_fuzzer.swift -o "$out/weights-fuzzer" 2>&1 \
+    -I Sources/CZlib -lz Sources/QuiverWeights/*.swift scripts/fuzz/weights_fuzzer.swift -o "$out/weights-fuzzer" 2>&1 \
     | grep -v "Cannot export local symbol" || true
 cp Tests/Fixtures/weights/*.pth "$out/corpus/"
 home="${QUIVER_HOME:-$HOME/.cache/quiver}"

@@ -46,20 +46,22 @@ int qim_decode_gif(const uint8_t *data, size_t size, int64_t max_pixels, qim_ima
 /// Pillow's fixed-point precision for 8-bit resampling (32 - 8 - 2).
 #define QIM_PRECISION_BITS 22
 
-/// Horizontal pass of Pillow's 8-bit convolution on RGB8 rows.
+/// Horizontal pass of a fixed-point 8-bit convolution on RGB8 rows (Pillow: precision 22;
+/// PyTorch's uint8 antialiased resize: int16 weights at a per-axis precision).
 /// For each of `rows` rows and each output column `x` in [0, out_width):
-/// out = clip8((1 << 21) + sum_{t < bounds[2x+1]} src[bounds[2x] + t] * coeffs[x*ksize + t]) >> 22.
+/// out = clamp(((1 << (precision-1)) + sum_{t < bounds[2x+1]} src[bounds[2x] + t] * coeffs[x*ksize + t]) >> precision, 0, 255).
 void qim_resample_horizontal_rgb8(const uint8_t *src, ptrdiff_t src_stride, int32_t rows,
                                   uint8_t *dst, ptrdiff_t dst_stride, int32_t out_width,
-                                  const int32_t *bounds, const int32_t *coeffs, int32_t ksize);
+                                  const int32_t *bounds, const int32_t *coeffs, int32_t ksize,
+                                  int32_t precision);
 
-/// Vertical pass: each output row `y` in [0, out_rows) is the fixed-point combination of source
+/// Vertical pass (same arithmetic): each output row `y` in [0, out_rows) is the fixed-point combination of source
 /// rows bounds[2y] ..< bounds[2y] + bounds[2y+1]; `row_bytes` bytes per row are processed.
 /// `accumulator` is caller-provided scratch of `row_bytes` int32 values.
 void qim_resample_vertical_u8(const uint8_t *src, ptrdiff_t src_stride, uint8_t *dst,
                               ptrdiff_t dst_stride, int32_t out_rows, int32_t row_bytes,
                               const int32_t *bounds, const int32_t *coeffs, int32_t ksize,
-                              int32_t *accumulator);
+                              int32_t precision, int32_t *accumulator);
 
 #ifdef __cplusplus
 }

@@ -1,9 +1,19 @@
 import Foundation
 
+/// Which of transformers' two image-processor implementations to reproduce.
+public enum HuggingFaceImageBackend: String, Sendable, Equatable {
+    /// The torchvision backend (`CLIPImageProcessor`, ...), which `AutoImageProcessor` loads by
+    /// default in transformers 5: PyTorch uint8 resize, fused rescale+normalize.
+    case torchvision
+    /// The PIL backend (`CLIPImageProcessorPil`, ...; `use_fast=False` in transformers 4):
+    /// Pillow resize, float64 rescale then float32 normalize.
+    case pil
+}
+
 extension ImagePreprocessor {
-    /// Reads a Hugging Face `preprocessor_config.json` and returns the equivalent pipeline of the
-    /// PIL backend of transformers' image processors (resample with Pillow, floor-rounded center
-    /// crop, `x * rescale_factor` in float64 then float32 normalize).
+    /// Reads a Hugging Face `preprocessor_config.json` and returns the pipeline that transformers'
+    /// image processor `backend` runs for it (bit-identical pixel values; the two backends differ
+    /// by at most one resize level on some pixels).
     ///
     /// Understood: `CLIPImageProcessor`, `ConvNextImageProcessor` (with `crop_pct`: for
     /// `shortest_edge < 384` resize the shorter side to `int(shortest_edge / crop_pct)` then crop
@@ -11,7 +21,7 @@ extension ImagePreprocessor {
     /// the common fields (`do_resize`, `size`, `resample`, `do_center_crop`, `crop_size`,
     /// `do_rescale`, `rescale_factor`, `do_normalize`, `image_mean`, `image_std`). Missing fields
     /// take the defaults of the named processor class.
-    public init(huggingFaceConfig url: URL) throws {
+    public init(huggingFaceConfig url: URL, backend: HuggingFaceImageBackend = .torchvision) throws {
         let path = url.path
         let object: Any
         do {
@@ -22,11 +32,12 @@ extension ImagePreprocessor {
         guard let json = object as? [String: Any] else {
             throw MediaError.invalidPreprocessorConfig(path: path, field: "(file)", reason: "top level is not a JSON object")
         }
-        try self.init(huggingFaceConfig: json, path: path)
+        try self.init(huggingFaceConfig: json, path: path, backend: backend)
     }
 
     /// The same from an already parsed JSON object; `path` is used in error messages.
-    public init(huggingFaceConfig json: [String: Any], path: String = "preprocessor_config.json") throws {
+    public init(huggingFaceConfig json: [String: Any], path: String = "preprocessor_config.json",
+                backend: HuggingFaceImageBackend = .torchvision) throws {
         func fail(_ field: String, _ reason: String) -> MediaError {
             MediaError.invalidPreprocessorConfig(path: path, field: field, reason: reason)
         }
@@ -94,6 +105,9 @@ extension ImagePreprocessor {
         guard let filter = ResampleFilter(pillowCode: resampleCode) else {
             throw fail("resample", "Pillow resample code \(resampleCode) is not supported (use 1 LANCZOS, 2 BILINEAR, 3 BICUBIC, 4 BOX or 5 HAMMING)")
         }
+        if backend == .torchvision && filter != .bilinear && filter != .bicubic {
+            throw fail("resample", "code \(resampleCode) (\(filter.rawValue)) is only supported with the PIL backend (HuggingFaceImageBackend.pil)")
+        }
         var resize = Resize.none
         var crop: Size?
         if doResize {
@@ -138,7 +152,13 @@ extension ImagePreprocessor {
             std = try triple("image_std")
             if std!.contains(0) { throw fail("image_std", "contains a zero") }
         }
-        self.init(resize: resize, filter: filter, centerCrop: crop, cropRounding: .huggingFace,
-                  rescaleFactor: rescale, mean: mean, std: std, arithmetic: .huggingFace)
+        switch backend {
+        case .pil:
+            self.init(resize: resize, filter: filter, resizeBackend: .pillow, centerCrop: crop, cropRounding: .huggingFace,
+                      rescaleFactor: rescale, mean: mean, std: std, arithmetic: .huggingFace)
+        case .torchvision:
+            self.init(resize: resize, filter: filter, resizeBackend: .torch, centerCrop: crop, cropRounding: .huggingFaceTorchvision,
+                      rescaleFactor: rescale, mean: mean, std: std, arithmetic: .huggingFaceTorchvision)
+        }
     }
 }

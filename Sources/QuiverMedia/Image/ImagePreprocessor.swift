@@ -38,8 +38,11 @@ public struct ImagePreprocessor: Sendable, Equatable {
         /// torchvision `CenterCrop`: `top = round((h - ch) / 2)` (round half to even); images smaller
         /// than the crop are padded with `(ch - h) // 2` zero rows on top.
         case torchvision
-        /// Hugging Face `center_crop`: `top = (h - ch) // 2` (floor), also for padding.
+        /// Hugging Face `center_crop` (PIL backend): `top = (h - ch) // 2` (floor), also for padding.
         case huggingFace
+        /// Hugging Face torchvision backend: `top = int((h - ch) / 2)` (floor); images smaller than
+        /// the crop are padded like torchvision (`(ch - h) // 2` zero rows on top).
+        case huggingFaceTorchvision
     }
 
     /// Which library's float arithmetic to replicate for rescale + normalize (differences are
@@ -47,8 +50,11 @@ public struct ImagePreprocessor: Sendable, Equatable {
     public enum Arithmetic: Sendable, Equatable {
         /// torchvision `ToTensor` + `Normalize`: `(Float(u) / 255 - mean) / std` in float32.
         case torchvision
-        /// Hugging Face: `Float(Double(u) * rescaleFactor)`, then `(x - mean) / std` in float32.
+        /// Hugging Face PIL backend: `Float(Double(u) * rescaleFactor)`, then `(x - mean) / std` in float32.
         case huggingFace
+        /// Hugging Face torchvision backend (rescale fused into normalize):
+        /// `(Float(u) - Float(mean) * Float(1 / rescaleFactor)) / (Float(std) * Float(1 / rescaleFactor))` in float32.
+        case huggingFaceTorchvision
     }
 
     /// Crop size in pixels.
@@ -60,6 +66,8 @@ public struct ImagePreprocessor: Sendable, Equatable {
 
     public var resize: Resize
     public var filter: ResampleFilter
+    /// Whose resize arithmetic to reproduce (Pillow or PyTorch's uint8 path).
+    public var resizeBackend: ResizeBackend
     /// Center crop after the resize, or nil for none.
     public var centerCrop: Size?
     public var cropRounding: CropRounding
@@ -70,10 +78,11 @@ public struct ImagePreprocessor: Sendable, Equatable {
     public var std: [Double]?
     public var arithmetic: Arithmetic
 
-    public init(resize: Resize, filter: ResampleFilter, centerCrop: Size?, cropRounding: CropRounding,
-                rescaleFactor: Double?, mean: [Double]?, std: [Double]?, arithmetic: Arithmetic) {
+    public init(resize: Resize, filter: ResampleFilter, resizeBackend: ResizeBackend = .pillow, centerCrop: Size?,
+                cropRounding: CropRounding, rescaleFactor: Double?, mean: [Double]?, std: [Double]?, arithmetic: Arithmetic) {
         self.resize = resize
         self.filter = filter
+        self.resizeBackend = resizeBackend
         self.centerCrop = centerCrop
         self.cropRounding = cropRounding
         self.rescaleFactor = rescaleFactor
@@ -129,6 +138,9 @@ public struct ImagePreprocessor: Sendable, Equatable {
             switch cropRounding {
             case .huggingFace:
                 return Int((Double(full - part) / 2).rounded(.down))
+            case .huggingFaceTorchvision:
+                if part > full { return -((part - full) / 2) }
+                return (full - part) / 2
             case .torchvision:
                 if part > full { return -((part - full) / 2) }
                 return Int((Double(full - part) / 2).rounded(.toNearestOrEven))
@@ -149,7 +161,7 @@ public struct ImagePreprocessor: Sendable, Equatable {
         if case .none = resize {
             return centerCrop == nil ? image : image.cropped(left: left, top: top, width: crop.width, height: crop.height)
         }
-        return try image.resizedWindow(width: target.width, height: target.height, filter: filter,
+        return try image.resizedWindow(width: target.width, height: target.height, filter: filter, backend: resizeBackend,
                                        left: left, top: top, windowWidth: crop.width, windowHeight: crop.height)
     }
 
@@ -170,6 +182,13 @@ public struct ImagePreprocessor: Sendable, Equatable {
                     }
                 case .huggingFace:
                     x = rescaleFactor.map { Float(Double(u) * $0) } ?? Float(u)
+                case .huggingFaceTorchvision:
+                    if let mean, let std {
+                        // mean/std tensors (float32) times 1/rescale, then normalize the float32 pixels.
+                        let inverse = Float(rescaleFactor.map { 1 / $0 } ?? 1)
+                        return (Float(u) - Float(mean[c]) * inverse) / (Float(std[c]) * inverse)
+                    }
+                    x = rescaleFactor.map { Float(u) * Float($0) } ?? Float(u)
                 }
                 if let mean, let std {
                     x = (x - Float(mean[c])) / Float(std[c])
@@ -181,20 +200,38 @@ public struct ImagePreprocessor: Sendable, Equatable {
 
     /// Converts 8-bit RGB to the normalized CHW float32 tensor (no resize or crop).
     public func normalized(_ image: RGBImage) -> ImageTensor {
+        let count = 3 * image.width * image.height
+        let values = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            writeNormalized(image, into: buffer)
+            initialized = count
+        }
+        return ImageTensor(values: values, channels: 3, height: image.height, width: image.width)
+    }
+
+    private func writeNormalized(_ image: RGBImage, into out: UnsafeMutableBufferPointer<Float>) {
         let tables = lookupTables()
         let plane = image.width * image.height
-        var values = [Float](repeating: 0, count: 3 * plane)
-        values.withUnsafeMutableBufferPointer { out in
-            image.pixels.withUnsafeBufferPointer { px in
-                for c in 0..<3 {
-                    tables[c].withUnsafeBufferPointer { lut in
-                        let dst = out.baseAddress! + c * plane
-                        for i in 0..<plane { dst[i] = lut[Int(px[3 * i + c])] }
-                    }
+        image.pixels.withUnsafeBufferPointer { px in
+            for c in 0..<3 {
+                tables[c].withUnsafeBufferPointer { lut in
+                    let dst = out.baseAddress! + c * plane
+                    for i in 0..<plane { dst[i] = lut[Int(px[3 * i + c])] }
                 }
             }
         }
-        return ImageTensor(values: values, channels: 3, height: image.height, width: image.width)
+    }
+
+    /// Runs the whole pipeline and writes the `[3, H, W]` float32 result into `destination`
+    /// (for example one image's slice of an NCHW batch). `destination.count` must be exactly
+    /// `3 * H * W` of the output size; returns that size.
+    @discardableResult
+    public func callAsFunction(_ image: RGBImage, into destination: UnsafeMutableBufferPointer<Float>) throws -> Size {
+        let prepared = try resizedAndCropped(image)
+        guard destination.count == 3 * prepared.width * prepared.height else {
+            throw MediaError.invalidArgument("destination holds \(destination.count) floats; the \(prepared.width)x\(prepared.height) output needs \(3 * prepared.width * prepared.height)")
+        }
+        writeNormalized(prepared, into: destination)
+        return Size(width: prepared.width, height: prepared.height)
     }
 
     /// Runs the whole pipeline: resize, center crop, rescale, normalize; returns `[3, H, W]` float32.

@@ -31,6 +31,16 @@ public enum ResampleFilter: String, Sendable, Equatable, CaseIterable {
         }
     }
 
+    /// PyTorch's antialias filter (`HelperInterpLinear/HelperInterpCubic::aa_filter`): the same
+    /// functions, with the outer cubic lobe evaluated in PyTorch's order.
+    func torchWeight(_ x: Double) -> Double {
+        guard self == .bicubic else { return weight(x) }
+        let a = abs(x), c = -0.5
+        if a < 1 { return ((c + 2) * a - (c + 3)) * a * a + 1 }
+        if a < 2 { return ((c * a - 5 * c) * a + 8 * c) * a - 4 * c }
+        return 0
+    }
+
     func weight(_ x: Double) -> Double {
         switch self {
         case .box:
@@ -61,26 +71,44 @@ public enum ResampleFilter: String, Sendable, Equatable, CaseIterable {
     }
 }
 
+/// Whose 8-bit resize arithmetic to reproduce. Both use the same antialiased filters, support and
+/// centering; they differ in fixed-point precision and pass order, which moves some pixels by
+/// one level.
+public enum ResizeBackend: String, Sendable, Equatable, CaseIterable {
+    /// Pillow's `Image.resize` (torchvision transforms on PIL images, transformers' PIL image
+    /// processors): 22-bit coefficients; Pillow 13 pass order.
+    case pillow
+    /// PyTorch's uint8 antialiased `interpolate` as `torchvision.transforms.v2.functional.resize`
+    /// calls it on uint8 tensors (transformers' default torchvision image processors): int16
+    /// weights at the largest precision the axis allows, horizontal pass first. Bilinear and
+    /// bicubic only. (For bilinear, torchvision takes this path on CPUs with AVX2 or on arm64;
+    /// elsewhere it resizes in float32.)
+    case torch
+}
+
 /// Fixed-point coefficients of one axis of a resize, for a contiguous range of output indices.
-/// Mirrors Pillow's `precompute_coeffs` + `normalize_coeffs_8bpc`.
+/// Mirrors Pillow's `precompute_coeffs` + `normalize_coeffs_8bpc`, or PyTorch's
+/// `_compute_index_ranges_int16_weights` for the torch backend.
 struct ResampleAxis {
     /// Taps per output sample (the stride of `coefficients`).
     let ksize: Int
     /// Per output index: first source index, number of taps.
     var bounds: [Int32]
-    /// `ksize` 22-bit fixed-point weights per output index.
+    /// `ksize` fixed-point weights per output index.
     let coefficients: [Int32]
+    /// Fractional bits of `coefficients`.
+    let precision: Int32
 
-    init(inSize: Int, outSize: Int, filter: ResampleFilter, outputs: Range<Int>) {
+    init(inSize: Int, outSize: Int, filter: ResampleFilter, outputs: Range<Int>, backend: ResizeBackend = .pillow) {
         let scale = Double(Float(inSize)) / Double(outSize)
         let filterScale = max(scale, 1)
         let support = filter.support * filterScale
         let ksize = Int(support.rounded(.up)) * 2 + 1
         var bounds = [Int32](repeating: 0, count: outputs.count * 2)
-        var coefficients = [Int32](repeating: 0, count: outputs.count * ksize)
+        var normalized = [Double](repeating: 0, count: outputs.count * ksize)
         var weights = [Double](repeating: 0, count: ksize)
         let ss = 1.0 / filterScale
-        let one = Double(1 << QIM_PRECISION_BITS)
+        var maxWeight = 0.0
         for (slot, xx) in outputs.enumerated() {
             let center = (Double(xx) + 0.5) * scale
             var xmin = Int(center - support + 0.5)
@@ -88,23 +116,45 @@ struct ResampleAxis {
             var xmax = Int(center + support + 0.5)
             if xmax > inSize { xmax = inSize }
             xmax -= xmin
+            if backend == .torch { xmax = min(max(xmax, 0), ksize) }
             var ww = 0.0
             for x in 0..<xmax {
-                let w = filter.weight((Double(x + xmin) - center + 0.5) * ss)
+                let w = backend == .torch ? filter.torchWeight((Double(x + xmin) - center + 0.5) * ss)
+                                          : filter.weight((Double(x + xmin) - center + 0.5) * ss)
                 weights[x] = w
                 ww += w
             }
             for x in 0..<xmax {
                 let k = ww != 0 ? weights[x] / ww : weights[x]
-                coefficients[slot * ksize + x] = k < 0 ? Int32(-0.5 + k * one) : Int32(0.5 + k * one)
+                normalized[slot * ksize + x] = k
+                if ww != 0 { maxWeight = max(maxWeight, k) }
             }
             bounds[slot * 2] = Int32(xmin)
             bounds[slot * 2 + 1] = Int32(xmax)
         }
+        var precision = Int32(QIM_PRECISION_BITS)
+        if backend == .torch {
+            // PyTorch: the largest precision (< 22) at which the largest weight fits in int16.
+            // Note the weights of the whole output range of the axis set it, so compute them all.
+            let all = outputs.count == outSize ? maxWeight
+                : ResampleAxis(inSize: inSize, outSize: outSize, filter: filter, outputs: 0..<outSize, backend: .torch).maxWeight
+            var p: Int32 = 0
+            while p < 22 {
+                if Int(0.5 + all * Double(Int(1) << (p + 1))) >= (1 << 15) { break }
+                p += 1
+            }
+            precision = p
+        }
+        let one = Double(Int(1) << precision)
+        self.coefficients = normalized.map { k in k < 0 ? Int32(-0.5 + k * one) : Int32(0.5 + k * one) }
         self.ksize = ksize
         self.bounds = bounds
-        self.coefficients = coefficients
+        self.precision = precision
+        self.maxWeight = maxWeight
     }
+
+    /// Largest normalized weight of the computed outputs (PyTorch's precision rule uses it).
+    let maxWeight: Double
 
     /// First source index used and one past the last one.
     var sourceRange: Range<Int> {
@@ -121,17 +171,21 @@ extension RGBImage {
     /// height shrinks by more than twice as many pixels as the width). Byte-identical to Pillow 13;
     /// older Pillow always ran the horizontal pass first, which differs by at most one level in
     /// the vertical-first cases.
-    public func resized(width: Int, height: Int, filter: ResampleFilter) throws -> RGBImage {
-        try resizedWindow(width: width, height: height, filter: filter, left: 0, top: 0, windowWidth: width, windowHeight: height)
+    public func resized(width: Int, height: Int, filter: ResampleFilter, backend: ResizeBackend = .pillow) throws -> RGBImage {
+        try resizedWindow(width: width, height: height, filter: filter, backend: backend,
+                          left: 0, top: 0, windowWidth: width, windowHeight: height)
     }
 
     /// The `windowWidth`x`windowHeight` window at (`left`, `top`) of the image resized to
     /// `width`x`height` (parts outside the resized image are zero). Only the pixels in the window
     /// are computed; they are identical to resizing fully and cropping.
-    public func resizedWindow(width outW: Int, height outH: Int, filter: ResampleFilter,
+    public func resizedWindow(width outW: Int, height outH: Int, filter: ResampleFilter, backend: ResizeBackend = .pillow,
                               left: Int, top: Int, windowWidth: Int, windowHeight: Int) throws -> RGBImage {
         guard outW > 0, outH > 0, windowWidth > 0, windowHeight > 0 else {
             throw MediaError.invalidArgument("resize target \(outW)x\(outH), window \(windowWidth)x\(windowHeight) must be positive")
+        }
+        guard backend == .pillow || filter == .bilinear || filter == .bicubic else {
+            throw MediaError.invalidArgument("the torch resize backend supports bilinear and bicubic, not \(filter.rawValue)")
         }
         // A window that leaves the resized image: compute the overlap, then pad.
         let x0 = max(left, 0), x1 = min(left + windowWidth, outW)
@@ -141,7 +195,7 @@ extension RGBImage {
                 return RGBImage(uncheckedWidth: windowWidth, height: windowHeight,
                                 pixels: [UInt8](repeating: 0, count: windowWidth * windowHeight * 3))
             }
-            let inner = try resizedWindow(width: outW, height: outH, filter: filter, left: x0, top: y0,
+            let inner = try resizedWindow(width: outW, height: outH, filter: filter, backend: backend, left: x0, top: y0,
                                           windowWidth: x1 - x0, windowHeight: y1 - y0)
             return inner.cropped(left: left - x0, top: top - y0, width: windowWidth, height: windowHeight)
         }
@@ -156,10 +210,12 @@ extension RGBImage {
 
         // Pillow >= 13 runs the vertical pass first when the height shrinks by more than twice as
         // many pixels as the width (python-pillow/Pillow#9549); the order changes the rounding.
-        let verticalFirst = needHorizontal && needVertical && outH < height && (height - outH) > 2 * (width - outW)
+        // PyTorch always runs the horizontal pass first.
+        let verticalFirst = backend == .pillow && needHorizontal && needVertical && outH < height
+            && (height - outH) > 2 * (width - outW)
         if verticalFirst {
-            var horizontal = ResampleAxis(inSize: width, outSize: outW, filter: filter, outputs: cols)
-            let vertical = ResampleAxis(inSize: height, outSize: outH, filter: filter, outputs: rows)
+            var horizontal = ResampleAxis(inSize: width, outSize: outW, filter: filter, outputs: cols, backend: backend)
+            let vertical = ResampleAxis(inSize: height, outSize: outH, filter: filter, outputs: rows, backend: backend)
             let sourceCols = horizontal.sourceRange
             let first = Int32(sourceCols.lowerBound)
             for i in stride(from: 0, to: horizontal.bounds.count, by: 2) { horizontal.bounds[i] -= first }
@@ -174,8 +230,8 @@ extension RGBImage {
                                 into: &output, outputStride: rowBytes)
             }
         } else if needHorizontal {
-            let horizontal = ResampleAxis(inSize: width, outSize: outW, filter: filter, outputs: cols)
-            var vertical = needVertical ? ResampleAxis(inSize: height, outSize: outH, filter: filter, outputs: rows) : nil
+            let horizontal = ResampleAxis(inSize: width, outSize: outW, filter: filter, outputs: cols, backend: backend)
+            var vertical = needVertical ? ResampleAxis(inSize: height, outSize: outH, filter: filter, outputs: rows, backend: backend) : nil
             let sourceRows = vertical?.sourceRange ?? rows
             if var v = vertical {
                 let first = Int32(sourceRows.lowerBound)
@@ -198,7 +254,7 @@ extension RGBImage {
                 }
             }
         } else {
-            let v = ResampleAxis(inSize: height, outSize: outH, filter: filter, outputs: rows)
+            let v = ResampleAxis(inSize: height, outSize: outH, filter: filter, outputs: rows, backend: backend)
             pixels.withUnsafeBufferPointer { src in
                 Self.vertical(source: src.baseAddress! + left * 3, sourceStride: width * 3, axis: v, rowBytes: rowBytes,
                               into: &output)
@@ -214,7 +270,8 @@ extension RGBImage {
             axis.coefficients.withUnsafeBufferPointer { hk in
                 output.withUnsafeMutableBufferPointer { o in
                     qim_resample_horizontal_rgb8(source, sourceStride, Int32(rows), o.baseAddress!, outputStride,
-                                                 Int32(outCols), hb.baseAddress!, hk.baseAddress!, Int32(axis.ksize))
+                                                 Int32(outCols), hb.baseAddress!, hk.baseAddress!, Int32(axis.ksize),
+                                                 axis.precision)
                 }
             }
         }
@@ -230,7 +287,7 @@ extension RGBImage {
                     accumulator.withUnsafeMutableBufferPointer { acc in
                         qim_resample_vertical_u8(source, sourceStride, o.baseAddress!, rowBytes, Int32(outRows),
                                                  Int32(rowBytes), vb.baseAddress!, vk.baseAddress!, Int32(axis.ksize),
-                                                 acc.baseAddress!)
+                                                 axis.precision, acc.baseAddress!)
                     }
                 }
             }
