@@ -104,3 +104,48 @@ final class ImageModelLoaderTests: XCTestCase {
         }
     }
 }
+
+/// A checkpoint seen under other names: every tensor as `prefix + name`, plus extra tensors.
+struct RenamedWeights: WeightSource {
+    let base: WeightSource
+    let prefix: String
+    let extra: [String: [Float]]
+    var path: String { base.path }
+    var infos: [WeightInfo] {
+        (base.infos.map { WeightInfo(name: prefix + $0.name, shape: $0.shape, dtype: $0.dtype) }
+            + extra.map { WeightInfo(name: $0.key, shape: [$0.value.count], dtype: .float32) }).sorted { $0.name < $1.name }
+    }
+    func info(_ name: String) -> WeightInfo? { infos.first { $0.name == name } }
+    func tensor(_ name: String) throws -> WeightTensor {
+        if let v = extra[name] { return WeightTensor(name: name, shape: [v.count], sourceDType: .float32, storage: FloatStorage(copying: v)) }
+        guard name.hasPrefix(prefix) else { throw WeightsError.missingTensor(path: path, tensor: name, similar: []) }
+        let t = try base.tensor(String(name.dropFirst(prefix.count)))
+        return WeightTensor(name: name, shape: t.shape, sourceDType: t.sourceDType, storage: t.storage)
+    }
+}
+
+final class ImageModelNamingTests: XCTestCase {
+    /// A `ResNetForImageClassification` checkpoint (`resnet.` prefix, `classifier.*` head) gives
+    /// the same features as the bare `ResNetModel`.
+    func testHuggingFaceClassificationCheckpointLoadsUnderThePrefix() throws {
+        let folder = TestPaths.reference.appendingPathComponent("models/tiny-random-resnet-hf")
+        let config = try ResNetConfig.load(folder.appendingPathComponent("config.json"))
+        let plain = try WeightFiles.open(path: folder.appendingPathComponent("model.safetensors").path)
+        let prefixed = RenamedWeights(base: plain, prefix: "resnet.", extra: ["classifier.1.bias": [0, 1]])
+        let a = try ResNet(config: config, weights: plain), b = try ResNet(config: config, weights: prefixed)
+        let image = try ImageTesting.images(["media/coffee.png"])
+        XCTAssertEqual(try a.embed(images: image), try b.embed(images: image))
+        // Anything else left over is an error naming it.
+        let stray = RenamedWeights(base: plain, prefix: "resnet.", extra: ["pooler.extra": [1]])
+        XCTAssertThrowsError(try ResNet(config: config, weights: stray)) { XCTAssertTrue("\($0)".contains("pooler.extra"), "\($0)") }
+    }
+
+    /// Text pooling: the first end-of-text id, or the largest id for configs with eos_token_id 2.
+    func testCLIPPoolingPosition() throws {
+        let model = try CLIPModel(folder: TestPaths.reference.appendingPathComponent("models/tiny-random-clip"))
+        XCTAssertEqual(model.text.poolIndex([49406, 320, 49407, 49407]), 2)
+        XCTAssertEqual(CLIPTextTower.poolIndex([49406, 320, 49407, 5, 49407], eosTokenId: 2), 2)
+        XCTAssertEqual(CLIPTextTower.poolIndex([5, 320, 500, 7], eosTokenId: 2), 2)
+        XCTAssertEqual(CLIPTextTower.poolIndex([49406, 320, 500], eosTokenId: 49407), 0)
+    }
+}

@@ -47,7 +47,7 @@ public struct CLIPModel: ImageEmbeddingModel {
         BLAS.setThreads(1)
     }
 
-    /// Loads a Hugging Face folder: `config.json`, `model.safetensors`, `preprocessor_config.json`
+    /// Loads a Hugging Face folder: `config.json`, `model.safetensors` (or `pytorch_model.bin`), `preprocessor_config.json`
     /// (else the CLIPImageProcessor defaults) and `tokenizer.json` (optional; truncates to the
     /// text encoder's context length).
     public init(folder: URL) throws {
@@ -63,7 +63,7 @@ public struct CLIPModel: ImageEmbeddingModel {
             tokenizer = t
         }
         let v = config.vision
-        try self.init(config: config, weights: try WeightFiles.open(path: folder.appendingPathComponent("model.safetensors").path),
+        try self.init(config: config, weights: try ImageModels.openWeights(in: folder),
                       preprocessor: preprocessor, tokenizer: tokenizer,
                       name: "clip-vit-\(v.hiddenSize)w-patch\(v.patchSize)-\(v.imageSize)", configPath: configURL.path)
     }

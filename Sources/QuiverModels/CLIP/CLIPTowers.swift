@@ -88,13 +88,15 @@ struct CLIPTextTower: Sendable {
 
     /// The pooled position: the first `eos_token_id`, or the largest id when `eos_token_id` is 2
     /// (configs written before transformers fixed it), as `CLIPTextTransformer` does.
-    func poolIndex(_ ids: [Int32]) -> Int {
-        if config.eosTokenId == 2 {
+    func poolIndex(_ ids: [Int32]) -> Int { Self.poolIndex(ids, eosTokenId: config.eosTokenId) }
+
+    static func poolIndex(_ ids: [Int32], eosTokenId: Int) -> Int {
+        if eosTokenId == 2 {
             var best = 0
             for (i, v) in ids.enumerated() where v > ids[best] { best = i }
             return best
         }
-        return ids.firstIndex(of: Int32(config.eosTokenId)) ?? 0
+        return ids.firstIndex(of: Int32(eosTokenId)) ?? 0
     }
 
     /// Embeds one validated, non-empty id sequence into `out` (`projectionDim` floats).

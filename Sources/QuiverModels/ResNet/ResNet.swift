@@ -157,14 +157,14 @@ public struct ResNet: ImageEmbeddingModel {
         BLAS.setThreads(1)
     }
 
-    /// Loads a Hugging Face model folder (`config.json`, `model.safetensors`, and
+    /// Loads a Hugging Face model folder (`config.json`, `model.safetensors` or `pytorch_model.bin`, and
     /// `preprocessor_config.json` when present).
     public init(folder: URL) throws {
         let configURL = folder.appendingPathComponent("config.json")
         let config = try ResNetConfig.load(configURL)
         let pre = folder.appendingPathComponent("preprocessor_config.json")
         let preprocessor = FileManager.default.fileExists(atPath: pre.path) ? try ImagePreprocessor(huggingFaceConfig: pre) : nil
-        try self.init(config: config, weights: try WeightFiles.open(path: folder.appendingPathComponent("model.safetensors").path),
+        try self.init(config: config, weights: try ImageModels.openWeights(in: folder),
                       preprocessor: preprocessor, configPath: configURL.path)
     }
 
