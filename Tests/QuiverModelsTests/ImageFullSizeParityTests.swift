@@ -5,7 +5,7 @@ import QuiverTestSupport
 import QuiverWeights
 import XCTest
 
-/// Full-size architectures (ResNet-50 in both layouts, CLIP ViT-B/32 and ViT-L/14) against
+/// Full-size architectures (ResNet-50 and ResNet-18 in both layouts, CLIP ViT-B/32 and ViT-L/14) against
 /// PyTorch without shipping their weights: scripts/fixtures/image_fullsize_reference.py set every
 /// tensor to `offset + scale * (u / 32768 - 1)`, `u = (i*i*7 + i*40503 + seed) mod 65536`, ran a
 /// fixed input, and saved the tensor specs with the outputs. These tests rebuild the same
@@ -72,6 +72,20 @@ final class ImageFullSizeParityTests: XCTestCase {
         let model = try ResNet(config: config, weights: FormulaWeights(ref.tensors, path: "resnet50-hf"))
         XCTAssertEqual(model.name, "resnet50 (Hugging Face)")
         ImageTesting.assertParity([features(model, size: ref.image_size)], [ref.features], minCosine: 0.9999, "ResNet-50 HF")
+    }
+
+    /// Basic blocks (ResNet-18) in both layouts, on a 160x160 input (any size works for a CNN).
+    func testResNet18BasicBlocksBothLayouts() throws {
+        let tv: ResNetReference = try TestPaths.referenceJSON("image/fullsize/resnet18-torchvision-160.json")
+        let a = try ResNet(torchvisionWeights: FormulaWeights(tv.tensors, path: "resnet18-torchvision"))
+        XCTAssertFalse(a.isBottleneck)
+        XCTAssertEqual(a.name, "resnet18 (torchvision)")
+        XCTAssertEqual(a.dimension, 512)
+        ImageTesting.assertParity([features(a, size: tv.image_size)], [tv.features], minCosine: 0.9999, "ResNet-18 torchvision")
+        let hf: ResNetReference = try TestPaths.referenceJSON("image/fullsize/resnet18-hf-160.json")
+        let b = try ResNet(config: try XCTUnwrap(hf.config), weights: FormulaWeights(hf.tensors, path: "resnet18-hf"))
+        XCTAssertEqual(b.name, "resnet18 (Hugging Face)")
+        ImageTesting.assertParity([features(b, size: hf.image_size)], [hf.features], minCosine: 0.9999, "ResNet-18 HF")
     }
 
     func checkCLIP(_ file: String, expected: CLIPConfig) throws {
