@@ -97,11 +97,14 @@ final class ImageFullSizeParityTests: XCTestCase {
         var image = [Float](repeating: 0, count: model.dimension)
         let x = Self.input(size: ref.image_size)
         x.withUnsafeBufferPointer { px in
-            image.withUnsafeMutableBufferPointer { model.vision.forward(chw: px.baseAddress!, into: $0.baseAddress!, workspace: Workspace()) }
+            image.withUnsafeMutableBufferPointer { model.vision.forward(chw: px.baseAddress!, into: $0.baseAddress!, workspace: Workspace(), threads: 2) }
         }
         ImageTesting.assertParity([image], [ref.image_embedding], minCosine: 0.9999, "\(file) image")
         let texts = try model.embed(tokenIDs: ref.text_ids)
         ImageTesting.assertParity(texts, ref.text_embeddings, minCosine: 0.9999, "\(file) text")
+        // One text on two threads (rows and heads split) agrees with the single-threaded run.
+        let single = try model.embed(tokenIDs: [ref.text_ids[1]], threads: 2)
+        XCTAssertLessThanOrEqual(ImageTesting.maxAbsDifference(single[0], texts[1]), 1e-4)
     }
 
     func testCLIPViTB32() throws { try checkCLIP("clip-vit-b32", expected: .vitB32) }

@@ -37,26 +37,44 @@ struct PreNormEncoderLayer: Sendable {
     }
 
     /// Updates `x` ([length, hidden]) in place. `mask` is an additive `[length, length]` score
-    /// bias (the causal mask of the text tower) or nil.
-    func forward(_ x: UnsafeMutablePointer<Float>, length t: Int, mask: UnsafePointer<Float>?, workspace ws: Workspace) {
+    /// bias (the causal mask of the text tower) or nil. With `threads > 1` the projections are split
+    /// by rows and the attention by heads (for one long sequence; batches use one thread each).
+    func forward(_ x: UnsafeMutablePointer<Float>, length t: Int, mask: UnsafePointer<Float>?, workspace ws: Workspace, threads: Int = 1) {
         let h = hidden, headDim = h / heads
         let normed = ws.buffer(CLIPSlot.normed, count: t * h)
         let qkv = ws.buffer(CLIPSlot.qkv, count: t * 3 * h)
         let context = ws.buffer(CLIPSlot.context, count: t * h)
         let mid = ws.buffer(CLIPSlot.intermediate, count: t * fc1.outFeatures)
-        let scratch = ws.buffer(CLIPSlot.scratch, count: Kernels.attentionScratchCount(kvLength: t, headDim: headDim))
+        let scratchCount = Kernels.attentionScratchCount(kvLength: t, headDim: headDim)
+        let headParts = Parallel.split(heads, parts: max(1, min(threads, heads)))
+        let scratch = ws.buffer(CLIPSlot.scratch, count: scratchCount * headParts.count)
+        let rowParts = Parallel.split(t, parts: max(1, min(threads, t)))
 
         norm1.apply(x, rows: t, into: normed)
-        query.apply(normed, rows: t, into: qkv, ldy: 3 * h)
-        key.apply(normed, rows: t, into: qkv + h, ldy: 3 * h)
-        value.apply(normed, rows: t, into: qkv + 2 * h, ldy: 3 * h)
-        Kernels.attention(q: qkv, ldQ: 3 * h, k: qkv + h, v: qkv + 2 * h, ldKV: 3 * h, out: context, ldOut: h,
-                          qLength: t, kvLength: t, heads: heads, headDim: headDim, scale: 1 / Float(headDim).squareRoot(),
-                          bias: mask, biasHeadStride: mask == nil ? nil : 0, biasRowStride: mask == nil ? nil : t, scratch: scratch)
-        Self.addLinear(output, context, rows: t, into: x)
+        Parallel.forEach(rowParts.count, threads: rowParts.count) { p in
+            let r = rowParts[p]
+            let src = normed + r.lowerBound * h, dst = qkv + r.lowerBound * 3 * h
+            query.apply(src, rows: r.count, into: dst, ldy: 3 * h)
+            key.apply(src, rows: r.count, into: dst + h, ldy: 3 * h)
+            value.apply(src, rows: r.count, into: dst + 2 * h, ldy: 3 * h)
+        }
+        Parallel.forEach(headParts.count, threads: headParts.count) { p in
+            let hs = headParts[p], col = hs.lowerBound * headDim
+            Kernels.attention(q: qkv + col, ldQ: 3 * h, k: qkv + h + col, v: qkv + 2 * h + col, ldKV: 3 * h, out: context + col, ldOut: h,
+                              qLength: t, kvLength: t, heads: hs.count, headDim: headDim, scale: 1 / Float(headDim).squareRoot(),
+                              bias: mask, biasHeadStride: mask == nil ? nil : 0, biasRowStride: mask == nil ? nil : t,
+                              scratch: scratch + p * scratchCount)
+        }
+        Parallel.forEach(rowParts.count, threads: rowParts.count) { p in
+            let r = rowParts[p]
+            Self.addLinear(output, context + r.lowerBound * h, rows: r.count, into: x + r.lowerBound * h)
+        }
         norm2.apply(x, rows: t, into: normed)
-        fc1.apply(normed, rows: t, into: mid, activation: activation)
-        Self.addLinear(fc2, mid, rows: t, into: x)
+        Parallel.forEach(rowParts.count, threads: rowParts.count) { p in
+            let r = rowParts[p]
+            fc1.apply(normed + r.lowerBound * h, rows: r.count, into: mid + r.lowerBound * fc1.outFeatures, activation: activation)
+            Self.addLinear(fc2, mid + r.lowerBound * fc1.outFeatures, rows: r.count, into: x + r.lowerBound * h)
+        }
     }
 
     /// `x += input Wᵀ + b` (the residual accumulates in the GEMM).

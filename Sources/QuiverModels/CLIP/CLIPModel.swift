@@ -79,7 +79,7 @@ public struct CLIPModel: ImageEmbeddingModel {
 
     public func forward(_ image: ImageTensor, into out: UnsafeMutablePointer<Float>, workspace: Workspace, threads: Int) {
         image.values.withUnsafeBufferPointer { px in
-            vision.forward(chw: px.baseAddress!, into: out, workspace: workspace)
+            vision.forward(chw: px.baseAddress!, into: out, workspace: workspace, threads: threads)
         }
     }
 
@@ -102,10 +102,11 @@ public struct CLIPModel: ImageEmbeddingModel {
         let next = ImageCounter()
         flat.withUnsafeMutableBufferPointer { out in
             let base = out.baseAddress!
-            Parallel.forEach(max(1, min(threads, n)), threads: threads) { _ in
+            let workers = max(1, min(threads, n)), inner = max(1, threads / workers)
+            Parallel.forEach(workers, threads: workers) { _ in
                 let ws = Workspace()
                 while let i = next.take(below: n) {
-                    self.text.forward(ids: Array(batch.ids[batch.range(i)]), into: base + i * d, workspace: ws)
+                    self.text.forward(ids: Array(batch.ids[batch.range(i)]), into: base + i * d, workspace: ws, threads: inner)
                 }
             }
         }

@@ -33,7 +33,7 @@ struct CLIPVisionTower: Sendable {
     }
 
     /// Embeds one CHW image of `imageSize`² pixels into `out` (`projectionDim` floats).
-    func forward(chw: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, workspace ws: Workspace) {
+    func forward(chw: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, workspace ws: Workspace, threads: Int = 1) {
         let h = config.hiddenSize, p = config.patchSize, g = config.gridSize, size = config.imageSize
         let ch = config.numChannels, k = ch * p * p, n = g * g, t = n + 1
         let patches = ws.buffer(CLIPSlot.patches, count: n * k)
@@ -55,7 +55,7 @@ struct CLIPVisionTower: Sendable {
         let pos = positionEmbedding.pointer
         for i in 0..<(t * h) { x[i] += pos[i] }
         preNorm.apply(x, rows: t, into: x)
-        for layer in layers { layer.forward(x, length: t, mask: nil, workspace: ws) }
+        for layer in layers { layer.forward(x, length: t, mask: nil, workspace: ws, threads: threads) }
         let pooled = ws.buffer(CLIPSlot.normed, count: h)
         postNorm.apply(x, rows: 1, into: pooled)
         projection.apply(pooled, rows: 1, into: out)
@@ -100,7 +100,7 @@ struct CLIPTextTower: Sendable {
     }
 
     /// Embeds one validated, non-empty id sequence into `out` (`projectionDim` floats).
-    func forward(ids all: [Int32], into out: UnsafeMutablePointer<Float>, workspace ws: Workspace) {
+    func forward(ids all: [Int32], into out: UnsafeMutablePointer<Float>, workspace ws: Workspace, threads: Int = 1) {
         // With the causal mask, the pooled token sees only the tokens up to itself: the rest
         // (padding, text after the end token) cannot change the result and is not computed.
         let ids = Array(all[...poolIndex(all)])
@@ -113,7 +113,7 @@ struct CLIPTextTower: Sendable {
         }
         let mask = ws.buffer(CLIPSlot.mask, count: t * t)
         for i in 0..<t { for j in 0..<t { mask[i * t + j] = j > i ? -1e30 : 0 } }
-        for layer in layers { layer.forward(x, length: t, mask: mask, workspace: ws) }
+        for layer in layers { layer.forward(x, length: t, mask: mask, workspace: ws, threads: threads) }
         // Only the pooled row needs the final LayerNorm.
         let pooled = ws.buffer(CLIPSlot.normed, count: h)
         finalNorm.apply(x + (t - 1) * h, rows: 1, into: pooled)
