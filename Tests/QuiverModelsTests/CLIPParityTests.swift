@@ -31,8 +31,13 @@ final class CLIPParityTests: XCTestCase {
         // Padding after the end token does not change the pooled embedding (causal mask).
         let padded = try model.embed(tokenIDs: [ref.token_ids[0] + [49407, 49407, 49407]])
         XCTAssertLessThanOrEqual(ImageTesting.maxAbsDifference(padded[0], text[0]), 1e-6)
-        let images = try model.embed(images: try ImageTesting.images(ref.images))
+        let decoded = try ImageTesting.images(ref.images)
+        let images = try model.embed(images: decoded)
         ImageTesting.assertParity(images, ref.image_embeds_unnormalized, minCosine: 0.9999, "CLIP image")
+        // All four images in one pass of the tower (shared GEMMs) and one image at a time agree.
+        let together = try model.embed(images: decoded, threads: 1)
+        let alone = try decoded.map { try model.embed(images: [$0], threads: 1)[0] }
+        for i in 0..<decoded.count { XCTAssertLessThanOrEqual(ImageTesting.maxAbsDifference(together[i], alone[i]), 1e-5, "image \(i)") }
     }
 
     func testCLIPTokenizerFromMergesFileGivesTheSameIDs() throws {

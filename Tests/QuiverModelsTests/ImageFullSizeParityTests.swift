@@ -97,7 +97,7 @@ final class ImageFullSizeParityTests: XCTestCase {
         var image = [Float](repeating: 0, count: model.dimension)
         let x = Self.input(size: ref.image_size)
         x.withUnsafeBufferPointer { px in
-            image.withUnsafeMutableBufferPointer { model.vision.forward(chw: px.baseAddress!, into: $0.baseAddress!, workspace: Workspace(), threads: 2) }
+            image.withUnsafeMutableBufferPointer { model.vision.forward(images: [px.baseAddress!], into: [$0.baseAddress!], workspace: Workspace(), threads: 2) }
         }
         ImageTesting.assertParity([image], [ref.image_embedding], minCosine: 0.9999, "\(file) image")
         let texts = try model.embed(tokenIDs: ref.text_ids)

@@ -5,7 +5,7 @@ import QuiverWeights
 enum CLIPSlot {
     static let hidden = ImageSlot.tokens, normed = ImageSlot.tokens + 1, qkv = ImageSlot.tokens + 2
     static let context = ImageSlot.tokens + 3, intermediate = ImageSlot.tokens + 4, scratch = ImageSlot.tokens + 5
-    static let mask = ImageSlot.tokens + 6, patches = ImageSlot.tokens + 7
+    static let mask = ImageSlot.tokens + 6, patches = ImageSlot.tokens + 7, input = ImageSlot.tokens + 8
 }
 
 /// One pre-LayerNorm transformer layer (CLIP, ViT):
@@ -36,21 +36,25 @@ struct PreNormEncoderLayer: Sendable {
         self.activation = activation
     }
 
-    /// Updates `x` ([length, hidden]) in place. `mask` is an additive `[length, length]` score
-    /// bias (the causal mask of the text tower) or nil. With `threads > 1` the projections are split
-    /// by rows and the attention by heads (for one long sequence; batches use one thread each).
-    func forward(_ x: UnsafeMutablePointer<Float>, length t: Int, mask: UnsafePointer<Float>?, workspace ws: Workspace, threads: Int = 1) {
-        let h = hidden, headDim = h / heads
-        let normed = ws.buffer(CLIPSlot.normed, count: t * h)
-        let qkv = ws.buffer(CLIPSlot.qkv, count: t * 3 * h)
-        let context = ws.buffer(CLIPSlot.context, count: t * h)
-        let mid = ws.buffer(CLIPSlot.intermediate, count: t * fc1.outFeatures)
+    /// Updates `x` in place: `count` sequences of `length` tokens each, back to back
+    /// (`[count * length, hidden]`; several images of a batch share the projections' GEMMs, each
+    /// attends only to itself). `mask` is an additive `[length, length]` score bias (the causal
+    /// mask of the text tower) or nil. With `threads > 1` the projections are split by rows and the
+    /// attention by sequence and head.
+    func forward(_ x: UnsafeMutablePointer<Float>, count: Int = 1, length t: Int, mask: UnsafePointer<Float>?,
+                 workspace ws: Workspace, threads: Int = 1) {
+        let h = hidden, headDim = h / heads, rows = count * t
+        let normed = ws.buffer(CLIPSlot.normed, count: rows * h)
+        let qkv = ws.buffer(CLIPSlot.qkv, count: rows * 3 * h)
+        let context = ws.buffer(CLIPSlot.context, count: rows * h)
+        let mid = ws.buffer(CLIPSlot.intermediate, count: rows * fc1.outFeatures)
         let scratchCount = Kernels.attentionScratchCount(kvLength: t, headDim: headDim)
         let headParts = Parallel.split(heads, parts: max(1, min(threads, heads)))
-        let scratch = ws.buffer(CLIPSlot.scratch, count: scratchCount * headParts.count)
-        let rowParts = Parallel.split(t, parts: max(1, min(threads, t)))
+        let tasks = count * headParts.count
+        let scratch = ws.buffer(CLIPSlot.scratch, count: scratchCount * tasks)
+        let rowParts = Parallel.split(rows, parts: max(1, min(threads, rows)))
 
-        norm1.apply(x, rows: t, into: normed)
+        norm1.apply(x, rows: rows, into: normed)
         Parallel.forEach(rowParts.count, threads: rowParts.count) { p in
             let r = rowParts[p]
             let src = normed + r.lowerBound * h, dst = qkv + r.lowerBound * 3 * h
@@ -58,18 +62,19 @@ struct PreNormEncoderLayer: Sendable {
             key.apply(src, rows: r.count, into: dst + h, ldy: 3 * h)
             value.apply(src, rows: r.count, into: dst + 2 * h, ldy: 3 * h)
         }
-        Parallel.forEach(headParts.count, threads: headParts.count) { p in
-            let hs = headParts[p], col = hs.lowerBound * headDim
-            Kernels.attention(q: qkv + col, ldQ: 3 * h, k: qkv + h + col, v: qkv + 2 * h + col, ldKV: 3 * h, out: context + col, ldOut: h,
-                              qLength: t, kvLength: t, heads: hs.count, headDim: headDim, scale: 1 / Float(headDim).squareRoot(),
-                              bias: mask, biasHeadStride: mask == nil ? nil : 0, biasRowStride: mask == nil ? nil : t,
-                              scratch: scratch + p * scratchCount)
+        Parallel.forEach(tasks, threads: min(threads, tasks)) { task in
+            let s = task / headParts.count, hs = headParts[task % headParts.count], col = hs.lowerBound * headDim
+            let base = qkv + s * t * 3 * h
+            Kernels.attention(q: base + col, ldQ: 3 * h, k: base + h + col, v: base + 2 * h + col, ldKV: 3 * h,
+                              out: context + s * t * h + col, ldOut: h, qLength: t, kvLength: t, heads: hs.count, headDim: headDim,
+                              scale: 1 / Float(headDim).squareRoot(), bias: mask, biasHeadStride: mask == nil ? nil : 0,
+                              biasRowStride: mask == nil ? nil : t, scratch: scratch + task * scratchCount)
         }
         Parallel.forEach(rowParts.count, threads: rowParts.count) { p in
             let r = rowParts[p]
             Self.addLinear(output, context + r.lowerBound * h, rows: r.count, into: x + r.lowerBound * h)
         }
-        norm2.apply(x, rows: t, into: normed)
+        norm2.apply(x, rows: rows, into: normed)
         Parallel.forEach(rowParts.count, threads: rowParts.count) { p in
             let r = rowParts[p]
             fc1.apply(normed + r.lowerBound * h, rows: r.count, into: mid + r.lowerBound * fc1.outFeatures, activation: activation)

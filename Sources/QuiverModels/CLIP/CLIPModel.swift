@@ -78,8 +78,21 @@ public struct CLIPModel: ImageEmbeddingModel {
     }
 
     public func forward(_ image: ImageTensor, into out: UnsafeMutablePointer<Float>, workspace: Workspace, threads: Int) {
-        image.values.withUnsafeBufferPointer { px in
-            vision.forward(chw: px.baseAddress!, into: out, workspace: workspace, threads: threads)
+        forward([image], into: [out], workspace: workspace, threads: threads)
+    }
+
+    /// Runs up to 8 images per pass of the vision tower (their tokens share the GEMMs).
+    public func forward(_ images: [ImageTensor], into outs: [UnsafeMutablePointer<Float>], workspace: Workspace, threads: Int) {
+        for start in stride(from: 0, to: images.count, by: 8) {
+            let group = images[start..<min(start + 8, images.count)]
+            // The inputs side by side in one workspace buffer, so the tower reads stable pointers.
+            let plane = group.first!.values.count
+            let input = workspace.buffer(CLIPSlot.input, count: group.count * plane)
+            for (i, image) in group.enumerated() {
+                image.values.withUnsafeBufferPointer { (input + i * plane).update(from: $0.baseAddress!, count: plane) }
+            }
+            vision.forward(images: (0..<group.count).map { UnsafePointer(input + $0 * plane) },
+                           into: Array(outs[start..<(start + group.count)]), workspace: workspace, threads: threads)
         }
     }
 

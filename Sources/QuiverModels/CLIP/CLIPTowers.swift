@@ -32,33 +32,46 @@ struct CLIPVisionTower: Sendable {
         projection = try p.linear(in: h, out: projectionDim, bias: false)
     }
 
-    /// Embeds one CHW image of `imageSize`² pixels into `out` (`projectionDim` floats).
-    func forward(chw: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, workspace ws: Workspace, threads: Int = 1) {
+    /// Embeds CHW images of `imageSize`² pixels, all at once (their tokens share the GEMMs),
+    /// writing `projectionDim` floats to `outs[i]` for `images[i]`.
+    func forward(images: [UnsafePointer<Float>], into outs: [UnsafeMutablePointer<Float>], workspace ws: Workspace, threads: Int = 1) {
         let h = config.hiddenSize, p = config.patchSize, g = config.gridSize, size = config.imageSize
-        let ch = config.numChannels, k = ch * p * p, n = g * g, t = n + 1
-        let patches = ws.buffer(CLIPSlot.patches, count: n * k)
-        // Patch (py, px) as a row in the conv weight's (channel, ky, kx) order.
-        for py in 0..<g {
-            for px in 0..<g {
-                var dst = patches + (py * g + px) * k
-                for c in 0..<ch {
-                    for ky in 0..<p {
-                        dst.update(from: chw + (c * size + py * p + ky) * size + px * p, count: p)
-                        dst += p
+        let ch = config.numChannels, k = ch * p * p, n = g * g, t = n + 1, count = images.count
+        guard count > 0 else { return }
+        let patches = ws.buffer(CLIPSlot.patches, count: count * n * k)
+        let x = ws.buffer(CLIPSlot.hidden, count: count * t * h)
+        for (i, chw) in images.enumerated() {
+            // Patch (py, px) as a row in the conv weight's (channel, ky, kx) order.
+            for py in 0..<g {
+                for px in 0..<g {
+                    var dst = patches + ((i * g + py) * g + px) * k
+                    for c in 0..<ch {
+                        for ky in 0..<p {
+                            dst.update(from: chw + (c * size + py * p + ky) * size + px * p, count: p)
+                            dst += p
+                        }
                     }
                 }
             }
         }
-        let x = ws.buffer(CLIPSlot.hidden, count: t * h)
-        BLAS.gemm(transB: true, m: n, n: h, k: k, a: patches, lda: k, b: patchWeight.pointer, ldb: k, c: x + h, ldc: h)
-        x.update(from: classEmbedding.pointer, count: h)
+        // Each image's patches become its tokens 1...n (contiguous rows of x).
+        Parallel.forEach(count, threads: min(threads, count)) { i in
+            BLAS.gemm(transB: true, m: n, n: h, k: k, a: patches + i * n * k, lda: k, b: patchWeight.pointer, ldb: k,
+                      c: x + (i * t + 1) * h, ldc: h)
+        }
         let pos = positionEmbedding.pointer
-        for i in 0..<(t * h) { x[i] += pos[i] }
-        preNorm.apply(x, rows: t, into: x)
-        for layer in layers { layer.forward(x, length: t, mask: nil, workspace: ws, threads: threads) }
-        let pooled = ws.buffer(CLIPSlot.normed, count: h)
-        postNorm.apply(x, rows: 1, into: pooled)
-        projection.apply(pooled, rows: 1, into: out)
+        for i in 0..<count {
+            let xi = x + i * t * h
+            xi.update(from: classEmbedding.pointer, count: h)
+            for j in 0..<(t * h) { xi[j] += pos[j] }
+        }
+        preNorm.apply(x, rows: count * t, into: x)
+        for layer in layers { layer.forward(x, count: count, length: t, mask: nil, workspace: ws, threads: threads) }
+        let pooled = ws.buffer(CLIPSlot.normed, count: count * h)
+        for i in 0..<count { postNorm.apply(x + i * t * h, rows: 1, into: pooled + i * h) }
+        let projected = ws.buffer(CLIPSlot.context, count: count * projection.outFeatures)
+        projection.apply(pooled, rows: count, into: projected)
+        for i in 0..<count { outs[i].update(from: projected + i * projection.outFeatures, count: projection.outFeatures) }
     }
 }
 

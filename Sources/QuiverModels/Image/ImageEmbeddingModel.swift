@@ -22,11 +22,21 @@ public protocol ImageEmbeddingModel: Sendable {
     /// Embeds one validated image on the calling thread (convolutions split over `threads`).
     /// - Parameter out: receives `dimension` floats (unnormalized).
     func forward(_ image: ImageTensor, into out: UnsafeMutablePointer<Float>, workspace: Workspace, threads: Int)
+
+    /// Embeds several validated images on the calling thread, `images[i]` into `outs[i]`. The
+    /// default runs them one by one; transformers batch their tokens.
+    func forward(_ images: [ImageTensor], into outs: [UnsafeMutablePointer<Float>], workspace: Workspace, threads: Int)
 }
 
 extension ImageEmbeddingModel {
-    /// Embeds preprocessed images (`[3, H, W]` each) with all `threads`: one image per worker
-    /// when there are enough images, otherwise each image's layers are split across threads.
+    public func forward(_ images: [ImageTensor], into outs: [UnsafeMutablePointer<Float>], workspace: Workspace, threads: Int) {
+        for (image, out) in zip(images, outs) { forward(image, into: out, workspace: workspace, threads: threads) }
+    }
+}
+
+extension ImageEmbeddingModel {
+    /// Embeds preprocessed images (`[3, H, W]` each) with all `threads`: each worker takes a
+    /// contiguous share of the images; with fewer images than threads, layers are split across threads.
     /// - Returns: one `dimension`-float vector per image, in input order, unnormalized.
     /// - Throws: `ModelsError.invalidImage` for an input of the wrong shape.
     public func embed(_ images: [ImageTensor], threads: Int = Parallel.defaultThreads) throws -> [[Float]] {
@@ -37,14 +47,13 @@ extension ImageEmbeddingModel {
         var flat = [Float](repeating: 0, count: n * d)
         let workers = max(1, min(threads, n))
         let inner = max(1, threads / workers)
-        let next = ImageCounter()
+        // Contiguous shares, so a model that batches (CLIP) sees several images per call.
+        let shares = Parallel.split(n, parts: workers)
         flat.withUnsafeMutableBufferPointer { out in
             let base = out.baseAddress!
-            Parallel.forEach(workers, threads: workers) { _ in
-                let ws = Workspace()
-                while let i = next.take(below: n) {
-                    self.forward(images[i], into: base + i * d, workspace: ws, threads: inner)
-                }
+            Parallel.forEach(shares.count, threads: shares.count) { w in
+                let share = shares[w]
+                self.forward(Array(images[share]), into: share.map { base + $0 * d }, workspace: Workspace(), threads: inner)
             }
         }
         return (0..<n).map { Array(flat[($0 * d)..<(($0 + 1) * d)]) }
