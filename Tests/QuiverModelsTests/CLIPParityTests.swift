@@ -31,6 +31,11 @@ final class CLIPParityTests: XCTestCase {
         // Padding after the end token does not change the pooled embedding (causal mask).
         let padded = try model.embed(tokenIDs: [ref.token_ids[0] + [49407, 49407, 49407]])
         XCTAssertLessThanOrEqual(ImageTesting.maxAbsDifference(padded[0], text[0]), 1e-6)
+        // All texts packed in one pass and each text alone agree.
+        let packed = try model.embed(tokenIDs: ref.token_ids, threads: 1)
+        for (i, ids) in ref.token_ids.enumerated() {
+            XCTAssertLessThanOrEqual(ImageTesting.maxAbsDifference(packed[i], try model.embed(tokenIDs: [ids], threads: 1)[0]), 1e-5, "text \(i)")
+        }
         let decoded = try ImageTesting.images(ref.images)
         let images = try model.embed(images: decoded)
         ImageTesting.assertParity(images, ref.image_embeds_unnormalized, minCosine: 0.9999, "CLIP image")

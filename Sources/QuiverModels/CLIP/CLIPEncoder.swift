@@ -38,17 +38,27 @@ struct PreNormEncoderLayer: Sendable {
 
     /// Updates `x` in place: `count` sequences of `length` tokens each, back to back
     /// (`[count * length, hidden]`; several images of a batch share the projections' GEMMs, each
-    /// attends only to itself). `mask` is an additive `[length, length]` score bias (the causal
-    /// mask of the text tower) or nil. With `threads > 1` the projections are split by rows and the
-    /// attention by sequence and head.
+    /// attends only to itself). `mask` is an additive `[length, length]` score bias or nil.
     func forward(_ x: UnsafeMutablePointer<Float>, count: Int = 1, length t: Int, mask: UnsafePointer<Float>?,
                  workspace ws: Workspace, threads: Int = 1) {
-        let h = hidden, headDim = h / heads, rows = count * t
+        forward(x, offsets: (0...count).map { $0 * t }, mask: mask, maskStride: t, workspace: ws, threads: threads)
+    }
+
+    /// Updates `x` in place: sequence `s` is rows `offsets[s] ..< offsets[s+1]` (packed, any
+    /// lengths). `mask` is an additive score bias, element `[i, j]` at `i * maskStride + j`, shared
+    /// by every sequence (the causal mask of the text tower), or nil. With `threads > 1` the
+    /// projections are split by rows and the attention by sequence and head.
+    func forward(_ x: UnsafeMutablePointer<Float>, offsets: [Int], mask: UnsafePointer<Float>?, maskStride: Int,
+                 workspace ws: Workspace, threads: Int = 1) {
+        let count = offsets.count - 1, rows = offsets.last ?? 0
+        guard count > 0, rows > 0 else { return }
+        let h = hidden, headDim = h / heads
+        let longest = (0..<count).map { offsets[$0 + 1] - offsets[$0] }.max() ?? 0
         let normed = ws.buffer(CLIPSlot.normed, count: rows * h)
         let qkv = ws.buffer(CLIPSlot.qkv, count: rows * 3 * h)
         let context = ws.buffer(CLIPSlot.context, count: rows * h)
         let mid = ws.buffer(CLIPSlot.intermediate, count: rows * fc1.outFeatures)
-        let scratchCount = Kernels.attentionScratchCount(kvLength: t, headDim: headDim)
+        let scratchCount = Kernels.attentionScratchCount(kvLength: longest, headDim: headDim)
         let headParts = Parallel.split(heads, parts: max(1, min(threads, heads)))
         let tasks = count * headParts.count
         let scratch = ws.buffer(CLIPSlot.scratch, count: scratchCount * tasks)
@@ -64,11 +74,13 @@ struct PreNormEncoderLayer: Sendable {
         }
         Parallel.forEach(tasks, threads: min(threads, tasks)) { task in
             let s = task / headParts.count, hs = headParts[task % headParts.count], col = hs.lowerBound * headDim
-            let base = qkv + s * t * 3 * h
+            let start = offsets[s], n = offsets[s + 1] - start
+            guard n > 0 else { return }
+            let base = qkv + start * 3 * h
             Kernels.attention(q: base + col, ldQ: 3 * h, k: base + h + col, v: base + 2 * h + col, ldKV: 3 * h,
-                              out: context + s * t * h + col, ldOut: h, qLength: t, kvLength: t, heads: hs.count, headDim: headDim,
+                              out: context + start * h + col, ldOut: h, qLength: n, kvLength: n, heads: hs.count, headDim: headDim,
                               scale: 1 / Float(headDim).squareRoot(), bias: mask, biasHeadStride: mask == nil ? nil : 0,
-                              biasRowStride: mask == nil ? nil : t, scratch: scratch + task * scratchCount)
+                              biasRowStride: mask == nil ? nil : maskStride, scratch: scratch + task * scratchCount)
         }
         Parallel.forEach(rowParts.count, threads: rowParts.count) { p in
             let r = rowParts[p]

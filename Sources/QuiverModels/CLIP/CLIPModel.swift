@@ -99,7 +99,8 @@ public struct CLIPModel: ImageEmbeddingModel {
     // MARK: texts
 
     /// Embeds token id sequences (each with start and end tokens, at most
-    /// `config.text.maxPositionEmbeddings` long, as `CLIPTokenizer` makes them), one per worker thread.
+    /// `config.text.maxPositionEmbeddings` long, as `CLIPTokenizer` makes them), packed without
+    /// padding; each worker thread takes a contiguous share.
     /// - Returns: one `dimension`-float vector per sequence, unnormalized.
     /// - Throws: `ModelsError.invalidTokenID` / `.sequenceTooLong` naming the sequence, or
     ///   `.emptySequence`.
@@ -112,14 +113,17 @@ public struct CLIPModel: ImageEmbeddingModel {
         }
         let n = batch.count, d = dimension
         var flat = [Float](repeating: 0, count: n * d)
-        let next = ImageCounter()
+        let workers = max(1, min(threads, n)), inner = max(1, threads / workers)
+        // Each worker packs its contiguous share, up to 64 sequences per pass of the tower.
+        let shares = Parallel.split(n, parts: workers)
         flat.withUnsafeMutableBufferPointer { out in
             let base = out.baseAddress!
-            let workers = max(1, min(threads, n)), inner = max(1, threads / workers)
-            Parallel.forEach(workers, threads: workers) { _ in
+            Parallel.forEach(shares.count, threads: shares.count) { w in
                 let ws = Workspace()
-                while let i = next.take(below: n) {
-                    self.text.forward(ids: Array(batch.ids[batch.range(i)]), into: base + i * d, workspace: ws, threads: inner)
+                for start in stride(from: shares[w].lowerBound, to: shares[w].upperBound, by: 64) {
+                    let group = start..<min(start + 64, shares[w].upperBound)
+                    self.text.forward(sequences: group.map { Array(batch.ids[batch.range($0)]) }, into: group.map { base + $0 * d },
+                                      workspace: ws, threads: inner)
                 }
             }
         }

@@ -112,24 +112,33 @@ struct CLIPTextTower: Sendable {
         return ids.firstIndex(of: Int32(eosTokenId)) ?? 0
     }
 
-    /// Embeds one validated, non-empty id sequence into `out` (`projectionDim` floats).
-    func forward(ids all: [Int32], into out: UnsafeMutablePointer<Float>, workspace ws: Workspace, threads: Int = 1) {
+    /// Embeds validated, non-empty id sequences, all in one pass (packed without padding; their
+    /// tokens share the GEMMs), writing `projectionDim` floats to `outs[i]` for `sequences[i]`.
+    func forward(sequences all: [[Int32]], into outs: [UnsafeMutablePointer<Float>], workspace ws: Workspace, threads: Int = 1) {
         // With the causal mask, the pooled token sees only the tokens up to itself: the rest
         // (padding, text after the end token) cannot change the result and is not computed.
-        let ids = Array(all[...poolIndex(all)])
-        let h = config.hiddenSize, t = ids.count
-        let x = ws.buffer(CLIPSlot.hidden, count: t * h)
+        let sequences = all.map { Array($0[...poolIndex($0)]) }
+        let count = sequences.count
+        guard count > 0 else { return }
+        var offsets = [0]
+        for s in sequences { offsets.append(offsets.last! + s.count) }
+        let h = config.hiddenSize, rows = offsets.last!, longest = sequences.map(\.count).max()!
+        let x = ws.buffer(CLIPSlot.hidden, count: rows * h)
         let tok = tokenEmbedding.pointer, pos = positionEmbedding.pointer
-        for (i, id) in ids.enumerated() {
-            let row = x + i * h, w = tok + Int(id) * h, q = pos + i * h
-            for c in 0..<h { row[c] = w[c] + q[c] }
+        for (s, ids) in sequences.enumerated() {
+            for (i, id) in ids.enumerated() {
+                let row = x + (offsets[s] + i) * h, w = tok + Int(id) * h, q = pos + i * h
+                for c in 0..<h { row[c] = w[c] + q[c] }
+            }
         }
-        let mask = ws.buffer(CLIPSlot.mask, count: t * t)
-        for i in 0..<t { for j in 0..<t { mask[i * t + j] = j > i ? -1e30 : 0 } }
-        for layer in layers { layer.forward(x, length: t, mask: mask, workspace: ws, threads: threads) }
-        // Only the pooled row needs the final LayerNorm.
-        let pooled = ws.buffer(CLIPSlot.normed, count: h)
-        finalNorm.apply(x + (t - 1) * h, rows: 1, into: pooled)
-        projection.apply(pooled, rows: 1, into: out)
+        let mask = ws.buffer(CLIPSlot.mask, count: longest * longest)
+        for i in 0..<longest { for j in 0..<longest { mask[i * longest + j] = j > i ? -1e30 : 0 } }
+        for layer in layers { layer.forward(x, offsets: offsets, mask: mask, maskStride: longest, workspace: ws, threads: threads) }
+        // Only the pooled rows (each sequence's last) need the final LayerNorm.
+        let pooled = ws.buffer(CLIPSlot.normed, count: count * h)
+        for s in 0..<count { finalNorm.apply(x + (offsets[s + 1] - 1) * h, rows: 1, into: pooled + s * h) }
+        let projected = ws.buffer(CLIPSlot.context, count: count * projection.outFeatures)
+        projection.apply(pooled, rows: count, into: projected)
+        for s in 0..<count { outs[s].update(from: projected + s * projection.outFeatures, count: projection.outFeatures) }
     }
 }

@@ -83,18 +83,6 @@ extension ImageEmbeddingModel {
     }
 }
 
-/// Hands out indices to workers.
-final class ImageCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-    func take(below limit: Int) -> Int? {
-        lock.lock(); defer { lock.unlock() }
-        guard value < limit else { return nil }
-        value += 1
-        return value - 1
-    }
-}
-
 /// Results written by parallel workers, read back in order (the first failure is rethrown).
 final class ResultBox<T>: @unchecked Sendable {
     private let lock = NSLock()
