@@ -20,6 +20,23 @@ public struct Encoding: Sendable, Equatable {
         ids = []; typeIDs = []; tokens = []; offsets = []; specialTokensMask = []; attentionMask = []; sequenceIDs = []
     }
 
+    init(reservingCapacity n: Int) {
+        self.init()
+        ids.reserveCapacity(n); typeIDs.reserveCapacity(n); tokens.reserveCapacity(n); offsets.reserveCapacity(n)
+        specialTokensMask.reserveCapacity(n); attentionMask.reserveCapacity(n); sequenceIDs.reserveCapacity(n)
+    }
+
+    /// Adds special tokens before/after in place and sets every type id and sequence id.
+    mutating func wrap(before: (String, Int)?, after: (String, Int)?, typeID: Int, sequence: Int) {
+        for i in typeIDs.indices { typeIDs[i] = typeID }
+        for i in sequenceIDs.indices { sequenceIDs[i] = sequence }
+        if let (t, id) = before {
+            ids.insert(id, at: 0); typeIDs.insert(typeID, at: 0); tokens.insert(t, at: 0); offsets.insert(0..<0, at: 0)
+            specialTokensMask.insert(1, at: 0); attentionMask.insert(1, at: 0); sequenceIDs.insert(nil, at: 0)
+        }
+        if let (t, id) = after { append(id: id, typeID: typeID, token: t, offset: 0..<0, special: true, sequence: nil) }
+    }
+
     /// Number of tokens (including special tokens and padding).
     public var count: Int { ids.count }
 
@@ -33,7 +50,7 @@ public struct Encoding: Sendable, Equatable {
         specialTokensMask += other.specialTokensMask; attentionMask += other.attentionMask; sequenceIDs += other.sequenceIDs
     }
 
-    mutating func setTypeIDs(_ t: Int) { typeIDs = [Int](repeating: t, count: ids.count) }
+    mutating func setTypeIDs(_ t: Int) { for i in typeIDs.indices { typeIDs[i] = t } }
 
     mutating func keep(_ r: Range<Int>) {
         ids = Array(ids[r]); typeIDs = Array(typeIDs[r]); tokens = Array(tokens[r]); offsets = Array(offsets[r])

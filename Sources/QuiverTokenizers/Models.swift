@@ -120,6 +120,8 @@ struct TokenSink {
     /// Token strings that differ from the vocabulary entry (Unigram's unknown pieces), by index.
     var overrides: [Int: String] = [:]
 
+    mutating func reserve(_ n: Int) { ids.reserveCapacity(n); los.reserveCapacity(n); his.reserveCapacity(n) }
+
     @inline(__always) mutating func append(_ id: Int32, _ lo: Int, _ hi: Int) {
         ids.append(id); los.append(Int32(lo)); his.append(Int32(hi))
     }

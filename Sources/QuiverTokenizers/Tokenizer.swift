@@ -154,11 +154,15 @@ public struct Tokenizer: Sendable {
             let added = addSpecialTokens ? (postProcessor?.addedTokens(isPair: second != nil) ?? 0) : 0
             truncateEncodings(&first, &second, maxLength: max(0, t.maxLength - added), strategy: t.strategy, direction: t.direction)
         }
-        let inputs = second.map { [first, $0] } ?? [first]
-        let processed = postProcessor?.process(inputs, addSpecialTokens: addSpecialTokens) ?? inputs
-        if processed.count == 1 { return processed[0] }
-        var merged = Encoding()
-        for e in processed { merged.append(contentsOf: e) }
+        var encodings: [Encoding] = []
+        encodings.reserveCapacity(2)
+        encodings.append(first)
+        first = Encoding()  // drop the second reference so that processing mutates in place
+        if let s = second { encodings.append(s); second = nil }
+        postProcessor?.process(&encodings, addSpecialTokens: addSpecialTokens)
+        if encodings.count == 1 { return encodings[0] }
+        var merged = Encoding(reservingCapacity: encodings.reduce(0) { $0 + $1.count })
+        for e in encodings { merged.append(contentsOf: e) }
         return merged
     }
 
@@ -168,7 +172,7 @@ public struct Tokenizer: Sendable {
         scalars.reserveCapacity(text.utf8.count)
         for s in text.unicodeScalars { scalars.append(s.value) }
         let n = scalars.count
-        var pre = PreTokenizedText(buffer: TextBuffer(reservingCapacity: n + 8), pieces: [])
+        var pre = PreTokenizedText(buffer: TextBuffer(), pieces: [])
         let segments = rawMatcher.isEmpty ? [(0, n, Int32(-1))] : rawMatcher.split(scalars, 0..<n)
         for (lo, hi, tok) in segments {
             if tok >= 0 {
@@ -178,6 +182,12 @@ public struct Tokenizer: Sendable {
             }
             var seg = TextBuffer(original: scalars[lo..<hi], base: lo)
             if let normalizer { seg = normalizer.normalize(seg) }
+            if segments.count == 1 && normalizedMatcher.isEmpty {
+                // The common case: the whole text is one segment; use its buffer as is.
+                if seg.count > 0 { pre.pieces.append(Piece(lo: 0, hi: seg.count)) }
+                pre.buffer = seg
+                break
+            }
             let base = pre.buffer.count
             pre.buffer.append(from: seg, range: 0..<seg.count)
             if normalizedMatcher.isEmpty {
@@ -190,8 +200,9 @@ public struct Tokenizer: Sendable {
         }
         preTokenizer?.preTokenize(&pre)
 
-        var e = Encoding()
+        var e = Encoding(reservingCapacity: pre.pieces.count + pre.buffer.count / 3 + 4)
         var sink = TokenSink()
+        sink.reserve(pre.pieces.count + pre.buffer.count / 3 + 4)
         for p in pre.pieces {
             if p.token >= 0 {
                 let id = Int(p.token)
@@ -202,7 +213,7 @@ public struct Tokenizer: Sendable {
             model.tokenize(pre.buffer, p.lo..<p.hi, into: &sink)
             for k in start..<sink.ids.count {
                 let id = Int(sink.ids[k])
-                let token = sink.overrides[k] ?? (id < idToTokenTable.count ? idToTokenTable[id] : "")
+                let token = (sink.overrides.isEmpty ? nil : sink.overrides[k]) ?? (id < idToTokenTable.count ? idToTokenTable[id] : "")
                 e.append(id: id, typeID: typeID, token: token, offset: pre.buffer.originalRange(Int(sink.los[k])..<Int(sink.his[k])), special: false, sequence: sequence)
             }
         }

@@ -36,9 +36,10 @@ struct WordPieceModel: TokenModel {
             while start < range.upperBound {
                 var end = range.upperBound
                 var found: Int32 = -1
-                let tab = start == range.lowerBound ? table : continuation
+                let isFirst = start == range.lowerBound
                 while start < end {
-                    if let id = tab.lookup(UnsafeBufferPointer(rebasing: p[start..<end])) { found = id; break }
+                    let key = UnsafeBufferPointer(rebasing: p[start..<end])
+                    if let id = isFirst ? table.lookup(key) : continuation.lookup(key) { found = id; break }
                     end -= 1
                 }
                 if found < 0 { return false }
