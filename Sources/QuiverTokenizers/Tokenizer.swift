@@ -194,7 +194,7 @@ public struct Tokenizer: Sendable {
                 if seg.count > 0 { pre.pieces.append(Piece(lo: base, hi: base + seg.count)) }
             } else {
                 for (a, b, t) in normalizedMatcher.split(seg.scalars, 0..<seg.count) {
-                    if t >= 0 { pre.pieces.append(Piece(lo: 0, hi: 0, token: t, original: seg.originalRange(a..<b), text: b - a == addedLengths[Int(t)] ? nil : seg.string(a..<b))) } else if b > a { pre.pieces.append(Piece(lo: base + a, hi: base + b)) }
+                    if t >= 0 { pre.pieces.append(Piece(lo: 0, hi: 0, token: t, original: seg.originalRange(a..<b), text: seg.string(a..<b))) } else if b > a { pre.pieces.append(Piece(lo: base + a, hi: base + b)) }
                 }
             }
         }
