@@ -124,17 +124,17 @@ public struct Tokenizer: Sendable {
     /// (to the longest of the batch, or to the fixed length).
     public func encodeBatch(_ texts: [String], addSpecialTokens: Bool = true) -> [Encoding] {
         var results = [Encoding](repeating: Encoding(), count: texts.count)
-        let workers = min(ProcessInfo.processInfo.activeProcessorCount, max(1, texts.count / 64))
-        if workers <= 1 {
+        let chunk = 32
+        if texts.count < 4 * chunk || ProcessInfo.processInfo.activeProcessorCount < 2 {
             for i in texts.indices { results[i] = encodeUnpadded(texts[i], pair: nil, addSpecialTokens: addSpecialTokens) }
         } else {
+            // Small chunks handed out dynamically, so that a descheduled thread delays little.
             results.withUnsafeMutableBufferPointer { buffer in
                 nonisolated(unsafe) let out = buffer
-                let chunk = (texts.count + workers - 1) / workers
-                DispatchQueue.concurrentPerform(iterations: workers) { w in
-                    let lo = w * chunk, hi = min(texts.count, lo + chunk)
-                    guard lo < hi else { return }
-                    for i in lo..<hi { out[i] = encodeUnpadded(texts[i], pair: nil, addSpecialTokens: addSpecialTokens) }
+                DispatchQueue.concurrentPerform(iterations: (texts.count + chunk - 1) / chunk) { c in
+                    for i in (c * chunk)..<min(texts.count, (c + 1) * chunk) {
+                        out[i] = encodeUnpadded(texts[i], pair: nil, addSpecialTokens: addSpecialTokens)
+                    }
                 }
             }
         }
