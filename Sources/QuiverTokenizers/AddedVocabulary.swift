@@ -1,11 +1,14 @@
 /// One entry of tokenizer.json's `added_tokens`.
 public struct AddedToken: Decodable, Sendable, Equatable {
+    /// The token's id.
     public var id: Int
+    /// The text that is matched.
     public var content: String
     /// Match only when not inside a word (neighbours are not `\w`).
     public var singleWord: Bool
     /// Also take the whitespace on the left / right into the token.
     public var lstrip: Bool
+    /// See `lstrip`.
     public var rstrip: Bool
     /// Matched on the normalized text (true) or on the original text (false).
     public var normalized: Bool
@@ -17,6 +20,7 @@ public struct AddedToken: Decodable, Sendable, Equatable {
         case singleWord = "single_word"
     }
 
+    /// An added token (defaults: a special token matched on the original text).
     public init(id: Int, content: String, singleWord: Bool = false, lstrip: Bool = false, rstrip: Bool = false,
                 normalized: Bool = false, special: Bool = true) {
         self.id = id; self.content = content; self.singleWord = singleWord; self.lstrip = lstrip

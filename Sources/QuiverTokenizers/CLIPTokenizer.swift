@@ -13,6 +13,7 @@ import Foundation
 public enum CLIPTokenizer {
     /// Token ids of the two special tokens.
     public static let startOfTextID = 49406
+    /// See `startOfTextID`.
     public static let endOfTextID = 49407
     /// The text encoder's context length.
     public static let contextLength = 77

@@ -1,7 +1,9 @@
 /// BPE merges as tokenizer.json writes them: `"a b"` strings (older files) or `["a", "b"]` pairs.
 public struct MergeList: Decodable, Sendable {
+    /// The merges in rank order (first = applied first).
     public var pairs: [(String, String)]
 
+    /// Merges from pairs in rank order.
     public init(pairs: [(String, String)]) { self.pairs = pairs }
 
     public init(from decoder: Decoder) throws {
@@ -28,8 +30,10 @@ public struct MergeList: Decodable, Sendable {
 
 /// One Unigram vocabulary entry `[piece, score]`.
 public struct UnigramPiece: Decodable, Sendable {
+    /// The piece text and its log-probability.
     public var piece: String
     public var score: Double
+    /// A piece and its score.
     public init(piece: String, score: Double) { self.piece = piece; self.score = score }
     public init(from decoder: Decoder) throws {
         var c = try decoder.unkeyedContainer()
@@ -46,13 +50,21 @@ public enum ModelConfig: Decodable, Sendable {
 
     /// BPE settings (HF key names in the coding keys).
     public struct BPEConfig: Decodable, Sendable {
+        /// Token → id.
         public var vocab: [String: Int]
+        /// Merge rules in rank order.
         public var merges: MergeList
+        /// Token for characters not in the vocabulary (nil: such characters are dropped).
         public var unkToken: String?
+        /// Prefix of non-initial symbols (e.g. `##`).
         public var continuingSubwordPrefix: String?
+        /// Suffix of a word's last symbol (e.g. CLIP's `</w>`).
         public var endOfWordSuffix: String?
+        /// Merge consecutive unknown characters into one unk token.
         public var fuseUnk: Bool
+        /// Unknown characters become `<0xXX>` byte tokens when those exist.
         public var byteFallback: Bool
+        /// Take a whole word from the vocabulary before merging.
         public var ignoreMerges: Bool
         /// Read but ignored: encoding is deterministic (no dropout), as at inference time.
         public var dropout: Double?
@@ -63,6 +75,7 @@ public enum ModelConfig: Decodable, Sendable {
             case fuseUnk = "fuse_unk", byteFallback = "byte_fallback", ignoreMerges = "ignore_merges"
         }
 
+        /// BPE settings.
         public init(vocab: [String: Int], merges: MergeList, unkToken: String? = nil, continuingSubwordPrefix: String? = nil,
                     endOfWordSuffix: String? = nil, fuseUnk: Bool = false, byteFallback: Bool = false, ignoreMerges: Bool = false) {
             self.vocab = vocab; self.merges = merges; self.unkToken = unkToken

@@ -23,6 +23,7 @@ public enum TemplatePiece: Decodable, Sendable, Equatable {
 
 /// A TemplateProcessing special token: its name and the ids/tokens it expands to.
 public struct TemplateSpecialToken: Decodable, Sendable, Equatable {
+    /// The name used in the template, and the ids/tokens it stands for.
     public var id: String
     public var ids: [Int]
     public var tokens: [String]

@@ -2,9 +2,13 @@ import Foundation
 
 /// A whole tokenizer.json (Hugging Face `tokenizers` format). Unknown keys are ignored.
 public struct TokenizerConfig: Decodable, Sendable {
+    /// The file's `truncation` section (nil: none).
     public var truncation: Truncation?
+    /// The file's `padding` section (nil: none).
     public var padding: Padding?
+    /// `added_tokens`.
     public var addedTokens: [AddedToken]
+    /// Pipeline stages; nil where the file has `null`.
     public var normalizer: NormalizerConfig?
     public var preTokenizer: PreTokenizerConfig?
     public var model: ModelConfig
@@ -16,6 +20,7 @@ public struct TokenizerConfig: Decodable, Sendable {
         case addedTokens = "added_tokens", preTokenizer = "pre_tokenizer", postProcessor = "post_processor"
     }
 
+    /// A configuration built in code (for example by `CLIPTokenizer`).
     public init(truncation: Truncation? = nil, padding: Padding? = nil, addedTokens: [AddedToken] = [], normalizer: NormalizerConfig? = nil,
                 preTokenizer: PreTokenizerConfig? = nil, model: ModelConfig, postProcessor: PostProcessorConfig? = nil, decoder: DecoderConfig? = nil) {
         self.truncation = truncation; self.padding = padding; self.addedTokens = addedTokens; self.normalizer = normalizer
