@@ -25,9 +25,8 @@ final class BPEModel: TokenModel, @unchecked Sendable {
     private let cache = WordCache()
 
     init(_ c: ModelConfig.BPEConfig) throws {
-        idToToken = invertVocabulary(c.vocab)
-        var t = ScalarTable(capacity: c.vocab.count)
-        for (id, token) in idToToken.enumerated() where c.vocab[token] == id { t.insert(token.unicodeScalars.map(\.value), Int32(id)) }
+        idToToken = c.vocab.tokens
+        let t = c.vocab.table()
         table = t
         prefix = (c.continuingSubwordPrefix ?? "").unicodeScalars.map(\.value)
         suffix = (c.endOfWordSuffix ?? "").unicodeScalars.map(\.value)
@@ -35,7 +34,7 @@ final class BPEModel: TokenModel, @unchecked Sendable {
         byteFallback = c.byteFallback
         ignoreMerges = c.ignoreMerges
         if let u = c.unkToken {
-            guard let id = c.vocab[u] else { throw TokenizerError.unknownToken(u, context: "BPE unk_token") }
+            guard let id = t.lookup(u) else { throw TokenizerError.unknownToken(u, context: "BPE unk_token") }
             unkID = Int32(id)
         } else { unkID = -1 }
         byteIDs = byteFallbackIDs(t)
@@ -43,10 +42,10 @@ final class BPEModel: TokenModel, @unchecked Sendable {
         var m = PairTable(capacity: c.merges.pairs.count)
         let prefixString = c.continuingSubwordPrefix ?? ""
         for (rank, (a, b)) in c.merges.pairs.enumerated() {
-            guard let ia = c.vocab[a] else { throw TokenizerError.invalidMerge(line: rank, merge: "\(a) \(b)", reason: "\"\(a)\" is not in the vocabulary") }
-            guard let ib = c.vocab[b] else { throw TokenizerError.invalidMerge(line: rank, merge: "\(a) \(b)", reason: "\"\(b)\" is not in the vocabulary") }
+            guard let ia = t.lookup(a) else { throw TokenizerError.invalidMerge(line: rank, merge: "\(a) \(b)", reason: "\"\(a)\" is not in the vocabulary") }
+            guard let ib = t.lookup(b) else { throw TokenizerError.invalidMerge(line: rank, merge: "\(a) \(b)", reason: "\"\(b)\" is not in the vocabulary") }
             let tail = (!prefixString.isEmpty && b.hasScalarPrefix(prefixString)) ? b.droppingScalars(first: prefixString.unicodeScalars.count) : b
-            guard let merged = c.vocab[a + tail] else { throw TokenizerError.invalidMerge(line: rank, merge: "\(a) \(b)", reason: "the merged symbol \"\(a + tail)\" is not in the vocabulary") }
+            guard let merged = t.lookup(a.unicodeScalars.map(\.value) + tail.unicodeScalars.map(\.value)) else { throw TokenizerError.invalidMerge(line: rank, merge: "\(a) \(b)", reason: "the merged symbol \"\(a + tail)\" is not in the vocabulary") }
             m.insert(UInt64(ia) << 32 | UInt64(ib), UInt64(rank) << 32 | UInt64(merged))
         }
         merges = m

@@ -44,14 +44,14 @@ public struct UnigramPiece: Decodable, Sendable {
 
 /// The `model` section of tokenizer.json.
 public enum ModelConfig: Decodable, Sendable {
-    case wordPiece(vocab: [String: Int], unkToken: String, continuingSubwordPrefix: String, maxInputCharsPerWord: Int)
+    case wordPiece(vocab: Vocabulary, unkToken: String, continuingSubwordPrefix: String, maxInputCharsPerWord: Int)
     case bpe(BPEConfig)
     case unigram(vocab: [UnigramPiece], unkID: Int?, byteFallback: Bool)
 
     /// BPE settings (HF key names in the coding keys).
     public struct BPEConfig: Decodable, Sendable {
         /// Token → id.
-        public var vocab: [String: Int]
+        public var vocab: Vocabulary
         /// Merge rules in rank order.
         public var merges: MergeList
         /// Token for characters not in the vocabulary (nil: such characters are dropped).
@@ -76,7 +76,7 @@ public enum ModelConfig: Decodable, Sendable {
         }
 
         /// BPE settings.
-        public init(vocab: [String: Int], merges: MergeList, unkToken: String? = nil, continuingSubwordPrefix: String? = nil,
+        public init(vocab: Vocabulary, merges: MergeList, unkToken: String? = nil, continuingSubwordPrefix: String? = nil,
                     endOfWordSuffix: String? = nil, fuseUnk: Bool = false, byteFallback: Bool = false, ignoreMerges: Bool = false) {
             self.vocab = vocab; self.merges = merges; self.unkToken = unkToken
             self.continuingSubwordPrefix = continuingSubwordPrefix; self.endOfWordSuffix = endOfWordSuffix
@@ -85,7 +85,7 @@ public enum ModelConfig: Decodable, Sendable {
 
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            vocab = try c.decode([String: Int].self, forKey: .vocab)
+            vocab = try c.decode(Vocabulary.self, forKey: .vocab)
             merges = try c.decodeIfPresent(MergeList.self, forKey: .merges) ?? MergeList(pairs: [])
             unkToken = try c.decodeIfPresent(String.self, forKey: .unkToken)
             continuingSubwordPrefix = try c.decodeIfPresent(String.self, forKey: .continuingSubwordPrefix)
@@ -111,7 +111,7 @@ public enum ModelConfig: Decodable, Sendable {
         }
         switch type! {
         case "WordPiece":
-            self = .wordPiece(vocab: try c.decode([String: Int].self, forKey: .vocab),
+            self = .wordPiece(vocab: try c.decode(Vocabulary.self, forKey: .vocab),
                               unkToken: try c.decodeIfPresent(String.self, forKey: .unkToken) ?? "[UNK]",
                               continuingSubwordPrefix: try c.decodeIfPresent(String.self, forKey: .continuingSubwordPrefix) ?? "##",
                               maxInputCharsPerWord: try c.decodeIfPresent(Int.self, forKey: .maxInputCharsPerWord) ?? 100)
@@ -156,12 +156,24 @@ func makeModel(_ config: ModelConfig) throws -> any TokenModel {
     }
 }
 
-/// `[String: Int]` → id-indexed array.
-func invertVocabulary(_ vocab: [String: Int]) -> [String] {
-    let n = (vocab.values.max() ?? -1) + 1
-    var out = [String](repeating: "", count: n)
-    for (k, v) in vocab where v >= 0 { out[v] = k }
-    return out
+extension ModelConfig {
+    /// The WordPiece/BPE vocabulary (nil for Unigram).
+    var vocabulary: Vocabulary? {
+        switch self {
+        case let .wordPiece(vocab, _, _, _): return vocab
+        case .bpe(let c): return c.vocab
+        case .unigram: return nil
+        }
+    }
+
+    /// Replaces the WordPiece/BPE vocabulary.
+    mutating func setVocabulary(_ v: Vocabulary) {
+        switch self {
+        case let .wordPiece(_, unk, prefix, maxChars): self = .wordPiece(vocab: v, unkToken: unk, continuingSubwordPrefix: prefix, maxInputCharsPerWord: maxChars)
+        case .bpe(var c): c.vocab = v; self = .bpe(c)
+        case .unigram: break
+        }
+    }
 }
 
 /// The `<0xXX>` byte tokens' ids (-1 where absent).

@@ -28,7 +28,7 @@ public struct Tokenizer: Sendable {
     /// The added tokens of the file.
     public let addedTokens: [AddedToken]
     let idToTokenTable: [String]
-    let tokenToIDTable: [String: Int]
+    let tokenToIDTable: ScalarTable
     let specialIDs: Set<Int>
     /// Scalar length of each added token's content by id (to tell when a match took whitespace).
     let addedLengths: [Int: Int]
@@ -60,10 +60,9 @@ public struct Tokenizer: Sendable {
             table[t.id] = t.content
         }
         idToTokenTable = table
-        var map: [String: Int] = [:]
-        map.reserveCapacity(table.count)
-        for (i, t) in table.enumerated() where !t.isEmpty && map[t] == nil { map[t] = i }
-        for t in config.addedTokens { map[t.content] = t.id }
+        var map = ScalarTable(capacity: table.count)
+        for t in config.addedTokens { map.insert(t.content.unicodeScalars.map(\.value), Int32(t.id)) }
+        for (i, t) in table.enumerated() where !t.isEmpty { map.insert(t.unicodeScalars.map(\.value), Int32(i)) }
         tokenToIDTable = map
         specialIDs = Set(config.addedTokens.filter(\.special).map(\.id))
         addedLengths = Dictionary(config.addedTokens.map { ($0.id, $0.content.unicodeScalars.count) }, uniquingKeysWith: { a, _ in a })
@@ -98,7 +97,7 @@ public struct Tokenizer: Sendable {
     public var vocabularySize: Int { idToTokenTable.count }
 
     /// The id of a token string (vocabulary or added token).
-    public func id(for token: String) -> Int? { tokenToIDTable[token] }
+    public func id(for token: String) -> Int? { tokenToIDTable.lookup(token).map(Int.init) }
 
     /// The token string of an id.
     public func token(for id: Int) -> String? {

@@ -52,6 +52,7 @@ public struct TokenizerConfig: Decodable, Sendable {
     public init(data: Data, source: String = "<data>") throws {
         do {
             self = try JSONDecoder().decode(TokenizerConfig.self, from: data)
+            if let v = model.vocabulary, v.hasMissingIDs { try rereadVocabulary(data, source: source) }
         } catch let e as TokenizerError {
             throw e
         } catch let DecodingError.keyNotFound(key, ctx) {
@@ -65,6 +66,25 @@ public struct TokenizerConfig: Decodable, Sendable {
         } catch {
             throw TokenizerError.invalidConfig(path: source, reason: "\(error)")
         }
+    }
+
+    /// Re-reads `model.vocab` with exact keys (see `Vocabulary`).
+    private mutating func rereadVocabulary(_ data: Data, source: String) throws {
+        let root: ExactJSON.Value
+        do { root = try ExactJSON.parse(data) } catch let e as ExactJSON.ParseError {
+            throw TokenizerError.invalidConfig(path: source, reason: "\(e.message) at byte \(e.offset)")
+        }
+        guard case .object(let members)? = root["model"]?["vocab"] else { return }
+        var pairs: [(String, Int)] = []
+        pairs.reserveCapacity(members.count)
+        for member in members {
+            let key = member.key
+            guard case .number(let n) = member.value, let id = Int(exactly: n) else {
+                throw TokenizerError.invalidConfig(path: source, reason: "model.vocab[\"\(key)\"] is not an integer id")
+            }
+            pairs.append((key, id))
+        }
+        model.setVocabulary(Vocabulary(pairs: pairs))
     }
 
     private static func path(_ p: [CodingKey]) -> String {

@@ -125,6 +125,21 @@ final class TokenizerAPITests: XCTestCase {
         XCTAssertEqual(e.offsets.last(where: { !$0.isEmpty }), (scalars.count - 1)..<scalars.count)
     }
 
+    func testCanonicallyEquivalentVocabularyEntriesStayDistinct() throws {
+        // "Å" U+00C5 vs U+212B ANGSTROM SIGN, and precomposed vs decomposed "é": equal as Swift
+        // Strings, distinct tokens for HF. The file mixes raw UTF-8 and \u escapes.
+        let json = """
+        {"added_tokens": [], "normalizer": null, "pre_tokenizer": {"type": "WhitespaceSplit"},
+         "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": 100,
+                   "vocab": {"[UNK]": 0, "\u{C5}": 1, "\\u212B": 2, "e\u{301}": 3, "\\u00e9": 4, "\\ud83d\\ude00": 5}}}
+        """
+        let t = try Tokenizer(data: json.data(using: .utf8)!)
+        XCTAssertEqual(t.encode("\u{C5} \u{212B} e\u{301} \u{E9} \u{1F600} x").ids, [1, 2, 3, 4, 5, 0])
+        XCTAssertEqual(t.id(for: "\u{212B}"), 2)
+        XCTAssertEqual(t.id(for: "\u{E9}"), 4)
+        XCTAssertEqual(t.token(for: 3)?.unicodeScalars.count, 2)
+    }
+
     func testConfigurationErrorsNameTheProblem() throws {
         func message(_ body: () throws -> Void) -> String {
             do { try body(); return "no error" } catch { return "\(error)" }
