@@ -1,0 +1,86 @@
+import Foundation
+import QuiverTensor
+import QuiverWeights
+
+/// BERT encoder (absolute positions, token types, post-LayerNorm layers) as a pure forward pass.
+///
+/// Weights: Hugging Face `BertModel` names (`embeddings.*`, `encoder.layer.N.*`), optionally under
+/// a `bert.` prefix (checkpoints saved from a task model). Not used, and therefore accepted without
+/// error: `embeddings.position_ids` (a buffer), `pooler.*` (sentence-transformers never reads the
+/// pooler), and with a `bert.` prefix the task heads `cls.*`. Every other tensor must be consumed.
+/// All sequences use token type 0 (single-segment input, as sentence-transformers encodes a text).
+public struct BertModel: TextEncoder {
+    public let config: BertConfig
+    let wordEmbeddings: Tensor
+    let positionEmbeddings: Tensor
+    let tokenTypeEmbeddings: Tensor
+    let embeddingNorm: LayerNorm
+    let layers: [EncoderLayer]
+
+    public var hiddenSize: Int { config.hiddenSize }
+    public var vocabularySize: Int { config.vocabSize }
+    public var maxSequenceLength: Int { config.maxPositionEmbeddings }
+
+    /// Binds the weights of `source` (tensors must match `config` exactly).
+    /// - Throws: `WeightsError` naming a missing, misshapen or unused tensor; `ModelsError` for an
+    ///   unsupported configuration.
+    public init(config: BertConfig, weights source: WeightSource) throws {
+        try config.validate(path: source.path)
+        self.config = config
+        let loader = WeightLoader(source)
+        let prefix = source.info("embeddings.word_embeddings.weight") == nil && source.info("bert.embeddings.word_embeddings.weight") != nil ? "bert." : ""
+        loader.ignoredUnused = [
+            { $0.hasSuffix("embeddings.position_ids") },
+            { $0.hasPrefix(prefix + "pooler.") },
+            { prefix.isEmpty ? false : $0.hasPrefix("cls.") },
+        ]
+        let root = prefix.isEmpty ? loader.root : loader.root.scope("bert")
+        let h = config.hiddenSize
+        let emb = root.scope("embeddings")
+        wordEmbeddings = try emb.scope("word_embeddings").tensor("weight", [config.vocabSize, h])
+        positionEmbeddings = try emb.scope("position_embeddings").tensor("weight", [config.maxPositionEmbeddings, h])
+        tokenTypeEmbeddings = try emb.scope("token_type_embeddings").tensor("weight", [config.typeVocabSize, h])
+        embeddingNorm = try emb.scope("LayerNorm").layerNorm(features: h, eps: config.layerNormEps)
+        let act = Activation(huggingFaceName: config.hiddenAct) ?? .geluErf
+        layers = try (0..<config.numHiddenLayers).map { i in
+            let l = root.scope("encoder").scope("layer").scope(i)
+            let att = l.scope("attention")
+            return EncoderLayer(
+                query: try att.scope("self").scope("query").linear(in: h, out: h),
+                key: try att.scope("self").scope("key").linear(in: h, out: h),
+                value: try att.scope("self").scope("value").linear(in: h, out: h),
+                attentionOutput: try att.scope("output").scope("dense").linear(in: h, out: h),
+                attentionNorm: try att.scope("output").scope("LayerNorm").layerNorm(features: h, eps: config.layerNormEps),
+                intermediate: try l.scope("intermediate").scope("dense").linear(in: h, out: config.intermediateSize),
+                output: try l.scope("output").scope("dense").linear(in: config.intermediateSize, out: h),
+                outputNorm: try l.scope("output").scope("LayerNorm").layerNorm(features: h, eps: config.layerNormEps),
+                heads: config.numAttentionHeads, activation: act)
+        }
+        try loader.finish()
+    }
+
+    /// Loads `config.json` and `model.safetensors` from a Hugging Face model folder.
+    public init(folder: URL) throws {
+        let config = try BertConfig.load(folder.appendingPathComponent("config.json"))
+        try self.init(config: config, weights: try SafeTensorsFile(path: folder.appendingPathComponent("model.safetensors").path))
+    }
+
+    public func forward(_ batch: TokenBatch, workspace ws: Workspace) -> UnsafeMutablePointer<Float> {
+        let h = config.hiddenSize, t = batch.tokenCount
+        let x = ws.buffer(EncoderSlot.hidden, count: max(t, 1) * h)
+        let word = wordEmbeddings.pointer, pos = positionEmbeddings.pointer
+        batch.ids.withUnsafeBufferPointer { ids in
+            for s in 0..<batch.count {
+                let start = batch.offsets[s]
+                for p in 0..<batch.length(s) {
+                    let row = x + (start + p) * h, w = word + Int(ids[start + p]) * h, q = pos + p * h
+                    for c in 0..<h { row[c] = w[c] + q[c] }
+                }
+            }
+        }
+        // Token type 0 for every token: its row is the LayerNorm's fused bias.
+        embeddingNorm.apply(x, addBias: tokenTypeEmbeddings.pointer, rows: t, into: x)
+        for layer in layers { layer.forward(x, batch: batch, bias: nil, workspace: ws) }
+        return x
+    }
+}

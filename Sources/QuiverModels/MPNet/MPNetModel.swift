@@ -1,0 +1,122 @@
+import Foundation
+import QuiverTensor
+import QuiverWeights
+
+/// MPNet encoder (all-mpnet-base-v2) as a pure forward pass: BERT-like post-LayerNorm layers, no
+/// token types, absolute positions offset past the padding id, and a relative-position attention
+/// bias shared by all layers (T5-style log buckets, computed once per batch).
+///
+/// Weights: Hugging Face `MPNetModel` names, optionally under an `mpnet.` prefix. Accepted unused:
+/// `embeddings.position_ids`, `pooler.*` and, with the prefix, `lm_head.*`.
+public struct MPNetModel: TextEncoder {
+    public let config: MPNetConfig
+    let wordEmbeddings: Tensor
+    let positionEmbeddings: Tensor
+    let embeddingNorm: LayerNorm
+    /// `[buckets, heads]`.
+    let relativeAttentionBias: Tensor
+    let layers: [EncoderLayer]
+
+    public var hiddenSize: Int { config.hiddenSize }
+    public var vocabularySize: Int { config.vocabSize }
+    public var maxSequenceLength: Int { config.maxPositionEmbeddings - config.padTokenId - 1 }
+
+    /// Binds the weights of `source` (tensors must match `config` exactly).
+    /// - Throws: `WeightsError` naming a missing, misshapen or unused tensor; `ModelsError` for an
+    ///   unsupported configuration.
+    public init(config: MPNetConfig, weights source: WeightSource) throws {
+        try config.validate(path: source.path)
+        self.config = config
+        let loader = WeightLoader(source)
+        let prefix = source.info("embeddings.word_embeddings.weight") == nil && source.info("mpnet.embeddings.word_embeddings.weight") != nil ? "mpnet." : ""
+        loader.ignoredUnused = [
+            { $0.hasSuffix("embeddings.position_ids") },
+            { $0.hasPrefix(prefix + "pooler.") },
+            { prefix.isEmpty ? false : $0.hasPrefix("lm_head.") },
+        ]
+        let root = prefix.isEmpty ? loader.root : loader.root.scope("mpnet")
+        let h = config.hiddenSize
+        let emb = root.scope("embeddings")
+        wordEmbeddings = try emb.scope("word_embeddings").tensor("weight", [config.vocabSize, h])
+        positionEmbeddings = try emb.scope("position_embeddings").tensor("weight", [config.maxPositionEmbeddings, h])
+        embeddingNorm = try emb.scope("LayerNorm").layerNorm(features: h, eps: config.layerNormEps)
+        relativeAttentionBias = try root.scope("encoder").scope("relative_attention_bias")
+            .tensor("weight", [config.relativeAttentionNumBuckets, config.numAttentionHeads])
+        let act = Activation(huggingFaceName: config.hiddenAct) ?? .geluErf
+        layers = try (0..<config.numHiddenLayers).map { i in
+            let l = root.scope("encoder").scope("layer").scope(i)
+            let att = l.scope("attention")
+            return EncoderLayer(
+                query: try att.scope("attn").scope("q").linear(in: h, out: h),
+                key: try att.scope("attn").scope("k").linear(in: h, out: h),
+                value: try att.scope("attn").scope("v").linear(in: h, out: h),
+                attentionOutput: try att.scope("attn").scope("o").linear(in: h, out: h),
+                attentionNorm: try att.scope("LayerNorm").layerNorm(features: h, eps: config.layerNormEps),
+                intermediate: try l.scope("intermediate").scope("dense").linear(in: h, out: config.intermediateSize),
+                output: try l.scope("output").scope("dense").linear(in: config.intermediateSize, out: h),
+                outputNorm: try l.scope("output").scope("LayerNorm").layerNorm(features: h, eps: config.layerNormEps),
+                heads: config.numAttentionHeads, activation: act)
+        }
+        try loader.finish()
+    }
+
+    /// Loads `config.json` and `model.safetensors` from a Hugging Face model folder.
+    public init(folder: URL) throws {
+        let config = try MPNetConfig.load(folder.appendingPathComponent("config.json"))
+        try self.init(config: config, weights: try SafeTensorsFile(path: folder.appendingPathComponent("model.safetensors").path))
+    }
+
+    /// The bucket of a relative position `memory - context` (MPNet's `relative_position_bucket`,
+    /// max distance 128): half the buckets for keys before the query, half after; exact buckets for
+    /// distances below a quarter of the buckets, logarithmic ones beyond. Computed in Float32 as
+    /// the reference does, so the truncation lands on the same bucket at the boundaries (16, 32, 64).
+    public static func relativePositionBucket(_ relativePosition: Int, buckets: Int = 32, maxDistance: Int = 128) -> Int {
+        let half = buckets / 2
+        let n = -relativePosition
+        var bucket = n < 0 ? half : 0
+        let distance = abs(n)
+        let maxExact = half / 2
+        if distance < maxExact { return bucket + distance }
+        let scaled = Foundation.log(Float(distance) / Float(maxExact)) / Float(Foundation.log(Double(maxDistance) / Double(maxExact))) * Float(half - maxExact)
+        bucket += min(maxExact + Int(scaled), half - 1)
+        return bucket
+    }
+
+    public func forward(_ batch: TokenBatch, workspace ws: Workspace) -> UnsafeMutablePointer<Float> {
+        let h = config.hiddenSize, t = batch.tokenCount, pad = Int32(config.padTokenId)
+        let x = ws.buffer(EncoderSlot.hidden, count: max(t, 1) * h)
+        let word = wordEmbeddings.pointer, pos = positionEmbeddings.pointer
+        batch.ids.withUnsafeBufferPointer { ids in
+            for s in 0..<batch.count {
+                let start = batch.offsets[s]
+                var seen = 0
+                for p in 0..<batch.length(s) {
+                    // create_position_ids_from_input_ids: padding ids keep position `pad`, others count up from pad + 1.
+                    let id = ids[start + p]
+                    var position = Int(pad)
+                    if id != pad { seen += 1; position += seen }
+                    let row = x + (start + p) * h, w = word + Int(id) * h, q = pos + position * h
+                    for c in 0..<h { row[c] = w[c] + q[c] }
+                }
+            }
+        }
+        embeddingNorm.apply(x, rows: t, into: x)
+
+        // [heads, L, L] bias for the longest sequence; shorter ones read its top-left block.
+        let heads = config.numAttentionHeads, l = batch.maxLength
+        let bias = ws.buffer(EncoderSlot.positionBias, count: max(1, heads * l * l))
+        if l > 0 {
+            let table = relativeAttentionBias.pointer
+            let bucketOf = (0..<(2 * l - 1)).map { Self.relativePositionBucket($0 - (l - 1), buckets: config.relativeAttentionNumBuckets) }
+            for i in 0..<l {
+                for j in 0..<l {
+                    let b = bucketOf[j - i + l - 1]
+                    for hd in 0..<heads { bias[(hd * l + i) * l + j] = table[b * heads + hd] }
+                }
+            }
+        }
+        let shared = EncoderLayer.Bias(pointer: UnsafePointer(bias), headStride: l * l, rowStride: l)
+        for layer in layers { layer.forward(x, batch: batch, bias: shared, workspace: ws) }
+        return x
+    }
+}

@@ -1,1 +1,0 @@
-// QuiverModels: see DESIGN notes in README.

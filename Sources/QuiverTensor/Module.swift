@@ -1,1 +1,0 @@
-// QuiverTensor: see DESIGN notes in README.
