@@ -38,13 +38,13 @@ enum UnicodeClass {
         }
     }
 
-    /// BERT's control test: categories C* except tab, newline and carriage return.
+    /// BERT's control test: Cc, Cf, Co, Cs (not Cn) except tab, newline and carriage return.
     @inline(__always) static func isBertControl(_ v: UInt32) -> Bool {
         if v == 9 || v == 10 || v == 13 { return false }
         if v < 128 { return v < 32 || v == 127 }
         guard let s = Unicode.Scalar(v) else { return true }
         switch s.properties.generalCategory {
-        case .control, .format, .unassigned, .privateUse, .surrogate: return true
+        case .control, .format, .privateUse, .surrogate: return true  // not unassigned (Cn), as HF
         default: return false
         }
     }
