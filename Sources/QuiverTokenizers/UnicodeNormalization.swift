@@ -24,11 +24,13 @@ public enum UnicodeForm: String, Sendable {
 }
 
 extension TextBuffer {
-    /// Normalizes to `form`, one grapheme cluster at a time, tracking alignments as HF's
-    /// alignment-aware normalization does: each scalar decomposes on its own (every piece of a
-    /// decomposition keeps that scalar's alignment), and a composed scalar keeps the alignment of
-    /// the first scalar it was composed from. Clusters where canonical reordering or blocked
-    /// composition breaks this correspondence fall back to position-wise alignment.
+    /// Normalizes to `form`, one grapheme cluster at a time, with HF's alignment rules: every
+    /// scalar decomposes on its own (the first piece "consumes" the original scalar, the others
+    /// are insertions), canonical reordering moves pieces with their marks, composition merges a
+    /// mark into its starter (the composed scalar then also skips one original scalar), and the
+    /// alignments are assigned walking the result: a consuming scalar takes the next original
+    /// scalar's alignment, an inserted one the previous. When the result differs from Foundation's
+    /// normalization of the cluster, position-wise alignment is used instead.
     func unicodeNormalized(_ form: UnicodeForm) -> TextBuffer {
         let limit = form.stableBelow
         var allStable = true
@@ -36,14 +38,13 @@ extension TextBuffer {
         if allStable { return self }
 
         let decomposition: UnicodeForm = (form == .nfc || form == .nfd) ? .nfd : .nfkd
+        let composes = form == .nfc || form == .nfkc
         var out = TextBuffer(reservingCapacity: count + 8)
         var view = String.UnicodeScalarView()
         for v in scalars { view.append(Unicode.Scalar(v) ?? "\u{FFFD}") }
         let string = String(view)
         var index = 0
-        var pieces: [(UInt32, Bool)] = []
-        var decomposed: [(UInt32, Int32, Int32, Bool)] = []
-        var composed: [(UInt32, Int32, Int32)] = []
+        var pieces: [(UInt32, Int)] = []
         for character in string {
             let clusterScalars = character.unicodeScalars
             let n = clusterScalars.count
@@ -55,52 +56,32 @@ extension TextBuffer {
                 continue
             }
             let normalized = Array(form.apply(String(character)).unicodeScalars)
-            // Decompose scalar by scalar, marking the first piece of each decomposition (it
-            // "consumes" one original scalar) and the inserted rest; canonical reordering moves the
-            // marks with the scalars; alignments are then assigned in consumption order (as HF).
             pieces.removeAll(keepingCapacity: true)
             for i in index..<(index + n) {
                 let v = scalars[i]
                 if v < decomposition.stableBelow {
-                    pieces.append((v, true))
+                    pieces.append((v, 0))
                 } else {
-                    var first = true
-                    for d in decomposition.apply(String(Unicode.Scalar(v)!)).unicodeScalars { pieces.append((d.value, first)); first = false }
+                    var change = 0
+                    for d in decomposition.apply(String(Unicode.Scalar(v)!)).unicodeScalars { pieces.append((d.value, change)); change = 1 }
                 }
             }
-            if form == .nfd || form == .nfkd { Self.canonicalReorder(&pieces) }
-            decomposed.removeAll(keepingCapacity: true)
-            var consumed = index
-            for (v, consumes) in pieces {
-                let i = consumes ? min(consumed, index + n - 1) : max(index, consumed - 1)
-                decomposed.append((v, starts[i], ends[i], consumes))
-                if consumes { consumed += 1 }
-            }
-            var aligned = false
-            if form == .nfd || form == .nfkd {
-                if decomposed.count == normalized.count && zip(decomposed, normalized).allSatisfy({ $0.0 == $1.value }) {
-                    for (v, s, e, _) in decomposed { out.append(v, start: s, end: e) }
-                    aligned = true
+            Self.canonicalReorder(&pieces)
+            if composes { Self.compose(&pieces) }
+            if pieces.count == normalized.count && zip(pieces, normalized).allSatisfy({ $0.0 == $1.value }) {
+                var offset = index
+                let last = index + n - 1
+                for (v, change) in pieces {
+                    if change > 0 {
+                        let i = max(index, min(offset - 1, last))
+                        out.append(v, start: starts[i], end: ends[i])
+                    } else {
+                        let i = min(offset, last)
+                        out.append(v, start: starts[i], end: ends[i])
+                        offset += 1 - change
+                    }
                 }
             } else {
-                composed.removeAll(keepingCapacity: true)
-                var pos = 0
-                for o in normalized {
-                    guard pos < decomposed.count else { break }
-                    // A composed scalar takes the alignment of its first component that consumed an
-                    // original scalar (an inserted first piece defers to the next one).
-                    let len = o.value < 0xC0 ? 1 : UnicodeForm.nfd.apply(String(o)).unicodeScalars.count
-                    var pick = pos
-                    for k in pos..<min(pos + len, decomposed.count) where decomposed[k].3 { pick = k; break }
-                    composed.append((o.value, decomposed[pick].1, decomposed[pick].2))
-                    pos += len
-                }
-                if composed.count == normalized.count && pos == decomposed.count {
-                    for (v, s, e) in composed { out.append(v, start: s, end: e) }
-                    aligned = true
-                }
-            }
-            if !aligned {
                 var k = 0
                 for s in normalized {
                     let i = index + min(k, n - 1)
@@ -113,9 +94,45 @@ extension TextBuffer {
         return out
     }
 
+    private static func ccc(_ v: UInt32) -> UInt8 {
+        v < 0x300 ? 0 : (Unicode.Scalar(v)?.properties.canonicalCombiningClass.rawValue ?? 0)
+    }
+
+    /// Canonical composition of decomposed, reordered pieces; a mark merged into its starter
+    /// leaves the starter's change lowered by one (it stands for one more original scalar).
+    static func compose(_ pieces: inout [(UInt32, Int)]) {
+        guard pieces.count > 1 else { return }
+        var result: [(UInt32, Int)] = []
+        result.reserveCapacity(pieces.count)
+        var starter = -1
+        var lastClass = 0
+        for (v, change) in pieces {
+            let c = Int(ccc(v))
+            if starter >= 0 {
+                let adjacent = result.count - 1 == starter
+                if adjacent || (lastClass != 0 && lastClass < c), let composite = composite(result[starter].0, v) {
+                    result[starter].0 = composite
+                    result[starter].1 += change - 1
+                    continue
+                }
+            }
+            if c == 0 { starter = result.count; lastClass = 0 } else { lastClass = c }
+            result.append((v, change))
+        }
+        pieces = result
+    }
+
+    /// The primary composite of two scalars, if any (Foundation's NFC of the pair).
+    private static func composite(_ a: UInt32, _ b: UInt32) -> UInt32? {
+        guard let x = Unicode.Scalar(a), let y = Unicode.Scalar(b) else { return nil }
+        var v = String.UnicodeScalarView()
+        v.append(x); v.append(y)
+        let r = String(v).precomposedStringWithCanonicalMapping.unicodeScalars
+        return r.count == 1 ? r.first!.value : nil
+    }
+
     /// Stable sort of each run of non-starters by canonical combining class (UAX #15 reordering).
-    static func canonicalReorder(_ pieces: inout [(UInt32, Bool)]) {
-        func ccc(_ v: UInt32) -> UInt8 { v < 0x300 ? 0 : (Unicode.Scalar(v)?.properties.canonicalCombiningClass.rawValue ?? 0) }
+    static func canonicalReorder(_ pieces: inout [(UInt32, Int)]) {
         guard pieces.count > 1 else { return }
         var swapped = true
         while swapped {
