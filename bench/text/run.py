@@ -13,7 +13,10 @@ L2-normalized fp32 vectors; the script checks that they agree (min cosine vs sen
   all graph optimizations, intra-op threads = --threads, the same pre-tokenized ids sorted by length
   and batched by 32 with padding to the batch maximum, mean pooling over the attention mask.
 - sentence-transformers: model.encode(texts, batch_size=32), end to end (includes tokenization).
-Each engine: one warm-up run, then the best of --repeat timed runs.
+Each engine: one warm-up run, then the best of --repeat timed runs. Besides wall-clock texts/s the
+script prints the process CPU seconds of the best run: on a shared, loaded machine wall time
+depends on the other processes, CPU time much less (ORT's spinning worker threads inflate its CPU
+time somewhat).
 
 Run: /work/venv/bin/python bench/text/run.py [--models all-MiniLM-L6-v2,all-mpnet-base-v2] [--count 4000]
 """
@@ -57,14 +60,19 @@ def tokenize(folder, texts, max_len):
 
 
 def best_of(fn, repeats):
+    """(result, best wall seconds, all wall seconds, process CPU seconds of the best run)."""
     fn()  # warm-up
     times = []
     result = None
+    best_cpu = None
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = fn()
-        times.append(time.perf_counter() - t0)
-    return result, min(times), times
+        t, c = time.perf_counter() - t0, time.process_time() - c0
+        if not times or t < min(times):
+            best_cpu = c
+        times.append(t)
+    return result, min(times), times, best_cpu
 
 
 def run_quiver(folder, ids, threads, repeats, cache, name):
@@ -163,7 +171,7 @@ def main():
     texts = glosses(a.count)
     engines = a.engines.split(",")
     print(f"corpus: first {len(texts)} glosses of data.noun; threads {a.threads}; best of {a.repeat} after a warm-up; "
-          f"load average {os.getloadavg()[0]:.2f}")
+          f"load average {os.getloadavg()[0]:.2f}", flush=True)
     for name in a.models.split(","):
         folder = os.path.join(HOME, "models", name)
         max_len = json.load(open(os.path.join(folder, "sentence_bert_config.json")))["max_seq_length"]
@@ -171,21 +179,21 @@ def main():
         ids, tok_s = tokenize(folder, texts, max_len)
         ntok = sum(len(i) for i in ids)
         print(f"\n{name}: {len(ids)} texts, {ntok} tokens (mean {ntok / len(ids):.1f}, max {max(len(i) for i in ids)}); "
-              f"tokenization (tokenizers, Rust, batch): {tok_s:.3f} s")
+              f"tokenization (tokenizers, Rust, batch): {tok_s:.3f} s", flush=True)
         results = {}
         if "quiver" in engines:
             v, res = run_quiver(folder, ids, a.threads, a.repeat, a.cache, name)
             results["quiver"] = (v, res["seconds"])
             print(f"  quiver (pre-tokenized ids)   {len(ids) / res['seconds']:8.1f} texts/s  ({res['seconds']:.3f} s; runs {res['runs']}; "
-                  f"simd {res['simd']}, blas {res['blas_core']})")
+                  f"CPU {res['cpu_seconds']:.2f} s; simd {res['simd']}, blas {res['blas_core']})", flush=True)
         if "ort" in engines:
-            v, s, runs = run_ort(folder, ids, a.threads, a.repeat, a.cache, name, pad_id)
+            v, s, runs, cpu = run_ort(folder, ids, a.threads, a.repeat, a.cache, name, pad_id)
             results["ort"] = (v, s)
-            print(f"  onnxruntime (pre-tokenized)  {len(ids) / s:8.1f} texts/s  ({s:.3f} s; runs {[round(x, 3) for x in runs]})")
+            print(f"  onnxruntime (pre-tokenized)  {len(ids) / s:8.1f} texts/s  ({s:.3f} s; runs {[round(x, 3) for x in runs]}; CPU {cpu:.2f} s)", flush=True)
         if "st" in engines:
-            v, s, runs = run_st(folder, texts, a.threads, a.repeat)
+            v, s, runs, cpu = run_st(folder, texts, a.threads, a.repeat)
             results["st"] = (v, s)
-            print(f"  sentence-transformers (e2e)  {len(ids) / s:8.1f} texts/s  ({s:.3f} s; runs {[round(x, 3) for x in runs]})")
+            print(f"  sentence-transformers (e2e)  {len(ids) / s:8.1f} texts/s  ({s:.3f} s; runs {[round(x, 3) for x in runs]}; CPU {cpu:.2f} s)", flush=True)
         if "quiver" in results:
             q = results["quiver"][1]
             for k, label in (("ort", "onnxruntime"), ("st", "sentence-transformers")):
