@@ -136,14 +136,19 @@ static QK_AVX512 void attention_avx512(const float *q, long ld_q, const float *k
     const long kp = pad16(kv_len);
     float *kt = scratch;                 // [head_dim][kp]: K of this head, transposed and scaled
     float *sb = scratch + kp * head_dim;  // [4][kp]: scores of 4 queries
+    const __m512i vidx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32((int)ld_kv));
+    const __m512 vscale = _mm512_set1_ps(scale);
     for (long h = 0; h < heads; h++) {
         const long off = h * head_dim;
-        for (long j = 0; j < kv_len; j++) {
-            const float *kj = k + j * ld_kv + off;
-            for (long d = 0; d < head_dim; d++) kt[d * kp + j] = kj[d] * scale;
+        // Transpose K (16 keys per gather; the masked tail writes the zero padding).
+        for (long j0 = 0; j0 < kp; j0 += 16) {
+            const __mmask16 m = qk_mask_avx512(kv_len - j0 > 0 ? kv_len - j0 : 0);
+            const float *kb = k + j0 * ld_kv + off;
+            for (long d = 0; d < head_dim; d++) {
+                __m512 g = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, vidx, kb + d, 4);
+                _mm512_storeu_ps(kt + d * kp + j0, _mm512_mul_ps(g, vscale));
+            }
         }
-        for (long d = 0; d < head_dim; d++)
-            for (long j = kv_len; j < kp; j++) kt[d * kp + j] = 0;
         for (long i0 = 0; i0 < q_len; i0 += 4) {
             const long nq = q_len - i0 < 4 ? q_len - i0 : 4;
             const float *qr[4];
