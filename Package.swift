@@ -18,6 +18,7 @@ let package = Package(
     products: [
         .library(name: "Quiver", targets: ["Quiver"]),
         .library(name: "QuiverStore", targets: ["QuiverStore"]),
+        .library(name: "QuiverMedia", targets: ["QuiverMedia"]),
         .executable(name: "quiver", targets: ["quiver"]),
     ],
     dependencies: [
@@ -27,16 +28,24 @@ let package = Package(
         .target(name: "CQuiverKernels"),
         blasTarget,
         .target(name: "QuiverTensor", dependencies: ["CQuiverKernels", "CBLAS"]),
-        .target(name: "QuiverWeights"),
-        .target(name: "QuiverTokenizers"),
+        .target(name: "QuiverWeights", dependencies: ["CZlib"]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "QuiverTokenizers", dependencies: ["CZlib"]),
         .target(name: "QuiverModels", dependencies: ["QuiverTensor", "QuiverWeights", "QuiverTokenizers"]),
         .target(name: "QuiverHub"),
         .target(name: "QuiverStore", dependencies: ["CQuiverKernels"]),
+        // Media decoding (images through the system codecs; no dependency on the tensor engine).
+        .systemLibrary(name: "CImageCodecs", path: "Sources/CImageCodecs",
+                       providers: [.apt(["libjpeg62-turbo-dev", "libpng-dev", "libwebp-dev", "libgif-dev"])]),
+        .target(name: "CQuiverImage", dependencies: ["CImageCodecs"],
+                linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("webp"), .linkedLibrary("gif")]),
+        .target(name: "QuiverMedia", dependencies: ["CQuiverImage"]),
         .target(name: "Quiver", dependencies: ["QuiverModels", "QuiverHub", "QuiverStore", "QuiverTokenizers", "QuiverWeights", "QuiverTensor"]),
         // Benchmark driver for bench/ (not a product).
         .executableTarget(name: "quiver-bench", dependencies: ["QuiverModels", "QuiverTensor"]),
         .executableTarget(name: "quiver", dependencies: [
             "Quiver",
+            "QuiverHub",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -48,6 +57,8 @@ let package = Package(
         .testTarget(name: "QuiverModelsTests", dependencies: ["QuiverTestSupport", "QuiverModels"]),
         .testTarget(name: "QuiverHubTests", dependencies: ["QuiverTestSupport", "QuiverHub"]),
         .testTarget(name: "QuiverStoreTests", dependencies: ["QuiverTestSupport", "QuiverStore"]),
+        .testTarget(name: "QuiverTests", dependencies: ["QuiverTestSupport", "Quiver"]),
+        .testTarget(name: "QuiverMediaTests", dependencies: ["QuiverTestSupport", "QuiverMedia", "CQuiverImage"]),
     ],
     swiftLanguageModes: [.v6]
 )

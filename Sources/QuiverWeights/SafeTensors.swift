@@ -20,8 +20,14 @@ public struct SafeTensorsFile: WeightSource {
     /// Opens and validates the header of `path`; no tensor data is read.
     /// - Throws: `WeightsError` naming the file and the first inconsistency found.
     public init(path: String) throws {
+        try self.init(file: try MappedFile(path: path))
+    }
+
+    /// Reads an already mapped (or in-memory) file.
+    init(file: MappedFile) throws {
+        let path = file.path
         self.path = path
-        file = try MappedFile(path: path)
+        self.file = file
         guard file.count >= 8 else { throw WeightsError.malformed(path: path, reason: "file is \(file.count) bytes, shorter than the 8-byte header length") }
         let n = try file.bytes(0, 8).loadUnaligned(as: UInt64.self).littleEndian
         guard n <= UInt64(Self.maxHeaderBytes) else { throw WeightsError.malformed(path: path, reason: "declared header length \(n) exceeds \(Self.maxHeaderBytes) bytes") }
@@ -49,14 +55,13 @@ public struct SafeTensorsFile: WeightSource {
             var shape: [Int] = []
             var elements = 1
             for d in shapeAny {
-                guard let dim = (d as? NSNumber)?.intValue, dim >= 0 else { throw WeightsError.malformed(path: path, reason: "tensor '\(name)' has an invalid dimension \(d)") }
+                guard let dim = Self.count(d) else { throw WeightsError.malformed(path: path, reason: "tensor '\(name)' has an invalid dimension \(d)") }
                 let (m, overflow) = elements.multipliedReportingOverflow(by: dim)
                 guard !overflow, m <= dataLength else { throw WeightsError.malformed(path: path, reason: "tensor '\(name)' declares shape \(shapeAny), larger than the file") }
                 elements = m; shape.append(dim)
             }
             guard let offs = entry["data_offsets"] as? [Any], offs.count == 2,
-                  let begin = (offs[0] as? NSNumber)?.intValue, let end = (offs[1] as? NSNumber)?.intValue,
-                  begin >= 0, end >= begin else {
+                  let begin = Self.count(offs[0]), let end = Self.count(offs[1]), end >= begin else {
                 throw WeightsError.malformed(path: path, reason: "tensor '\(name)' has invalid data_offsets")
             }
             guard end <= dataLength else { throw WeightsError.malformed(path: path, reason: "tensor '\(name)' data ends at \(end), past the \(dataLength) data bytes of the file") }
@@ -68,6 +73,15 @@ public struct SafeTensorsFile: WeightSource {
         self.entries = entries
         self.metadata = metadata
         self.infos = entries.values.map(\.info).sorted { $0.name < $1.name }
+    }
+
+    /// A JSON number that is a non-negative integer below 2^53 (not a bool, not a fraction,
+    /// not out of Int's range), else nil.
+    static func count(_ value: Any) -> Int? {
+        guard let n = value as? NSNumber, !(value is Bool && String(cString: n.objCType) == "c") else { return nil }
+        let d = n.doubleValue
+        guard d.isFinite, d >= 0, d < 9_007_199_254_740_992, d.rounded() == d else { return nil }
+        return Int(d)
     }
 
     public func info(_ name: String) -> WeightInfo? { entries[name]?.info }
@@ -93,13 +107,16 @@ public struct SafeTensorsFile: WeightSource {
 
 /// Helpers for tensor names in messages.
 public enum WeightNames {
-    /// Up to five names from `names` that share the longest suffix or prefix with `name`.
+    /// Up to five names from `names` that share the last two components (or else the last one)
+    /// with `name`. Components are separated by `.` (PyTorch, safetensors) or `/` (CTranslate2).
     public static func similar(to name: String, in names: [String]) -> [String] {
-        let parts = name.split(separator: ".")
+        let isSeparator: (Character) -> Bool = { $0 == "." || $0 == "/" }
+        let parts = name.split(whereSeparator: isSeparator)
         guard let last = parts.last else { return [] }
-        let tail = parts.suffix(2).joined(separator: ".")
+        let separators = name.indices.filter { isSeparator(name[$0]) }
+        let tail = separators.count >= 2 ? String(name[name.index(after: separators[separators.count - 2])...]) : name
         let byTail = names.filter { $0.hasSuffix(tail) }
         if !byTail.isEmpty { return Array(byTail.prefix(5)) }
-        return Array(names.filter { $0.hasSuffix("." + last) || $0 == String(last) }.prefix(5))
+        return Array(names.filter { $0.hasSuffix("." + last) || $0.hasSuffix("/" + last) || $0 == String(last) }.prefix(5))
     }
 }

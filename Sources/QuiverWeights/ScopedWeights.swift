@@ -34,7 +34,11 @@ public final class WeightLoader: @unchecked Sendable {
 
     /// Names not taken yet (minus the ignored ones).
     public var unused: [String] {
-        source.names.filter { n in !used.contains(n) && !ignoredUnused.contains { $0(n) } }
+        // An alias counts as used when the tensor it stands for was taken (and vice versa).
+        let usedCanonical = Set(used.map { source.canonicalName($0) })
+        return source.names.filter { n in
+            !used.contains(n) && !usedCanonical.contains(source.canonicalName(n)) && !ignoredUnused.contains { $0(n) }
+        }
     }
 
     /// Throws `WeightsError.unusedTensors` if anything was not taken.

@@ -74,8 +74,16 @@ public struct WeightTensor: Sendable {
 
     /// Number of elements.
     public var count: Int { storage.count }
-    /// The values as a buffer.
+    /// The values as a buffer. Valid only while this tensor (or its `storage`) is alive: keep the
+    /// tensor in a variable, or use `array` for a copy.
     public var values: UnsafeBufferPointer<Float> { storage.buffer }
+    /// A copy of the values (row-major).
+    public var array: [Float] { storage.array }
+    /// Calls `body` with the values, keeping their storage alive for the duration (safe on a
+    /// temporary: `try source.tensor(n).withValues { ... }`).
+    public func withValues<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        try withExtendedLifetime(storage) { try body(storage.buffer) }
+    }
 }
 
 /// Metadata of one tensor, without reading its values.
@@ -96,9 +104,14 @@ public protocol WeightSource: Sendable {
     func info(_ name: String) -> WeightInfo?
     /// The tensor's values as float32 (mapped in place when the file stores float32, converted otherwise).
     func tensor(_ name: String) throws -> WeightTensor
+    /// The name of the stored tensor `name` refers to: itself, unless it is an alias (CTranslate2
+    /// stores shared weights once and lists the other names as aliases).
+    func canonicalName(_ name: String) -> String
 }
 
 extension WeightSource {
+    public func canonicalName(_ name: String) -> String { name }
+
     /// Names of all tensors, sorted.
     public var names: [String] { infos.map(\.name) }
 }

@@ -14,7 +14,7 @@ final class SafeTensorsTests: XCTestCase {
         for info in st.infos {
             let t = try st.tensor(info.name)
             XCTAssertEqual(t.count, info.shape.reduce(1, *), info.name)
-            XCTAssertTrue(t.values.allSatisfy { $0.isFinite }, info.name)
+            XCTAssertTrue(t.array.allSatisfy { $0.isFinite }, info.name)
         }
     }
 
@@ -26,6 +26,18 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertEqual(FloatConversion.halfToFloat(0x7C00), .infinity)
         XCTAssertTrue(FloatConversion.halfToFloat(0x7E00).isNaN)
         XCTAssertEqual(FloatConversion.bfloat16ToFloat(0x3F80), 1.0)
+    }
+
+    func testHalfTableAndGatherMatchTheScalarConversion() {
+        for h in 0...0xFFFF {
+            XCTAssertEqual(FloatConversion.halfTable[h].bitPattern, FloatConversion.halfToFloat(UInt16(h)).bitPattern, "half 0x\(String(h, radix: 16))")
+        }
+        let halves: [UInt16] = [0x3C00, 0xC000, 0x7BFF, 0x0001, 0x3800, 0x0000]
+        var out = [Float](repeating: 0, count: 3)
+        halves.withUnsafeBytes { raw in
+            out.withUnsafeMutableBufferPointer { FloatConversion.gather(raw.baseAddress!, dtype: .float16, count: 3, strideBytes: 4, into: $0.baseAddress!) }
+        }
+        XCTAssertEqual(out, [1.0, 65504.0, 0.5])
     }
 
     func testTruncatedFileNamesTheProblem() throws {

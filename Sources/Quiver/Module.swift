@@ -1,1 +1,0 @@
-// Quiver: see DESIGN notes in README.

@@ -1,0 +1,33 @@
+import Foundation
+
+/// Errors of the Quiver facade. Lower layers' errors (`HubError`, `ModelsError`, `WeightsError`,
+/// `TokenizerError`, `StoreError`, `MediaError`) pass through unchanged: they already name the
+/// file, field or position.
+public enum QuiverError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// The model is known but its files are not in the model home.
+    case modelNotInstalled(name: String, folder: String, missing: [String], hint: String)
+    /// The model cannot embed this kind of input.
+    case unsupportedModality(model: String, modality: String, supported: [String])
+    /// The model's architecture or files are not ones Quiver runs.
+    case unsupportedModel(name: String, reason: String)
+    /// A text is longer than the model accepts and truncation was turned off.
+    case textTooLong(index: Int, tokens: Int, limit: Int, model: String)
+    /// An input file could not be read or is of no kind Quiver embeds.
+    case unreadableInput(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .modelNotInstalled(name, folder, missing, hint):
+            let files = missing.isEmpty ? "" : " (missing: \(missing.prefix(5).joined(separator: ", ")))"
+            return "model \(name) is not installed in \(folder)\(files); \(hint)"
+        case let .unsupportedModality(model, modality, supported):
+            return "model \(model) does not embed \(modality) (it embeds: \(supported.joined(separator: ", ")))"
+        case let .unsupportedModel(name, reason):
+            return "model \(name) cannot be run by Quiver: \(reason)"
+        case let .textTooLong(index, tokens, limit, model):
+            return "text \(index) has \(tokens) tokens, more than the \(limit) that \(model) accepts (drop --no-truncate to truncate it)"
+        case let .unreadableInput(path, reason):
+            return "cannot embed \(path): \(reason)"
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import QuiverModels
+import QuiverTokenizers
+import QuiverTensor
+
+/// Embeds text with a sentence-transformers model (BERT or MPNet family), exactly as
+/// sentence-transformers does: tokenize, truncate at `max_seq_length`, run the transformer,
+/// pool (mean / cls / max / mean-sqrt-len), L2-normalize when the model says so.
+///
+/// Thread-safe; reuse one instance (loading maps the weights, embedding allocates only workspaces).
+public final class TextEmbedder: Sendable {
+    /// The model's catalog name (or the folder path it was loaded from).
+    public let modelName: String
+    /// Width of the vectors.
+    public var dimension: Int { model.dimension }
+    /// Longest token sequence the model accepts; longer texts are truncated (or rejected).
+    public var maxSequenceLength: Int { model.maxSequenceLength }
+    /// True when the model's own configuration L2-normalizes its embeddings.
+    public var normalizesByDefault: Bool { model.normalizes }
+
+    private let model: SentenceTransformer
+    private let tokenizer: Tokenizer
+
+    /// The result of `embed`: vectors in input order, and which inputs were truncated.
+    public struct Result: Sendable {
+        /// One vector per input text.
+        public var vectors: [[Float]]
+        /// Indexes of the texts that were longer than `maxSequenceLength` tokens and were cut.
+        public var truncated: [Int]
+        /// Tokens per input, after truncation.
+        public var tokenCounts: [Int]
+    }
+
+    /// Loads a model by catalog name, hub id or folder path from `home`.
+    /// - Throws: `HubError.unknownModel`, `QuiverError.modelNotInstalled` / `.unsupportedModality`,
+    ///   or the loaders' errors naming the file.
+    public convenience init(model name: String, home: ModelHome = .fromEnvironment()) throws {
+        let resolved = try home.installedModel(name)
+        guard resolved.entry.modality == .text else {
+            throw QuiverError.unsupportedModality(model: resolved.entry.name, modality: "text",
+                                                  supported: [resolved.entry.modality.rawValue])
+        }
+        try self.init(folder: resolved.folder, name: resolved.entry.name)
+    }
+
+    /// Loads a sentence-transformers folder (config.json, model.safetensors, tokenizer.json, modules.json...).
+    public init(folder: URL, name: String? = nil) throws {
+        modelName = name ?? folder.path
+        model = try SentenceTransformer(folder: folder)
+        var tok = try Tokenizer(contentsOf: folder.appendingPathComponent("tokenizer.json"))
+        tok.padding = nil
+        tok.truncation = nil
+        tokenizer = tok
+    }
+
+    /// Token ids of `text` as the model sees them (special tokens included, not truncated).
+    public func tokenize(_ text: String) -> [Int] { tokenizer.encode(text).ids }
+
+    /// Embeds `texts`.
+    /// - Parameters:
+    ///   - normalize: L2-normalize (default: as the model's configuration says).
+    ///   - truncate: cut texts longer than `maxSequenceLength` tokens (as sentence-transformers does);
+    ///     when false such a text is an error.
+    ///   - threads: worker threads (default: all cores).
+    /// - Throws: `QuiverError.textTooLong` naming the first text over the limit when `truncate` is false.
+    public func embed(_ texts: [String], normalize: Bool? = nil, truncate: Bool = true, threads: Int? = nil) throws -> Result {
+        let limit = maxSequenceLength
+        // Encode one token past the limit: a longer result means the text was cut, which is then
+        // re-encoded at the limit so the special tokens stay in place as the tokenizer puts them.
+        var probe = tokenizer
+        probe.truncation = Truncation(maxLength: limit + 1)
+        var encodings = probe.encodeBatch(texts)
+        var truncated: [Int] = []
+        var exact = tokenizer
+        exact.truncation = Truncation(maxLength: limit)
+        for i in encodings.indices where encodings[i].count > limit {
+            if !truncate {
+                throw QuiverError.textTooLong(index: i, tokens: tokenizer.encode(texts[i]).count, limit: limit, model: modelName)
+            }
+            truncated.append(i)
+            encodings[i] = exact.encode(texts[i])
+        }
+        let ids = encodings.map(\.ids)
+        let vectors = try model.embed(tokenIDs: ids, normalize: normalize, threads: threads ?? Parallel.defaultThreads)
+        return Result(vectors: vectors, truncated: truncated, tokenCounts: ids.map(\.count))
+    }
+
+    /// Embeds texts as `Embedding` values tagged with this model.
+    public func embeddings(_ texts: [String], normalize: Bool? = nil) throws -> [Embedding] {
+        try embed(texts, normalize: normalize).vectors.map { Embedding(vector: $0, model: modelName, modality: .text) }
+    }
+}

@@ -1,1 +1,0 @@
-// QuiverHub: see DESIGN notes in README.

@@ -1,1 +1,0 @@
-// QuiverTokenizers: see DESIGN notes in README.

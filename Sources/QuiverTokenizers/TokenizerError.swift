@@ -1,0 +1,50 @@
+import Foundation
+
+/// Errors raised by QuiverTokenizers. Each message names the file, field or position involved.
+public enum TokenizerError: Error, CustomStringConvertible, Sendable {
+    /// The tokenizer file could not be read.
+    case unreadableFile(path: String, reason: String)
+    /// The tokenizer JSON is malformed or misses a required field.
+    case invalidConfig(path: String, reason: String)
+    /// A component `type` that this implementation does not support.
+    case unsupported(component: String, type: String)
+    /// A special token named by a post-processor or the API is not in the vocabulary.
+    case unknownToken(String, context: String)
+    /// A regular expression in the configuration does not compile.
+    case invalidPattern(String, reason: String)
+    /// A BPE merge names a symbol that is not in the vocabulary.
+    case invalidMerge(line: Int, merge: String, reason: String)
+    /// The model produced no id for a piece of text and has no unknown token to fall back to.
+    case missingUnknownToken(model: String, text: String)
+    /// A CLIP merges file is malformed.
+    case invalidMergesFile(path: String, reason: String)
+    /// Truncation cannot fit the special tokens into `maxLength`.
+    case truncationTooShort(maxLength: Int, specialTokens: Int)
+
+    public var description: String {
+        switch self {
+        case let .unreadableFile(path, reason):
+            return "cannot read tokenizer file \(path): \(reason)"
+        case let .invalidConfig(path, reason):
+            return "invalid tokenizer configuration in \(path): \(reason)"
+        case let .unsupported(component, type):
+            return "unsupported \(component) type \"\(type)\" (see QuiverTokenizers documentation for the supported types)"
+        case let .unknownToken(token, context):
+            return "token \"\(token)\" used by \(context) is not in the vocabulary"
+        case let .invalidPattern(pattern, reason):
+            return "regular expression \"\(pattern)\" does not compile: \(reason)"
+        case let .invalidMerge(line, merge, reason):
+            return "BPE merge #\(line) \"\(merge)\": \(reason)"
+        case let .missingUnknownToken(model, text):
+            return "\(model) has no token for \"\(text)\" and no unk_token configured"
+        case let .invalidMergesFile(path, reason):
+            return "invalid BPE merges file \(path): \(reason)"
+        case let .truncationTooShort(maxLength, specialTokens):
+            return "max_length \(maxLength) is smaller than the \(specialTokens) special tokens the post-processor adds"
+        }
+    }
+}
+
+extension TokenizerError: LocalizedError {
+    public var errorDescription: String? { description }
+}

@@ -1,0 +1,174 @@
+import ArgumentParser
+import Foundation
+import Quiver
+
+/// `quiver embed`: embeddings of texts (and, with the matching models, of image, audio and video files).
+struct EmbedCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embed",
+        abstract: "Print the embeddings of texts or files.",
+        discussion: """
+        Inputs are texts given as arguments, or one text per line of standard input with `-`. \
+        Texts longer than the model's limit are truncated with a warning (as sentence-transformers \
+        does); --no-truncate makes that an error.
+
+        Formats: jsonl prints one {"index": i, "embedding": [...]} per input (the default when the \
+        output is not a terminal); npy writes a float32 matrix (rows = inputs) to standard output or \
+        --output; table shows the first values of each vector (the default on a terminal).
+
+        Examples:
+          quiver embed --model all-MiniLM-L6-v2 "A man is eating food."
+          cut -f2 texts.tsv | quiver embed --model all-mpnet-base-v2 - --format npy --output texts.npy
+        """
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case jsonl, npy, table }
+
+    @Option(name: .shortAndLong, help: "Model: catalog name, hub id or folder (see `quiver models list`).")
+    var model: String = "all-MiniLM-L6-v2"
+
+    @Argument(help: "Texts to embed, or `-` to read one text per line from standard input.")
+    var inputs: [String] = []
+
+    @Option(help: "Output format: jsonl, npy or table (default: table on a terminal, jsonl otherwise).")
+    var format: Format?
+
+    @Option(name: .shortAndLong, help: "Write to this file instead of standard output.")
+    var output: String?
+
+    @Option(help: "Texts embedded per batch (bounds memory; results do not depend on it).")
+    var batchSize: Int = 256
+
+    @Flag(inversion: .prefixedNo, help: "L2-normalize the vectors (default: as the model's configuration says).")
+    var normalize: Bool?
+
+    @Flag(help: "Fail on a text longer than the model's limit instead of truncating it.")
+    var noTruncate = false
+
+    @Option(help: "Worker threads (default: all cores).")
+    var threads: Int?
+
+    func validate() throws {
+        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
+        if let threads, threads <= 0 { throw ValidationError("--threads must be positive, got \(threads)") }
+        if inputs.isEmpty { throw ValidationError("give texts to embed, or `-` to read them from standard input") }
+    }
+
+    func run() async throws {
+        let texts = try readInputs()
+        let embedder = try TextEmbedder(model: model)
+        let chosen = format ?? (output == nil && isatty(STDOUT_FILENO) != 0 ? .table : .jsonl)
+        var sink = try OutputSink(path: output, binary: chosen == .npy)
+        var all: [[Float]] = []
+        var index = 0
+        for start in stride(from: 0, to: texts.count, by: batchSize) {
+            let batch = Array(texts[start..<min(texts.count, start + batchSize)])
+            let result = try embedder.embed(batch, normalize: normalize, truncate: !noTruncate, threads: threads)
+            for i in result.truncated {
+                warn("text \(start + i) was truncated to \(embedder.maxSequenceLength) tokens (the limit of \(embedder.modelName))")
+            }
+            switch chosen {
+            case .jsonl:
+                for v in result.vectors { sink.write(EmbeddingLine.json(index: index, vector: v)); index += 1 }
+            case .table:
+                for (i, v) in result.vectors.enumerated() {
+                    sink.write(EmbeddingLine.table(index: index, text: batch[i], vector: v)); index += 1
+                }
+            case .npy:
+                all.append(contentsOf: result.vectors)
+            }
+        }
+        if chosen == .npy { sink.writeBytes(NPYWriter.float32Matrix(all, columns: embedder.dimension)) }
+        if chosen == .table { sink.write("\(texts.count) × \(embedder.dimension)-d vectors from \(embedder.modelName)\n") }
+        try sink.close()
+    }
+
+    private func readInputs() throws -> [String] {
+        var texts: [String] = []
+        for input in inputs {
+            if input == "-" {
+                while let line = readLine(strippingNewline: true) { texts.append(line) }
+            } else {
+                texts.append(input)
+            }
+        }
+        return texts
+    }
+}
+
+/// Formatting of one embedding for the text formats.
+enum EmbeddingLine {
+    /// `{"index": i, "embedding": [...]}` with floats printed round-trip exact.
+    static func json(index: Int, vector: [Float]) -> String {
+        var s = "{\"index\": \(index), \"embedding\": ["
+        s.reserveCapacity(16 + vector.count * 12)
+        for (i, x) in vector.enumerated() {
+            if i > 0 { s += ", " }
+            s += x.isFinite ? "\(x)" : "null"
+        }
+        return s + "]}\n"
+    }
+
+    static func table(index: Int, text: String, vector: [Float]) -> String {
+        let shown = text.count > 40 ? String(text.prefix(39)) + "…" : text
+        let head = vector.prefix(4).map { String(format: "%+.4f", $0) }.joined(separator: " ")
+        let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        return String(format: "%4d  %@  [%@ …]  |v|=%.3f\n", index, shown.padding(toLength: 40, withPad: " ", startingAt: 0), head, norm)
+    }
+}
+
+/// Writes a float32 NumPy matrix (format 1.0, C order).
+enum NPYWriter {
+    static func float32Matrix(_ rows: [[Float]], columns: Int) -> [UInt8] {
+        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(rows.count), \(columns)), }"
+        let total = 10 + header.utf8.count + 1
+        header += String(repeating: " ", count: (64 - total % 64) % 64) + "\n"
+        var out: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0]
+        let n = UInt16(header.utf8.count)
+        out += [UInt8(n & 0xFF), UInt8(n >> 8)]
+        out += Array(header.utf8)
+        out.reserveCapacity(out.count + rows.count * columns * 4)
+        for r in rows { for x in r { withUnsafeBytes(of: x.bitPattern.littleEndian) { out += $0 } } }
+        return out
+    }
+}
+
+/// Standard output or a file written atomically on close.
+struct OutputSink {
+    private let path: String?
+    private var handle: FileHandle
+    private let tmp: String?
+
+    init(path: String?, binary: Bool) throws {
+        self.path = path
+        if let path {
+            let tmp = path + ".partial-\(getpid())"
+            guard FileManager.default.createFile(atPath: tmp, contents: nil) else {
+                throw ValidationError("cannot write \(path): \(String(cString: strerror(errno)))")
+            }
+            self.tmp = tmp
+            handle = try FileHandle(forWritingTo: URL(fileURLWithPath: tmp))
+        } else {
+            if binary && isatty(STDOUT_FILENO) != 0 {
+                throw ValidationError("refusing to write binary npy data to a terminal; use --output FILE or a pipe")
+            }
+            tmp = nil
+            handle = FileHandle.standardOutput
+        }
+    }
+
+    mutating func write(_ s: String) { handle.write(Data(s.utf8)) }
+    mutating func writeBytes(_ b: [UInt8]) { handle.write(Data(b)) }
+
+    func close() throws {
+        guard let path, let tmp else { return }
+        try handle.synchronize()
+        try handle.close()
+        if rename(tmp, path) != 0 { throw ValidationError("cannot write \(path): \(String(cString: strerror(errno)))") }
+    }
+}
+
+/// A warning on standard error.
+func warn(_ message: String) {
+    FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
+}
