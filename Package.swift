@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "QuiverMedia", dependencies: ["CQuiverImage"]),
         .target(name: "Quiver", dependencies: ["QuiverModels", "QuiverHub", "QuiverStore", "QuiverTokenizers", "QuiverWeights", "QuiverTensor"]),
         // Benchmark driver for bench/ (not a product).
-        .executableTarget(name: "quiver-bench", dependencies: ["QuiverModels", "QuiverTensor"]),
+        .executableTarget(name: "quiver-bench", dependencies: ["Quiver", "QuiverModels", "QuiverTensor"]),
         .executableTarget(name: "quiver", dependencies: [
             "Quiver",
             "QuiverHub",

@@ -6,9 +6,10 @@ the license header lines do), in file order, with trailing whitespace removed.
 
 All three embed the same texts with all cores (--threads, default: all) and produce mean-pooled,
 L2-normalized fp32 vectors; the script checks that they agree (min cosine vs sentence-transformers).
-- Quiver: .build/release/quiver-bench (swift build -c release --product quiver-bench). Until the
-  Swift tokenizer lands it reads token ids produced here with the `tokenizers` library (same
-  tokenizer.json, truncation at max_seq_length); the tokenization time is printed separately.
+- Quiver: .build/release/quiver-bench (swift build -c release --product quiver-bench), twice:
+  "quiver" reads token ids produced here with the `tokenizers` library (same tokenizer.json,
+  truncation at max_seq_length; the model alone, comparable with the ORT run), and "quiver-e2e"
+  reads the texts and runs Quiver.TextEmbedder end to end (Swift tokenizer included).
 - ONNX Runtime: fp32 ONNX export of the same weights (torch.onnx.export, cached in --cache),
   all graph optimizations, intra-op threads = --threads, the same pre-tokenized ids sorted by length
   and batched by 32 with padding to the batch maximum, mean pooling over the attention mask.
@@ -90,6 +91,19 @@ def run_quiver(folder, ids, threads, repeats, cache, name):
     return vecs, res
 
 
+def run_quiver_e2e(folder, texts, threads, repeats, cache, name):
+    exe = os.path.join(ROOT, ".build/release/quiver-bench")
+    texts_path = os.path.join(cache, name + "-texts.json")
+    out_path = os.path.join(cache, name + "-quiver-e2e.f32")
+    with open(texts_path, "w") as f:
+        json.dump({"texts": texts}, f)
+    cmd = [exe, "text", "--model", folder, "--texts", texts_path, "--threads", str(threads),
+           "--repeat", str(repeats), "--out", out_path]
+    res = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+    vecs = np.fromfile(out_path, dtype=np.float32).reshape(len(texts), -1)
+    return vecs, res
+
+
 def export_onnx(folder, path):
     if os.path.exists(path):
         return
@@ -164,7 +178,7 @@ def main():
     ap.add_argument("--count", type=int, default=4000)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--engines", default="quiver,ort,st")
+    ap.add_argument("--engines", default="quiver,quiver-e2e,ort,st")
     ap.add_argument("--cache", default="/tmp/quiver-bench")
     a = ap.parse_args()
     os.makedirs(a.cache, exist_ok=True)
@@ -186,6 +200,11 @@ def main():
             results["quiver"] = (v, res["seconds"])
             print(f"  quiver (pre-tokenized ids)   {len(ids) / res['seconds']:8.1f} texts/s  ({res['seconds']:.3f} s; runs {res['runs']}; "
                   f"CPU {res['cpu_seconds']:.2f} s; simd {res['simd']}, blas {res['blas_core']})", flush=True)
+        if "quiver-e2e" in engines:
+            v, res = run_quiver_e2e(folder, texts, a.threads, a.repeat, a.cache, name)
+            results["quiver-e2e"] = (v, res["seconds"])
+            print(f"  quiver (e2e, Swift tokenizer) {len(ids) / res['seconds']:7.1f} texts/s  ({res['seconds']:.3f} s; runs {res['runs']}; "
+                  f"CPU {res['cpu_seconds']:.2f} s)", flush=True)
         if "ort" in engines:
             v, s, runs, cpu = run_ort(folder, ids, a.threads, a.repeat, a.cache, name, pad_id)
             results["ort"] = (v, s)
@@ -199,9 +218,11 @@ def main():
             for k, label in (("ort", "onnxruntime"), ("st", "sentence-transformers")):
                 if k in results:
                     print(f"  quiver / {label}: {results[k][1] / q:.2f}x")
+        if "quiver-e2e" in results and "st" in results:
+            print(f"  quiver e2e / sentence-transformers e2e: {results['st'][1] / results['quiver-e2e'][1]:.2f}x")
         if "st" in results:
             ref = results["st"][0]
-            for k in ("quiver", "ort"):
+            for k in ("quiver", "quiver-e2e", "ort"):
                 if k in results:
                     cos = (results[k][0] * ref).sum(1)
                     print(f"  {k} vs sentence-transformers: min cosine {cos.min():.7f}")
