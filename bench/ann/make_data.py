@@ -47,7 +47,17 @@ def main():
         from sentence_transformers import SentenceTransformer
         model = SentenceTransformer(a.model, device="cpu")
         t = time.time()
-        base = model.encode(glosses, batch_size=128, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+        # Chunks are cached so an interrupted run resumes where it stopped.
+        parts = []
+        for start in range(0, len(glosses), 8192):
+            part = os.path.join(a.out, f"wordnet-part-{start:06d}.npy")
+            if not os.path.exists(part):
+                emb = model.encode(glosses[start:start + 8192], batch_size=128, normalize_embeddings=True,
+                                   convert_to_numpy=True, show_progress_bar=False)
+                np.save(part + ".tmp.npy", emb); os.replace(part + ".tmp.npy", part)
+                print(f"  {start + len(emb)} / {len(glosses)} glosses, {time.time() - t:.0f}s", file=sys.stderr, flush=True)
+            parts.append(np.load(part))
+        base = np.concatenate(parts)
         queries = model.encode(picked, batch_size=128, normalize_embeddings=True, convert_to_numpy=True)
         print(f"embedded {len(glosses)} glosses + {len(picked)} queries in {time.time() - t:.0f}s", file=sys.stderr)
         with open(os.path.join(a.out, "queries.txt"), "w") as f:
