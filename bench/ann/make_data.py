@@ -1,16 +1,17 @@
-"""Builds the ANN benchmark data once into a cache directory (default /work/bench-data/ann).
+"""Builds the ANN benchmark data once into a cache directory (default ~/.cache/quiver/bench-data/ann (QUIVER_BENCH_DATA)).
 
 Base: all-MiniLM-L6-v2 embeddings (normalized, 384-d float32) of the 117,659 WordNet 3.0 glosses
 (Debian package wordnet-base, /usr/share/wordnet/data.*). Queries: 1,000 WordNet example
 sentences (the quoted parts of glosses), drawn with a fixed seed. Ground truth: exact top-100 by
 inner product (= cosine), computed in float64.
 
-    /work/venv/bin/python bench/ann/make_data.py [--out DIR] [--synthetic]
+    python bench/ann/make_data.py [--out DIR] [--synthetic]
 
 --synthetic writes a stand-in of the same shape (random clustered, normalized) instead.
 Needs the Python reference stack in /work/venv; the product never does.
 """
-import argparse, os, re, sys, time
+import argparse
+import os, re, sys, time
 import numpy as np
 
 def wordnet_glosses(root="/usr/share/wordnet"):
@@ -27,7 +28,7 @@ def wordnet_glosses(root="/usr/share/wordnet"):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default="/work/bench-data/ann")
+    ap.add_argument("--out", default=os.path.join(os.environ.get("QUIVER_BENCH_DATA", os.path.expanduser("~/.cache/quiver/bench-data")), "ann"))
     ap.add_argument("--synthetic", action="store_true")
     ap.add_argument("--partial", action="store_true",
                     help="use only the gloss chunks already embedded (set 'wordnet-partial')")

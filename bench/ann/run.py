@@ -1,13 +1,14 @@
 """ANN benchmark: Quiver vs hnswlib 0.8, FAISS IndexHNSWFlat, usearch (HNSW, M=16,
 efConstruction=200, inner product on normalized vectors) and exact FLAT vs FAISS IndexFlatIP.
 
-    /work/venv/bin/python bench/ann/run.py [--data DIR] [--set wordnet|synthetic] [--repeats 3]
+    python bench/ann/run.py [--data DIR] [--set wordnet|synthetic] [--repeats 3]
 
 Each library runs in its own subprocess (memory = RSS growth while building). Build uses both
 cores; queries run single-threaded, the whole query set per ef, best of --repeats. The Swift side
 is bench/ann/swift (built here in release mode). Data: bench/ann/make_data.py.
 """
-import argparse, json, os, subprocess, sys, time
+import argparse
+import json, os, subprocess, sys, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EFS = [10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512]
@@ -78,7 +79,7 @@ def at_recall(rows, target, key):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default="/work/bench-data/ann")
+    ap.add_argument("--data", default=os.path.join(os.environ.get("QUIVER_BENCH_DATA", os.path.expanduser("~/.cache/quiver/bench-data")), "ann"))
     ap.add_argument("--set", default="wordnet")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--only", default="quiver,hnswlib,faiss-hnsw,usearch,flat")

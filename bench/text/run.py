@@ -19,7 +19,7 @@ script prints the process CPU seconds of the best run: on a shared, loaded machi
 depends on the other processes, CPU time much less (ORT's spinning worker threads inflate its CPU
 time somewhat).
 
-Run: /work/venv/bin/python bench/text/run.py [--models all-MiniLM-L6-v2,all-mpnet-base-v2] [--count 4000]
+Run: python bench/text/run.py [--models all-MiniLM-L6-v2,all-mpnet-base-v2] [--count 4000]
 """
 import argparse
 import json
