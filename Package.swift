@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "QuiverWeights", dependencies: ["CZlib"]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "QuiverTokenizers", dependencies: ["CZlib"]),
-        .target(name: "QuiverModels", dependencies: ["QuiverTensor", "QuiverWeights", "QuiverTokenizers"]),
+        .target(name: "QuiverModels", dependencies: ["QuiverTensor", "QuiverWeights", "QuiverTokenizers", "QuiverMedia"]),
         .target(name: "QuiverHub"),
         .target(name: "QuiverStore", dependencies: ["CQuiverKernels"]),
         // Media decoding (images through the system codecs; no dependency on the tensor engine).
@@ -54,7 +54,7 @@ let package = Package(
         .testTarget(name: "QuiverTensorTests", dependencies: ["QuiverTestSupport", "QuiverTensor", "CQuiverKernels"]),
         .testTarget(name: "QuiverWeightsTests", dependencies: ["QuiverTestSupport", "QuiverWeights"]),
         .testTarget(name: "QuiverTokenizersTests", dependencies: ["QuiverTestSupport", "QuiverTokenizers"]),
-        .testTarget(name: "QuiverModelsTests", dependencies: ["QuiverTestSupport", "QuiverModels"]),
+        .testTarget(name: "QuiverModelsTests", dependencies: ["QuiverTestSupport", "QuiverModels", "QuiverWeights"]),
         .testTarget(name: "QuiverHubTests", dependencies: ["QuiverTestSupport", "QuiverHub"]),
         .testTarget(name: "QuiverStoreTests", dependencies: ["QuiverTestSupport", "QuiverStore"]),
         .testTarget(name: "QuiverTests", dependencies: ["QuiverTestSupport", "Quiver"]),
