@@ -39,7 +39,13 @@ let package = Package(
                        providers: [.apt(["libjpeg62-turbo-dev", "libpng-dev", "libwebp-dev", "libgif-dev"])]),
         .target(name: "CQuiverImage", dependencies: ["CImageCodecs"],
                 linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("webp"), .linkedLibrary("gif")]),
-        .target(name: "QuiverMedia", dependencies: ["CQuiverImage"]),
+        // Audio and video through FFmpeg's libraries (Debian's -dev packages), wrapped in C by CQuiverAV.
+        .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg", pkgConfig: "libavformat",
+                       providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswresample-dev", "libswscale-dev"])]),
+        .target(name: "CQuiverAV", dependencies: ["CFFmpeg"],
+                linkerSettings: [.linkedLibrary("avformat"), .linkedLibrary("avcodec"), .linkedLibrary("avutil"),
+                                 .linkedLibrary("swresample"), .linkedLibrary("swscale")]),
+        .target(name: "QuiverMedia", dependencies: ["CQuiverImage", "CQuiverAV"]),
         .target(name: "Quiver", dependencies: ["QuiverModels", "QuiverHub", "QuiverStore", "QuiverTokenizers", "QuiverWeights", "QuiverTensor"]),
         // Benchmark driver for bench/ (not a product).
         .executableTarget(name: "quiver-bench", dependencies: ["QuiverModels", "QuiverTensor"]),

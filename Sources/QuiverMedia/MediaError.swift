@@ -17,6 +17,16 @@ public enum MediaError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidPreprocessorConfig(path: String, field: String, reason: String)
     /// An argument outside its domain (for example a zero resize target).
     case invalidArgument(String)
+    /// FFmpeg cannot open the file as audio or video: not a media file, unknown container,
+    /// unreadable headers, or a codec this FFmpeg build has no decoder for.
+    case unreadableMedia(path: String, reason: String)
+    /// The file has no stream of the wanted kind (`kind` is "audio" or "video").
+    case missingStream(path: String, kind: String)
+    /// Decoding stopped on corrupt data after `decodedSeconds` of the `kind` stream.
+    case corruptMedia(path: String, kind: String, decodedSeconds: Double, reason: String)
+    /// The stream ended after `decodedSeconds` although its header declares `declaredSeconds`
+    /// (a truncated file).
+    case truncatedMedia(path: String, kind: String, declaredSeconds: Double, decodedSeconds: Double)
 
     public var description: String {
         switch self {
@@ -34,6 +44,14 @@ public enum MediaError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(path): field \"\(field)\": \(reason)"
         case let .invalidArgument(message):
             return message
+        case let .unreadableMedia(path, reason):
+            return "\(path): cannot decode as audio or video: \(reason)"
+        case let .missingStream(path, kind):
+            return "\(path) has no \(kind) stream"
+        case let .corruptMedia(path, kind, seconds, reason):
+            return "\(path): corrupt \(kind) data after \(String(format: "%.3f", seconds)) s: \(reason)"
+        case let .truncatedMedia(path, kind, declared, decoded):
+            return "\(path): truncated file: the \(kind) stream ends after \(String(format: "%.3f", decoded)) s but its header declares \(String(format: "%.3f", declared)) s"
         }
     }
 }
