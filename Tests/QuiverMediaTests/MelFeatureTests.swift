@@ -4,7 +4,7 @@ import QuiverMedia
 import QuiverTestSupport
 
 /// Whisper log-mel features against transformers' WhisperFeatureExtractor (reference outputs in
-/// Tests/Fixtures/reference/audio/*.json, computed on the 16 kHz mono speech files), and the FFT
+/// Tests/Fixtures/reference/audio/*.json, computed on the speech files decoded with FFmpeg), and the FFT
 /// against a direct DFT.
 final class MelFeatureTests: XCTestCase {
     struct Reference: Decodable {
@@ -71,8 +71,9 @@ final class MelFeatureTests: XCTestCase {
         let extractor = WhisperLogMel(melCount: 80)
         for model in ["faster-whisper-base", "faster-whisper-tiny.en"] {
             let ref: Reference = try TestPaths.referenceJSON("audio/\(model).json")
-            for item in ref.items where !item.file.contains("44k") {
-                let samples = try MelWAV.read(TestPaths.reference.appendingPathComponent(item.file))
+            for item in ref.items {
+                // FFmpeg decoding (and for the 44.1 kHz stereo file resampling), as the reference.
+                let samples = try AudioDecoder.decode(contentsOf: TestPaths.reference.appendingPathComponent(item.file)).samples
                 XCTAssertEqual(samples.count, item.num_samples_16k, item.file)
                 let f = extractor.features(samples)
                 XCTAssertEqual(f.count, 80 * 3000)
@@ -118,27 +119,5 @@ final class MelFeatureTests: XCTestCase {
         let t0 = Date()
         for _ in 0..<5 { _ = extractor.features(audio) }
         print("log-mel of 30 s: \(String(format: "%.2f", Date().timeIntervalSince(t0) / 5 * 1000)) ms")
-    }
-}
-
-/// A minimal RIFF/WAVE reader for the 16 kHz mono 16-bit PCM speech fixtures (samples / 32768,
-/// as FFmpeg converts s16 to float).
-enum MelWAV {
-    static func read(_ url: URL) throws -> [Float] {
-        let d = try Data(contentsOf: url)
-        func u32(_ o: Int) -> Int { Int(d[o]) | Int(d[o + 1]) << 8 | Int(d[o + 2]) << 16 | Int(d[o + 3]) << 24 }
-        func u16(_ o: Int) -> Int { Int(d[o]) | Int(d[o + 1]) << 8 }
-        guard d.count >= 12, d[0] == 0x52, d[8] == 0x57 else { throw CocoaError(.fileReadCorruptFile) }
-        var o = 12, channels = 0, bits = 0, rate = 0
-        while o + 8 <= d.count {
-            let id = String(decoding: d[o..<(o + 4)], as: UTF8.self), size = u32(o + 4)
-            if id == "fmt " { channels = u16(o + 10); rate = u32(o + 12); bits = u16(o + 22) }
-            if id == "data" {
-                guard channels == 1, bits == 16, rate == 16000 else { throw CocoaError(.fileReadUnsupportedScheme) }
-                return (0..<(size / 2)).map { i in Float(Int16(bitPattern: UInt16(u16(o + 8 + 2 * i)))) / 32768 }
-            }
-            o += 8 + size + (size & 1)
-        }
-        throw CocoaError(.fileReadCorruptFile)
     }
 }

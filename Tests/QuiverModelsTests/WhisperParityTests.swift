@@ -6,7 +6,8 @@ import QuiverTestSupport
 
 /// Parity of the Whisper encoder, pooling and seed-decoder states with transformers
 /// (Tests/Fixtures/reference/audio/faster-whisper-*.json: the CTranslate2 weights converted to
-/// fp32 inside transformers' WhisperForConditionalGeneration) on the real faster-whisper models.
+/// fp32 inside transformers' WhisperForConditionalGeneration) on the real faster-whisper models,
+/// for every speech file (16 kHz mono and 44.1 kHz stereo, decoded with FFmpeg).
 ///
 /// Tolerances: pooled embeddings cosine >= 0.9999 (the brief's audio-pipeline bound) and max abs
 /// difference 2e-3 on the unnormalized mean (|values| up to ~3); first two encoder frames cosine
@@ -47,11 +48,8 @@ final class WhisperParityTests: XCTestCase {
         XCTAssertEqual(model.startTokenID, start)
         XCTAssertEqual(model.dimension, ref.items[0].encoder_mean_pooled.count)
         for item in ref.items {
-            guard !item.file.contains("44k") else {
-                // 44.1 kHz stereo needs FFmpeg's decoder and resampler (not on main yet).
-                continue
-            }
-            let samples = try WhisperWAV.read(TestPaths.reference.appendingPathComponent(item.file))
+            // FFmpeg decoding and resampling to 16 kHz mono, as the reference (PyAV + swresample).
+            let samples = try AudioDecoder.decode(contentsOf: TestPaths.reference.appendingPathComponent(item.file)).samples
             XCTAssertEqual(samples.count, item.num_samples_16k)
             XCTAssertEqual(WhisperLogMel.encoderFrames(covering: samples.count), item.encoder_frames_used)
             let hidden = model.encode(samples: samples)
@@ -79,27 +77,5 @@ final class WhisperParityTests: XCTestCase {
         print("\(what): cosine \(cos), max abs difference \(diff)")
         XCTAssertGreaterThanOrEqual(cos, Self.minimumCosine, "\(what): cosine \(cos)", file: file, line: line)
         if let maxAbs { XCTAssertLessThanOrEqual(diff, maxAbs, "\(what): max abs difference \(diff)", file: file, line: line) }
-    }
-}
-
-/// A minimal RIFF/WAVE reader for the 16 kHz mono 16-bit PCM speech fixtures (samples / 32768,
-/// as FFmpeg converts s16 to float).
-enum WhisperWAV {
-    static func read(_ url: URL) throws -> [Float] {
-        let d = try Data(contentsOf: url)
-        func u32(_ o: Int) -> Int { Int(d[o]) | Int(d[o + 1]) << 8 | Int(d[o + 2]) << 16 | Int(d[o + 3]) << 24 }
-        func u16(_ o: Int) -> Int { Int(d[o]) | Int(d[o + 1]) << 8 }
-        guard d.count >= 12, d[0] == 0x52, d[8] == 0x57 else { throw CocoaError(.fileReadCorruptFile) }
-        var o = 12, channels = 0, bits = 0, rate = 0
-        while o + 8 <= d.count {
-            let id = String(decoding: d[o..<(o + 4)], as: UTF8.self), size = u32(o + 4)
-            if id == "fmt " { channels = u16(o + 10); rate = u32(o + 12); bits = u16(o + 22) }
-            if id == "data" {
-                guard channels == 1, bits == 16, rate == 16000 else { throw CocoaError(.fileReadUnsupportedScheme) }
-                return (0..<(size / 2)).map { i in Float(Int16(bitPattern: UInt16(u16(o + 8 + 2 * i)))) / 32768 }
-            }
-            o += 8 + size + (size & 1)
-        }
-        throw CocoaError(.fileReadCorruptFile)
     }
 }
