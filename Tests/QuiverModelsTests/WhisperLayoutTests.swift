@@ -123,6 +123,22 @@ final class WhisperLayoutTests: XCTestCase {
         XCTAssertEqual(try model.embed(samples: long), w.mean)
     }
 
+    func testBatchSpreadsWindowsOverThreads() throws {
+        let model = try WhisperEncoderModel(folder: Self.folder)
+        let speech = try AudioDecoder.decode(contentsOf: TestPaths.reference.appendingPathComponent("media/speech_0.wav")).samples
+        let clips = [speech, Array(speech.prefix(20_000)), Array(speech.reversed())]
+        // Three windows on two threads: each thread runs whole windows single-threaded.
+        let batch = try model.embed(batch: clips, threads: 2)
+        XCTAssertEqual(batch.count, 3)
+        for (i, clip) in clips.enumerated() {
+            assertClose(batch[i], try model.embed(samples: clip, threads: 1), "recording \(i)")
+        }
+        XCTAssertGreaterThan(zip(batch[0], batch[1]).map { abs($0 - $1) }.max()!, 1e-3, "different audio, different vectors")
+        XCTAssertThrowsError(try model.embed(batch: [speech, []])) { error in
+            XCTAssertTrue("\(error)".contains("recording 1 has no samples"), "\(error)")
+        }
+    }
+
     func assertClose(_ a: [Float], _ b: [Float], _ what: String, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(a.count, b.count, what, file: file, line: line)
         let diff = zip(a, b).map { abs($0 - $1) }.max() ?? 0

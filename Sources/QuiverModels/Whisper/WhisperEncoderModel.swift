@@ -96,7 +96,7 @@ public final class WhisperEncoderModel: @unchecked Sendable {
         if pooling != .seedDecoder { loader.ignoredUnused.append { $0.hasPrefix(decoderPrefix) } }
         encoder = WhisperEncoder(config: c, weights: try .bind(loader, layout: layout, prefix: prefix, config: c))
         if pooling == .seedDecoder {
-            guard c.decoderLayers > 0 || source.info(layout == .huggingFace ? decoderPrefix + "embed_tokens.weight" : "decoder/embeddings/weight") != nil else {
+            guard source.info(layout == .huggingFace ? decoderPrefix + "embed_tokens.weight" : "decoder/embeddings/weight") != nil else {
                 throw ModelsError.unsupported(path: source.path, feature: "seed-decoder pooling without decoder weights")
             }
             guard (0..<c.vocabSize).contains(c.decoderStartTokenID) else {
@@ -140,21 +140,68 @@ public final class WhisperEncoderModel: @unchecked Sendable {
     /// Embeds each 30 s window of a recording (the last one may be shorter) and their mean.
     /// - Throws: `ModelsError.invalidInput` for empty audio.
     public func embedWindows(samples: [Float], normalize: Bool = true, threads: Int = Parallel.defaultThreads) throws -> WhisperWindowEmbeddings {
-        guard !samples.isEmpty else { throw ModelsError.invalidInput(reason: "the audio has no samples; Whisper needs at least one sample at 16 kHz") }
+        try embedWindows(batch: [samples], normalize: normalize, threads: threads)[0]
+    }
+
+    /// Embeds several recordings (each as `embed(samples:)`): one vector per recording.
+    /// - Throws: `ModelsError.invalidInput` naming the first empty recording.
+    public func embed(batch recordings: [[Float]], normalize: Bool = true, threads: Int = Parallel.defaultThreads) throws -> [[Float]] {
+        try embedWindows(batch: recordings, normalize: normalize, threads: threads).map(\.mean)
+    }
+
+    /// Embeds the 30 s windows of several recordings. With at least as many windows as threads,
+    /// each thread takes whole windows (no synchronization inside a window: the best throughput);
+    /// otherwise windows run one after the other on all threads (the best latency).
+    /// - Throws: `ModelsError.invalidInput` naming the first empty recording.
+    public func embedWindows(batch recordings: [[Float]], normalize: Bool = true, threads: Int = Parallel.defaultThreads) throws -> [WhisperWindowEmbeddings] {
         let w = Self.windowSamples
-        let ranges = stride(from: 0, to: samples.count, by: w).map { $0..<min(samples.count, $0 + w) }
-        var vectors: [[Float]] = [], weights: [Double] = []
-        for r in ranges {
-            vectors.append(try embedWindow(samples[r], normalize: normalize, threads: threads))
-            weights.append(Double(WhisperLogMel.encoderFrames(covering: r.count)))
+        var jobs: [(recording: Int, range: Range<Int>)] = []
+        for (i, r) in recordings.enumerated() {
+            guard !r.isEmpty else {
+                throw ModelsError.invalidInput(reason: recordings.count == 1 ? "the audio has no samples; Whisper needs at least one sample at 16 kHz"
+                                                                            : "recording \(i) has no samples; Whisper needs at least one sample at 16 kHz")
+            }
+            jobs += stride(from: 0, to: r.count, by: w).map { (i, $0..<min(r.count, $0 + w)) }
         }
-        var mean = [Float](repeating: 0, count: dimension)
-        if vectors.count == 1 { mean = vectors[0] } else {
-            let total = weights.reduce(0, +)
-            for (v, wt) in zip(vectors, weights) { for j in 0..<dimension { mean[j] += Float(wt / total) * v[j] } }
-            if normalize { Self.l2Normalize(&mean) }
+        var vectors = [[Float]](repeating: [], count: jobs.count)
+        let workers = max(1, threads)
+        if workers > 1 && jobs.count >= workers {
+            let lock = NSLock()
+            nonisolated(unsafe) var next = 0
+            nonisolated(unsafe) var failure: Error?
+            nonisolated(unsafe) var results = vectors
+            Parallel.forEach(workers, threads: workers) { _ in
+                while true {
+                    lock.lock(); let j = next; next += 1; lock.unlock()
+                    guard j < jobs.count else { return }
+                    do {
+                        let v = try self.embedWindow(recordings[jobs[j].recording][jobs[j].range], normalize: normalize, threads: 1)
+                        lock.lock(); results[j] = v; lock.unlock()
+                    } catch {
+                        lock.lock(); failure = failure ?? error; lock.unlock()
+                    }
+                }
+            }
+            if let failure { throw failure }
+            vectors = results
+        } else {
+            for (j, job) in jobs.enumerated() {
+                vectors[j] = try embedWindow(recordings[job.recording][job.range], normalize: normalize, threads: workers)
+            }
         }
-        return WhisperWindowEmbeddings(windows: vectors, sampleRanges: ranges, mean: mean)
+        return recordings.indices.map { i in
+            let mine = jobs.indices.filter { jobs[$0].recording == i }
+            let windows = mine.map { vectors[$0] }, ranges = mine.map { jobs[$0].range }
+            var mean = windows[0]
+            if windows.count > 1 {
+                let frames = ranges.map { Double(WhisperLogMel.encoderFrames(covering: $0.count)) }
+                let total = frames.reduce(0, +)
+                mean = [Float](repeating: 0, count: dimension)
+                for (v, f) in zip(windows, frames) { for j in 0..<dimension { mean[j] += Float(f / total) * v[j] } }
+                if normalize { Self.l2Normalize(&mean) }
+            }
+            return WhisperWindowEmbeddings(windows: windows, sampleRanges: ranges, mean: mean)
+        }
     }
 
     /// One window (at most 30 s of samples) pooled with `pooling`.
