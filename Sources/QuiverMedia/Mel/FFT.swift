@@ -68,6 +68,7 @@ public struct ComplexFFT: Sendable {
                     switch r {
                     case 4: Self.radix4(xr, xi, yr, yi, m: m, s: s, tw: tw.baseAddress!)
                     case 2: Self.radix2(xr, xi, yr, yi, m: m, s: s, tw: tw.baseAddress!)
+                    case 5: Self.radix5(xr, xi, yr, yi, m: m, s: s, tw: tw.baseAddress!)
                     default: Self.radixGeneric(r, xr, xi, yr, yi, m: m, s: s, tw: tw.baseAddress!, w: w.baseAddress!)
                     }
                 }
@@ -122,6 +123,43 @@ public struct ComplexFFT: Sendable {
                 yr[o + s] = b1r * w1r - b1i * w1i; yi[o + s] = b1r * w1i + b1i * w1r
                 yr[o + 2 * s] = b2r * w2r - b2i * w2i; yi[o + 2 * s] = b2r * w2i + b2i * w2r
                 yr[o + 3 * s] = b3r * w3r - b3i * w3i; yi[o + 3 * s] = b3r * w3i + b3i * w3r
+            }
+        }
+    }
+
+    private static let c1 = cos(2 * Double.pi / 5), c2 = cos(4 * Double.pi / 5)
+    private static let s1 = sin(2 * Double.pi / 5), s2 = sin(4 * Double.pi / 5)
+
+    @inline(__always)
+    private static func radix5(_ xr: UnsafeMutablePointer<Double>, _ xi: UnsafeMutablePointer<Double>,
+                               _ yr: UnsafeMutablePointer<Double>, _ yi: UnsafeMutablePointer<Double>,
+                               m: Int, s: Int, tw: UnsafePointer<Double>) {
+        let c1 = Self.c1, c2 = Self.c2, s1 = Self.s1, s2 = Self.s2
+        for p in 0..<m {
+            let t = tw + 10 * p
+            for q in 0..<s {
+                let i0 = q + s * p, sm = s * m
+                let a0r = xr[i0], a0i = xi[i0]
+                let t1r = xr[i0 + sm] + xr[i0 + 4 * sm], t1i = xi[i0 + sm] + xi[i0 + 4 * sm]
+                let t2r = xr[i0 + 2 * sm] + xr[i0 + 3 * sm], t2i = xi[i0 + 2 * sm] + xi[i0 + 3 * sm]
+                let t3r = xr[i0 + sm] - xr[i0 + 4 * sm], t3i = xi[i0 + sm] - xi[i0 + 4 * sm]
+                let t4r = xr[i0 + 2 * sm] - xr[i0 + 3 * sm], t4i = xi[i0 + 2 * sm] - xi[i0 + 3 * sm]
+                let m1r = a0r + c1 * t1r + c2 * t2r, m1i = a0i + c1 * t1i + c2 * t2i
+                let m2r = a0r + c2 * t1r + c1 * t2r, m2i = a0i + c2 * t1i + c1 * t2i
+                let n1r = s1 * t3r + s2 * t4r, n1i = s1 * t3i + s2 * t4i
+                let n2r = s2 * t3r - s1 * t4r, n2i = s2 * t3i - s1 * t4i
+                // b1 = m1 - i n1, b4 = m1 + i n1, b2 = m2 - i n2, b3 = m2 + i n2.
+                let o = q + s * 5 * p
+                yr[o] = a0r + t1r + t2r; yi[o] = a0i + t1i + t2i
+                @inline(__always) func put(_ u: Int, _ br: Double, _ bi: Double) {
+                    let wr = t[2 * u], wi = t[2 * u + 1]
+                    yr[o + u * s] = br * wr - bi * wi
+                    yi[o + u * s] = br * wi + bi * wr
+                }
+                put(1, m1r + n1i, m1i - n1r)
+                put(2, m2r + n2i, m2i - n2r)
+                put(3, m2r - n2i, m2i + n2r)
+                put(4, m1r - n1i, m1i + n1r)
             }
         }
     }
