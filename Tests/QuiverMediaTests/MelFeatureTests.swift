@@ -110,14 +110,4 @@ final class MelFeatureTests: XCTestCase {
         let tone = (0..<100_000).map { Float(sin(Double($0) * 0.07) * 0.3) }
         XCTAssertEqual(extractor.features(tone, threads: 1), extractor.features(tone, threads: 3))
     }
-
-    func testSpeed() {
-        let extractor = WhisperLogMel()
-        var g = SystemRandomNumberGenerator()
-        let audio = (0..<480_000).map { _ in Float.random(in: -0.5...0.5, using: &g) }
-        _ = extractor.features(audio)
-        let t0 = Date()
-        for _ in 0..<5 { _ = extractor.features(audio) }
-        print("log-mel of 30 s: \(String(format: "%.2f", Date().timeIntervalSince(t0) / 5 * 1000)) ms")
-    }
 }
