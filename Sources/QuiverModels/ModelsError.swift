@@ -14,6 +14,10 @@ public enum ModelsError: Error, CustomStringConvertible, Sendable, Equatable {
     case sequenceTooLong(sequence: Int, length: Int, maximum: Int)
     /// An input the model cannot embed (for example audio without samples).
     case invalidInput(reason: String)
+    /// A preprocessed image the model cannot take (wrong channel count or size).
+    case invalidImage(index: Int, reason: String)
+    /// An empty token sequence where the model needs at least one token.
+    case emptySequence(sequence: Int)
 
     public var description: String {
         switch self {
@@ -29,6 +33,10 @@ public enum ModelsError: Error, CustomStringConvertible, Sendable, Equatable {
             return "sequence \(sequence) has \(length) tokens, the model accepts at most \(maximum); truncate it (max_seq_length)"
         case let .invalidInput(reason):
             return reason
+        case let .invalidImage(index, reason):
+            return "image \(index): \(reason)"
+        case let .emptySequence(sequence):
+            return "sequence \(sequence) has no tokens; tokenize it with the model's tokenizer (which adds the start and end tokens)"
         }
     }
 }

@@ -1,0 +1,136 @@
+import Foundation
+
+extension Collection {
+    /// Seals growing data into a segment, persists indexes and writes a new manifest, after which
+    /// the WAL files before it are deleted. Normally automatic (see `StoreOptions`).
+    public func flush() async throws {
+        try withWriter { try checkOpen(); try checkpoint(persistIndexes: true) }
+    }
+
+    /// Rewrites sealed segments without deleted entities (one segment results).
+    public func compact() async throws { try withWriter { try compactLocked() } }
+
+    private func compactLocked() throws {
+        try checkOpen()
+        try checkpoint()
+        let snap = snapshot
+        guard !snap.tombstones.isEmpty || snap.segments.count > 1 else { return }
+        var data = ColumnData(vectorFields: dimensions.count, scalarFields: schema.scalarFields.count)
+        forEachLive(snap) { chunk, i in data.append(from: chunk, i, dimensions: dimensions); return true }
+        var m = manifest
+        var newSegments: [Segment] = []
+        m.segments = []
+        if data.count > 0 {
+            let file = String(format: "seg-%08llu.qseg", m.nextSegmentID)
+            m.nextSegmentID += 1
+            try Segment.write(data, keyType: schema.primaryKey.type, dimensions: dimensions, half: halfFields, to: directory + "/" + file)
+            newSegments.append(try Segment(path: directory + "/" + file, dimensions: dimensions, half: halfFields,
+                                           scalarFields: schema.scalarFields.count, keyType: schema.primaryKey.type))
+            m.segments = [.init(file: file, rows: data.count)]
+        }
+        m.tombstones = []
+        m.generation += 1
+        try m.write(to: directory)
+        manifest = m
+        shared.withLock { $0.snapshot.segments = newSegments; $0.snapshot.tombstones = [] }
+        try removeUnreferencedFiles()
+    }
+
+    /// Writes growing data as a segment, rotates the WAL and writes the manifest; rewrites index
+    /// files that lag far behind (or all of them with `persistIndexes`). Call with `writer` held.
+    func checkpoint(persistIndexes: Bool = false) throws {
+        flushDue = false
+        let snap = snapshot
+        var m = manifest
+        var sealed: Segment?
+        var dropped = Set<UInt32>()
+        if !snap.batches.isEmpty {
+            var data = ColumnData(vectorFields: dimensions.count, scalarFields: schema.scalarFields.count)
+            for b in snap.batches {
+                for i in 0..<b.count {
+                    if snap.tombstones.contains(b.row(i)) { dropped.insert(b.row(i)) } else { data.append(from: b, i, dimensions: dimensions) }
+                }
+            }
+            if data.count > 0 {
+                let file = String(format: "seg-%08llu.qseg", m.nextSegmentID)
+                m.nextSegmentID += 1
+                try Segment.write(data, keyType: schema.primaryKey.type, dimensions: dimensions, half: halfFields, to: directory + "/" + file)
+                sealed = try Segment(path: directory + "/" + file, dimensions: dimensions, half: halfFields,
+                                     scalarFields: schema.scalarFields.count, keyType: schema.primaryKey.type)
+                m.segments.append(.init(file: file, rows: data.count))
+            }
+        }
+        try wal!.rotate()
+        m.generation += 1
+        let slots = shared.withLock { $0.indexes }
+        m.indexes = []
+        for (field, slot) in slots.sorted(by: { $0.key < $1.key }) {
+            if persistIndexes || slot.isStale(nextRow: snap.nextRow) {
+                let file = "idx-\(field)-\(m.generation).qidx"
+                try slot.lock.read { try slot.index.write(to: directory + "/" + file) }
+                slot.persistedFile = file
+                slot.coveredRows = snap.nextRow
+                slot.removedSince = []
+            }
+            m.indexes.append(.init(info: slot.info, file: slot.persistedFile, coveredRows: slot.coveredRows, removedSince: slot.removedSince))
+        }
+        let tomb = snap.tombstones.subtracting(dropped)
+        m.tombstones = tomb.sorted()
+        m.nextRow = snap.nextRow
+        m.nextAutoID = nextAutoID
+        m.lastLSN = lsn
+        m.walSequence = wal!.sequence
+        try m.write(to: directory)
+        manifest = m
+        shared.withLock { s in
+            if let sealed { s.snapshot.segments.append(sealed) }
+            s.snapshot.batches.removeFirst(snap.batches.count)
+            s.snapshot.tombstones.subtract(dropped)
+        }
+        try removeUnreferencedFiles()
+    }
+
+    /// Builds an index on a vector field (replacing any index on it) from the stored vectors and
+    /// persists it. Build parameters: HNSW `M`, `efConstruction`; IVF `nlist`.
+    public func createIndex(field: String? = nil, kind: IndexKind, params: [String: Double] = [:]) async throws {
+        let f = try vectorField(field)
+        try withWriter {
+        try checkOpen()
+        let info = IndexInfo(field: f.name, kind: kind, params: params)
+        let fi = schema.vectorFields.firstIndex { $0.name == f.name }!
+        let index = try Self.build(info, field: fi, f, snapshot: snapshot)
+        shared.withLock { $0.indexes[f.name] = IndexSlot(info: info, index: index) }
+        try checkpoint()
+        }
+    }
+
+    /// Drops the index of a vector field; searches then scan exactly.
+    public func dropIndex(field: String? = nil) async throws {
+        let f = try vectorField(field)
+        try withWriter {
+        try checkOpen()
+        let had = shared.withLock { $0.indexes.removeValue(forKey: f.name) != nil }
+        guard had else { throw StoreError.invalidRequest("collection '\(name)' field '\(f.name)' has no index") }
+        try checkpoint()
+        }
+    }
+
+    /// The indexes of this collection.
+    public func indexes() -> [IndexInfo] {
+        shared.withLock { $0.indexes.values.map(\.info) }.sorted { $0.field < $1.field }
+    }
+
+    /// The named vector field, or the only one when `name` is nil.
+    func vectorField(_ name: String?) throws -> VectorField {
+        if let name {
+            guard let f = schema.vectorField(named: name) else {
+                throw StoreError.invalidRequest("collection '\(self.name)' has no vector field '\(name)' (it has \(schema.vectorFields.map(\.name).joined(separator: ", ")))")
+            }
+            return f
+        }
+        guard schema.vectorFields.count == 1 else {
+            throw StoreError.invalidRequest("collection '\(self.name)' has \(schema.vectorFields.count) vector fields; name one (\(schema.vectorFields.map(\.name).joined(separator: ", ")))")
+        }
+        return schema.vectorFields[0]
+    }
+}

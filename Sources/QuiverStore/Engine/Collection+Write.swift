@@ -1,0 +1,243 @@
+import Foundation
+
+extension Collection {
+    /// Inserts entities; returns their primary keys (assigned ones for an automatic id).
+    ///
+    /// - Parameters:
+    ///   - entities: one value per vector field (`dimension` floats each), declared scalar fields
+    ///     (nullable ones may be absent), and any other fields for the dynamic field.
+    ///   - models: the embedding model that produced each vector field's values (field name →
+    ///     model); a field not listed is taken as raw vectors for the bound model and only its
+    ///     dimension is checked.
+    /// - Throws: `StoreError.modelMismatch` when a model differs from the field's binding,
+    ///   `StoreError.invalidData` for an id that already exists or data that does not fit.
+    @discardableResult
+    public func insert(_ entities: [Entity], models: [String: EmbeddingModel] = [:]) async throws -> [PrimaryKey] {
+        try write(entities, models: models, upsert: false)
+    }
+
+    /// Inserts entities, replacing any existing entity with the same primary key.
+    @discardableResult
+    public func upsert(_ entities: [Entity], models: [String: EmbeddingModel] = [:]) async throws -> [PrimaryKey] {
+        try write(entities, models: models, upsert: true)
+    }
+
+    /// Deletes the entities with these ids; returns how many existed.
+    @discardableResult
+    public func delete(ids: [PrimaryKey]) async throws -> Int {
+        try deleteRows { shared.withLock { s in ids.compactMap { s.keys[$0] } } }
+    }
+
+    /// Deletes the entities matching a filter expression (Milvus syntax); returns how many.
+    @discardableResult
+    public func delete(filter: String) async throws -> Int {
+        let p = try FilterCompiler.compile(filter, schema: schema)
+        return try deleteRows {
+            let (snap, candidates) = snapshotAndCandidates(filter)
+            var rows: [UInt32] = []
+            scan(snap, rows: candidates) { chunk, i in
+                if p(RowView(chunk: chunk, i: i, schema: schema, scalarIndex: scalarIndex)) { rows.append(chunk.row(i)) }
+                return true
+            }
+            return rows
+        }
+    }
+
+    /// Deletes the entities for which `predicate` is true; returns how many.
+    @discardableResult
+    public func delete(where predicate: RowPredicate) async throws -> Int {
+        try deleteRows {
+            // The writer lock is held: the snapshot cannot change while it is scanned, and
+            // readers are not blocked by the scan.
+            var rows: [UInt32] = []
+            forEachLive(snapshot) { chunk, i in
+                if predicate(RowView(chunk: chunk, i: i, schema: schema, scalarIndex: scalarIndex)) { rows.append(chunk.row(i)) }
+                return true
+            }
+            return rows
+        }
+    }
+
+    /// Tombstones the rows `select` picks (called with the writer lock held).
+    private func deleteRows(_ select: () -> [UInt32]) throws -> Int {
+        writer.lock()
+        let target: UInt64
+        let n: Int
+        do {
+            defer { writer.unlock() }
+            try checkOpen()
+            let rows = Array(Set(select())).sorted()
+            guard !rows.isEmpty else { return 0 }
+            n = rows.count
+            lsn += 1
+            target = lsn
+            try commit(WALRecord(lsn: lsn, tombstones: rows, batch: nil))
+        }
+        try wal!.waitDurable(target)
+        try flushIfDue()
+        return n
+    }
+
+    /// Appends to the WAL and applies to indexes and the shared state. Call with `writer` held.
+    func commit(_ record: WALRecord) throws {
+        try wal!.append(record)
+        let batch = record.batch.flatMap { $0.count > 0 ? Batch($0) : nil }
+        let slots = shared.withLock { $0.indexes }
+        applyToIndexes(record, batch: batch, slots: slots)
+        let (rows, batches) = shared.withLock { s -> (Int, Int) in
+            applyToState(record, batch: batch, snapshot: &s.snapshot, keys: &s.keys)
+            return (s.snapshot.growingRows, s.snapshot.batches.count)
+        }
+        flushDue = rows >= options.flushRows || batches >= options.flushBatches
+    }
+
+    /// Seals growing data when it has passed the thresholds of `StoreOptions`. Called by writers
+    /// after their write is durable, so a failing flush never turns an acknowledged write into an error
+    /// silently: the write is in the WAL, and the error is reported.
+    func flushIfDue() throws {
+        try withWriter {
+            guard flushDue, !closed else { return }
+            try checkpoint()
+        }
+    }
+
+    /// The synchronous body of insert and upsert.
+    func write(_ entities: [Entity], models: [String: EmbeddingModel], upsert: Bool) throws -> [PrimaryKey] {
+        guard !entities.isEmpty else { return [] }
+        try checkModels(models)
+        var data = try columns(entities, upsert: upsert)
+        writer.lock()
+        let target: UInt64
+        do {
+            defer { writer.unlock() }
+            try checkOpen()
+            let base = shared.withLock { $0.snapshot.nextRow }
+            guard UInt64(base) + UInt64(data.count) < UInt64(UInt32.max) else {
+                throw StoreError.invalidData(collection: name, reason: "the collection is full (\(base) rows ever written); compact it into a new collection")
+            }
+            data.rows = (0..<data.count).map { base + UInt32($0) }
+            if schema.primaryKey.autoID && !upsert {
+                data.ids = (0..<data.count).map { .int(nextAutoID + Int64($0)) }
+            }
+            var seen = Set<PrimaryKey>()
+            for (i, k) in data.ids.enumerated() where !seen.insert(k).inserted {
+                throw StoreError.invalidData(collection: name, reason: "entity \(i) repeats primary key \(k) within one call")
+            }
+            let ids = data.ids
+            let (old, dup) = shared.withLock { s -> ([UInt32], PrimaryKey?) in
+                var old: [UInt32] = [], dup: PrimaryKey?
+                for k in ids { if let r = s.keys[k] { old.append(r); if dup == nil { dup = k } } }
+                return (old, dup)
+            }
+            if !upsert, let dup {
+                throw StoreError.invalidData(collection: name, reason: "primary key \(dup) already exists; use upsert to replace it")
+            }
+            lsn += 1
+            target = lsn
+            try commit(WALRecord(lsn: lsn, tombstones: upsert ? old.sorted() : [], batch: data))
+        }
+        try wal!.waitDurable(target)
+        try flushIfDue()
+        return data.ids
+    }
+
+    /// Rejects vectors from another model than the field's binding.
+    func checkModels(_ models: [String: EmbeddingModel]) throws {
+        for (field, m) in models {
+            guard let f = schema.vectorField(named: field) else {
+                throw StoreError.invalidData(collection: name, reason: "no vector field '\(field)'; vector fields: \(schema.vectorFields.map(\.name).joined(separator: ", "))")
+            }
+            if m.id != f.model.id || m.dimension != f.dimension {
+                throw StoreError.modelMismatch(collection: name, field: field, expectedModel: f.model.id, expectedDimension: f.dimension,
+                                               gotModel: m.id, gotDimension: m.dimension)
+            }
+        }
+    }
+
+    /// Validates entities against the schema and lays them out as columns (rows and automatic ids unset).
+    func columns(_ entities: [Entity], upsert: Bool) throws -> ColumnData {
+        var c = ColumnData(vectorFields: schema.vectorFields.count, scalarFields: schema.scalarFields.count)
+        let pk = schema.primaryKey
+        func bad(_ r: String) -> StoreError { .invalidData(collection: name, reason: r) }
+        for (fi, f) in schema.vectorFields.enumerated() { c.vectors[fi].reserveCapacity(entities.count * f.dimension) }
+        for (e, entity) in entities.enumerated() {
+            var id = entity.id
+            if id == nil, let v = entity.fields[pk.name] {
+                switch v {
+                case let .int(i): id = .int(i)
+                case let .string(s): id = .string(s)
+                default: throw bad("entity \(e) field '\(pk.name)' (the primary key) must be \(pk.type.rawValue), got \(v)")
+                }
+            }
+            if pk.autoID && !upsert {
+                if id != nil { throw bad("primary key '\(pk.name)' is automatic; entity \(e) must not give one") }
+            } else {
+                guard let k = id else { throw bad("entity \(e) has no primary key '\(pk.name)'") }
+                switch (k, pk.type) {
+                case (.int, .int64): break
+                case let (.string(s), .string): guard !s.isEmpty else { throw bad("entity \(e) has an empty string primary key") }
+                default: throw bad("entity \(e) primary key \(k) is not of type \(pk.type.rawValue)")
+                }
+                c.ids.append(k)
+            }
+            for (name, _) in entity.vectors where schema.vectorField(named: name) == nil {
+                throw bad("entity \(e) gives vector field '\(name)' which is not in the schema (vector fields: \(schema.vectorFields.map(\.name).joined(separator: ", ")))")
+            }
+            for (fi, f) in schema.vectorFields.enumerated() {
+                guard let v = entity.vectors[f.name] else { throw bad("entity \(e) has no vector for field '\(f.name)'") }
+                guard v.count == f.dimension else {
+                    throw bad("field '\(f.name)' holds \(f.model.id) vectors (\(f.dimension)-d); entity \(e) has a \(v.count)-d vector")
+                }
+                guard v.allSatisfy(\.isFinite) else { throw bad("entity \(e) field '\(f.name)' holds a NaN or infinite value") }
+                if f.storage == .float16 {
+                    guard v.allSatisfy({ abs($0) <= 65504 }) else {
+                        throw bad("entity \(e) field '\(f.name)' stores float16 and holds a value beyond ±65504")
+                    }
+                    c.vectors[fi].append(contentsOf: v.map(Half.round))
+                } else {
+                    c.vectors[fi].append(contentsOf: v)
+                }
+            }
+            var dyn: [String: FieldValue] = [:]
+            for (key, value) in entity.fields where key != pk.name {
+                if scalarIndex[key] != nil { continue }
+                if schema.vectorField(named: key) != nil { throw bad("entity \(e) gives vector field '\(key)' among its scalar fields") }
+                guard schema.enableDynamicField else {
+                    throw bad("entity \(e) field '\(key)' is not in the schema and the collection has no dynamic field")
+                }
+                if value != .null { dyn[key] = value }
+            }
+            c.dynamic.append(dyn)
+            c.rows.append(0)  // assigned under the writer lock
+            for (si, f) in schema.scalarFields.enumerated() {
+                var v = entity.fields[f.name] ?? .null
+                if v == .null {
+                    if let d = f.defaultValue { v = d } else if !f.nullable {
+                        throw bad("entity \(e) lacks required field '\(f.name)' (\(f.type.rawValue))")
+                    }
+                } else {
+                    if case let .int(i) = v, f.type == .double { v = .double(Double(i)) }
+                    if f.type == .json, case .json = v {} else if f.type == .json { v = .json(v.jsonValue) }
+                    guard CollectionSchema.value(v, fits: f.type) else {
+                        throw bad("entity \(e) field '\(f.name)' must be \(f.type.rawValue), got \(v)")
+                    }
+                    if let m = f.maxLength, case let .string(s) = v, s.utf8.count > m {
+                        throw bad("entity \(e) field '\(f.name)' is \(s.utf8.count) bytes long, the limit is \(m)")
+                    }
+                }
+                c.scalars[si].append(v)
+            }
+        }
+        if pk.autoID && !upsert { c.ids = [] }
+        return c
+    }
+
+    /// Calls `body` for each live entry of `snap` in row order until it returns false.
+    func forEachLive(_ snap: Snapshot, _ body: (RowChunk, Int) -> Bool) {
+        for chunk in snap.chunks {
+            for i in 0..<chunk.count where !snap.tombstones.contains(chunk.row(i)) {
+                if !body(chunk, i) { return }
+            }
+        }
+    }
+}

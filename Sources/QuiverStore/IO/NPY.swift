@@ -1,0 +1,185 @@
+import Foundation
+
+/// A 2-D float32 matrix read from or written to a NumPy `.npy` file, row-major.
+public struct NPYMatrix: Sendable, Equatable {
+    /// Number of rows (vectors).
+    public var rows: Int
+    /// Number of columns (dimension).
+    public var columns: Int
+    /// `rows * columns` values, row-major.
+    public var values: [Float]
+
+    public init(rows: Int, columns: Int, values: [Float]) {
+        precondition(values.count == rows * columns, "NPYMatrix: \(values.count) values for \(rows)x\(columns)")
+        self.rows = rows; self.columns = columns; self.values = values
+    }
+
+    /// Row `i` as an array.
+    public func row(_ i: Int) -> [Float] { Array(values[(i * columns)..<((i + 1) * columns)]) }
+}
+
+/// Reader and writer of NumPy `.npy` files (format versions 1, 2 and 3).
+///
+/// Reads 2-D C-order little-endian arrays of float32 (`<f4`), float64 (`<f8`) or float16 (`<f2`),
+/// converting to float32. Anything else (big-endian, Fortran order, other dtypes, other ranks,
+/// truncated data) is a `StoreError.invalidNPY` naming the file and the header field at fault.
+public enum NPY {
+    static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]  // \x93NUMPY
+
+    /// Reads `path` as a float32 matrix.
+    public static func read(path: String) throws -> NPYMatrix {
+        let region: MappedRegion
+        do { region = try MappedRegion(path: path) } catch {
+            throw StoreError.invalidNPY(path: path, field: "file", reason: "cannot open: \(errnoText())")
+        }
+        return try parse(region.bytes, path: path)
+    }
+
+    /// Parses NPY bytes; `path` is used in error messages.
+    public static func parse(_ b: UnsafeRawBufferPointer, path: String) throws -> NPYMatrix {
+        guard b.count >= 10, Array(b[0..<6]) == magic else {
+            throw StoreError.invalidNPY(path: path, field: "magic", reason: "not an NPY file (no \\x93NUMPY signature)")
+        }
+        let major = b[6]
+        let headerLen: Int, headerStart: Int
+        switch major {
+        case 1: headerLen = Int(b[8]) | Int(b[9]) << 8; headerStart = 10
+        case 2, 3:
+            guard b.count >= 12 else { throw StoreError.invalidNPY(path: path, field: "header", reason: "truncated") }
+            headerLen = Int(b.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian); headerStart = 12
+        default: throw StoreError.invalidNPY(path: path, field: "version", reason: "format version \(major).\(b[7]) is not supported (1, 2 or 3)")
+        }
+        guard headerStart + headerLen <= b.count else {
+            throw StoreError.invalidNPY(path: path, field: "header", reason: "header of \(headerLen) bytes runs past the end of the file")
+        }
+        let header = String(decoding: UnsafeRawBufferPointer(rebasing: b[headerStart..<(headerStart + headerLen)]), as: UTF8.self)
+        guard let descr = dictValue(header, "descr") else {
+            throw StoreError.invalidNPY(path: path, field: "descr", reason: "missing from header \(header.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+        let d = descr.trimmingCharacters(in: CharacterSet(charactersIn: "'\" "))
+        let width: Int
+        switch d {
+        case "<f4", "=f4", "f4": width = 4
+        case "<f8", "=f8", "f8": width = 8
+        case "<f2", "=f2", "f2": width = 2
+        case ">f4", ">f8", ">f2":
+            throw StoreError.invalidNPY(path: path, field: "descr", reason: "'\(d)' is big-endian; save the array as little-endian ('<f4')")
+        default:
+            throw StoreError.invalidNPY(path: path, field: "descr", reason: "dtype '\(d)' is not a float; expected float32 '<f4' (float64 and float16 are converted)")
+        }
+        if let fo = dictValue(header, "fortran_order"), fo.trimmingCharacters(in: .whitespaces) != "False" {
+            throw StoreError.invalidNPY(path: path, field: "fortran_order", reason: "the array is in Fortran order; save it C-contiguous (np.ascontiguousarray)")
+        }
+        guard let shapeText = dictValue(header, "shape") else {
+            throw StoreError.invalidNPY(path: path, field: "shape", reason: "missing from header")
+        }
+        let dims = shapeText.trimmingCharacters(in: CharacterSet(charactersIn: "() "))
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let shape = dims.compactMap { Int($0) }
+        guard shape.count == dims.count else {
+            throw StoreError.invalidNPY(path: path, field: "shape", reason: "cannot read shape \(shapeText)")
+        }
+        guard shape.count == 2 else {
+            throw StoreError.invalidNPY(path: path, field: "shape", reason: "expected a 2-D array (vectors x dimension), got shape (\(dims.joined(separator: ", ")))")
+        }
+        let (rows, cols) = (shape[0], shape[1])
+        let dataStart = headerStart + headerLen
+        let (count, overflow) = rows.multipliedReportingOverflow(by: cols)
+        guard !overflow, count.multipliedReportingOverflow(by: width).partialValue <= b.count - dataStart else {
+            throw StoreError.invalidNPY(path: path, field: "data", reason: "shape (\(rows), \(cols)) needs \(count * width) bytes of \(d) but the file holds \(b.count - dataStart)")
+        }
+        let src = b.baseAddress! + dataStart
+        let values = [Float](unsafeUninitializedCapacity: count) { out, n in
+            switch width {
+            case 4: if count > 0 { memcpy(out.baseAddress!, src, count * 4) }
+            case 8: for i in 0..<count { out[i] = Float(Double(bitPattern: UInt64(littleEndian: src.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
+            default: for i in 0..<count { out[i] = Half.toFloat(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+            }
+            n = count
+        }
+        return NPYMatrix(rows: rows, columns: cols, values: values)
+    }
+
+    /// Writes `matrix` as a version 1.0 `<f4` C-order file, atomically.
+    public static func write(_ matrix: NPYMatrix, to path: String) throws {
+        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(matrix.rows), \(matrix.columns)), }"
+        // magic(6) + version(2) + len(2) + header + '\n' padded to a multiple of 64.
+        let total = 10 + header.utf8.count + 1
+        header += String(repeating: " ", count: (64 - total % 64) % 64) + "\n"
+        var w = ByteWriter(capacity: 10 + header.utf8.count + matrix.values.count * 4)
+        w.raw(magic); w.u8(1); w.u8(0)
+        let hl = UInt16(header.utf8.count)
+        w.u8(UInt8(hl & 0xFF)); w.u8(UInt8(hl >> 8))
+        w.raw(Array(header.utf8))
+        w.floats(matrix.values)
+        try FileOps.atomicWrite(w.bytes, to: path)
+    }
+
+    /// The text of `key`'s value in a Python dict literal (`'shape': (3, 4)` → `(3, 4)`).
+    static func dictValue(_ header: String, _ key: String) -> String? {
+        for quote in ["'", "\""] {
+            guard let r = header.range(of: "\(quote)\(key)\(quote)") else { continue }
+            var rest = header[r.upperBound...].drop(while: { $0 == " " })
+            guard rest.first == ":" else { return nil }
+            rest = rest.dropFirst().drop(while: { $0 == " " })
+            if rest.first == "(" {
+                guard let close = rest.firstIndex(of: ")") else { return nil }
+                return String(rest[rest.startIndex...close])
+            }
+            if let q = rest.first, q == "'" || q == "\"" {
+                let body = rest.dropFirst()
+                guard let end = body.firstIndex(of: q) else { return nil }
+                return String(body[body.startIndex..<end])
+            }
+            let end = rest.firstIndex(where: { $0 == "," || $0 == "}" }) ?? rest.endIndex
+            return String(rest[rest.startIndex..<end])
+        }
+        return nil
+    }
+}
+
+/// IEEE 754 binary16 conversions.
+enum Half {
+    /// half → float, exact (subnormals, infinities, NaN kept).
+    static func toFloat(_ h: UInt16) -> Float {
+        let sign = UInt32(h & 0x8000) << 16
+        let exp = UInt32(h >> 10) & 0x1F
+        var mant = UInt32(h & 0x03FF)
+        if exp == 0 {
+            if mant == 0 { return Float(bitPattern: sign) }
+            var e: UInt32 = 113
+            while mant & 0x0400 == 0 { mant <<= 1; e -= 1 }
+            mant &= 0x03FF
+            return Float(bitPattern: sign | (e << 23) | (mant << 13))
+        }
+        if exp == 0x1F { return Float(bitPattern: sign | 0x7F80_0000 | (mant << 13)) }
+        return Float(bitPattern: sign | ((exp + 112) << 23) | (mant << 13))
+    }
+
+    /// float → half, rounding to nearest even; out-of-range values become infinity.
+    static func fromFloat(_ f: Float) -> UInt16 {
+        let b = f.bitPattern
+        let sign = UInt16((b >> 16) & 0x8000)
+        let exp = Int((b >> 23) & 0xFF)
+        let mant = b & 0x7F_FFFF
+        if exp == 0xFF { return sign | 0x7C00 | (mant != 0 ? 0x200 : 0) }
+        let e = exp - 127 + 15
+        if e >= 0x1F { return sign | 0x7C00 }
+        if e <= 0 {
+            if e < -10 { return sign }
+            let m = mant | 0x80_0000
+            let shift = UInt32(14 - e)
+            var h = m >> shift
+            let rem = m & ((1 << shift) - 1), halfway = UInt32(1) << (shift - 1)
+            if rem > halfway || (rem == halfway && (h & 1) == 1) { h += 1 }
+            return sign | UInt16(h)
+        }
+        var h = UInt32(e) << 10 | (mant >> 13)
+        let rem = mant & 0x1FFF
+        if rem > 0x1000 || (rem == 0x1000 && (h & 1) == 1) { h += 1 }
+        return sign | UInt16(h)
+    }
+
+    /// `f` rounded to the nearest half-precision value.
+    static func round(_ f: Float) -> Float { toFloat(fromFloat(f)) }
+}

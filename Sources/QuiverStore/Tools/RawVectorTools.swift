@@ -1,0 +1,173 @@
+import Foundation
+
+/// The library side of the raw-vector CLI (`quiver import`, `quiver index`, `quiver search`):
+/// bring-your-own vectors from NPY files into a store and back out as JSON lines.
+public enum RawVectorTools {
+    /// Options of `quiver import`.
+    public struct ImportOptions: Sendable {
+        public var database: String
+        public var collection: String
+        /// An `.npy` file of shape (n, dimension).
+        public var vectorsPath: String
+        /// Metric of a new collection (ignored when it exists).
+        public var metric: Metric
+        /// One primary key per line (int64 when every line is an integer, else strings); nil: row numbers 0..<n.
+        public var idsPath: String?
+        /// One JSON object per line, fields of each entity (kept in the dynamic field).
+        public var metadataPath: String?
+        /// Model id the vectors come from (`none` for raw vectors).
+        public var model: String
+        /// Entities per insert call.
+        public var batchSize: Int
+        /// Replace entities whose id exists instead of failing.
+        public var upsert: Bool
+
+        public init(database: String, collection: String, vectorsPath: String, metric: Metric = .cosine, idsPath: String? = nil,
+                    metadataPath: String? = nil, model: String = "none", batchSize: Int = 5000, upsert: Bool = false) {
+            self.database = database; self.collection = collection; self.vectorsPath = vectorsPath; self.metric = metric
+            self.idsPath = idsPath; self.metadataPath = metadataPath; self.model = model; self.batchSize = batchSize; self.upsert = upsert
+        }
+    }
+
+    /// Imports vectors (and ids and metadata) into a collection, creating it when missing
+    /// (primary key `id`, vector field `vector`, dynamic field on). Returns the number imported.
+    /// `progress(done, total)` is called after each batch.
+    @discardableResult
+    public static func importVectors(_ o: ImportOptions, progress: (Int, Int) -> Void = { _, _ in }) async throws -> Int {
+        let m = try NPY.read(path: o.vectorsPath)
+        let ids = try o.idsPath.map { try readIDs($0, expected: m.rows) } ?? (0..<m.rows).map { PrimaryKey.int(Int64($0)) }
+        let metadata = try o.metadataPath.map { try readMetadata($0, expected: m.rows) }
+        let store = try VectorStore(path: o.database)
+        do {
+            let c: Collection
+            if store.hasCollection(o.collection) {
+                c = try await store.collection(o.collection)
+            } else {
+                let keyType: PrimaryKeyType = ids.first.map { if case .string = $0 { return .string } else { return .int64 } } ?? .int64
+                let schema = CollectionSchema(primaryKey: PrimaryKeyField(name: "id", type: keyType),
+                                              vectorFields: [VectorField(name: "vector", dimension: m.columns, metric: o.metric,
+                                                                         model: EmbeddingModel(id: o.model, dimension: m.columns))])
+                c = try await store.createCollection(o.collection, schema: schema)
+            }
+            let field = try c.vectorField(nil)
+            let models = [field.name: EmbeddingModel(id: o.model, dimension: m.columns)]
+            var done = 0
+            while done < m.rows {
+                let end = min(done + max(o.batchSize, 1), m.rows)
+                let batch = (done..<end).map { i in
+                    Entity(id: ids[i], vectors: [field.name: m.row(i)], fields: metadata?[i] ?? [:])
+                }
+                if o.upsert { try await c.upsert(batch, models: models) } else { try await c.insert(batch, models: models) }
+                done = end
+                progress(done, m.rows)
+            }
+            try await store.close()
+            return m.rows
+        } catch {
+            try? await store.close()
+            throw error
+        }
+    }
+
+    /// Builds an index on the collection's (only) vector field.
+    public static func createIndex(database: String, collection: String, kind: IndexKind, params: [String: Double]) async throws {
+        let store = try VectorStore(path: database)
+        do {
+            let c = try await store.collection(collection)
+            try await c.createIndex(kind: kind, params: params)
+            try await store.close()
+        } catch {
+            try? await store.close()
+            throw error
+        }
+    }
+
+    /// Searches every row of an `.npy` query file; one hit list per query.
+    public static func search(database: String, collection: String, queriesPath: String, limit: Int,
+                              params: [String: Double] = [:], filter: String? = nil, outputFields: [String] = [],
+                              model: String? = nil) async throws -> [[SearchHit]] {
+        let q = try NPY.read(path: queriesPath)
+        let store = try VectorStore(path: database)
+        do {
+            let c = try await store.collection(collection)
+            let f = try c.vectorField(nil)
+            guard q.columns == f.dimension else {
+                throw StoreError.invalidRequest("\(queriesPath) holds \(q.columns)-d queries; collection '\(collection)' field '\(f.name)' holds \(f.model.id) vectors (\(f.dimension)-d)")
+            }
+            let req = SearchRequest(field: f.name, vectors: (0..<q.rows).map { q.row($0) },
+                                    model: model.map { EmbeddingModel(id: $0, dimension: q.columns) },
+                                    limit: limit, filter: filter, outputFields: outputFields, params: params)
+            let hits = try await c.search(req)
+            try await store.close()
+            return hits
+        } catch {
+            try? await store.close()
+            throw error
+        }
+    }
+
+    /// `{"query": i, "ids": [...], "scores": [...]}` for one query.
+    public static func jsonLine(query: Int, hits: [SearchHit]) -> String {
+        let ids = hits.map { h -> String in
+            switch h.id {
+            case let .int(i): return String(i)
+            case let .string(s): return jsonString(s)
+            }
+        }
+        let scores = hits.map { $0.score.isFinite ? "\($0.score)" : "null" }
+        return "{\"query\": \(query), \"ids\": [\(ids.joined(separator: ", "))], \"scores\": [\(scores.joined(separator: ", "))]}"
+    }
+
+    static func jsonString(_ s: String) -> String {
+        let data = (try? JSONEncoder().encode(s)) ?? Data("\"\"".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Parses `KEY=NUMBER` parameters (`M=16`, `efConstruction=200`, `ef=64`).
+    public static func parseParams(_ items: [String]) throws -> [String: Double] {
+        var out: [String: Double] = [:]
+        for item in items {
+            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, let v = Double(parts[1]) else {
+                throw StoreError.invalidRequest("parameter '\(item)' must look like NAME=NUMBER (for example M=16)")
+            }
+            out[parts[0]] = v
+        }
+        return out
+    }
+
+    static func readIDs(_ path: String, expected: Int) throws -> [PrimaryKey] {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw StoreError.invalidRequest("cannot read ids file \(path): \(error.localizedDescription)")
+        }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        if lines.last == "" { lines.removeLast() }
+        guard lines.count == expected else {
+            throw StoreError.invalidRequest("\(path) has \(lines.count) ids, the vectors file has \(expected) rows")
+        }
+        if let empty = lines.firstIndex(of: "") { throw StoreError.invalidRequest("\(path) line \(empty + 1) is empty") }
+        let ints = lines.map { Int64($0) }
+        if ints.allSatisfy({ $0 != nil }) { return ints.map { .int($0!) } }
+        return lines.map { .string($0) }
+    }
+
+    static func readMetadata(_ path: String, expected: Int) throws -> [[String: FieldValue]] {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw StoreError.invalidRequest("cannot read metadata file \(path): \(error.localizedDescription)")
+        }
+        var out: [[String: FieldValue]] = []
+        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+            guard let v = try? JSONDecoder().decode(JSONValue.self, from: Data(line.utf8)), case let .object(o) = v else {
+                throw StoreError.invalidRequest("\(path) line \(n + 1) is not a JSON object")
+            }
+            out.append(o.mapValues { FieldValue(json: $0) })
+        }
+        guard out.count == expected else {
+            throw StoreError.invalidRequest("\(path) has \(out.count) rows, the vectors file has \(expected)")
+        }
+        return out
+    }
+}
