@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "QuiverMedia", dependencies: ["CQuiverImage", "CQuiverAV"]),
         .target(name: "Quiver", dependencies: ["QuiverModels", "QuiverHub", "QuiverStore", "QuiverTokenizers", "QuiverWeights", "QuiverTensor"]),
         // Benchmark driver for bench/ (not a product).
-        .executableTarget(name: "quiver-bench", dependencies: ["QuiverModels", "QuiverTensor"]),
+        .executableTarget(name: "quiver-bench", dependencies: ["Quiver", "QuiverModels", "QuiverTensor"]),
         .executableTarget(name: "quiver-image-bench", dependencies: ["QuiverModels", "QuiverTensor", "QuiverMedia"]),
         .executableTarget(name: "quiver", dependencies: [
             "Quiver",
