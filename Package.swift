@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "QuiverTensorTests", dependencies: ["QuiverTestSupport", "QuiverTensor", "CQuiverKernels"]),
         .testTarget(name: "QuiverWeightsTests", dependencies: ["QuiverTestSupport", "QuiverWeights"]),
         .testTarget(name: "QuiverTokenizersTests", dependencies: ["QuiverTestSupport", "QuiverTokenizers"]),
-        .testTarget(name: "QuiverModelsTests", dependencies: ["QuiverTestSupport", "QuiverModels", "QuiverMedia", "QuiverTokenizers"]),
+        .testTarget(name: "QuiverModelsTests", dependencies: ["QuiverTestSupport", "QuiverModels", "QuiverMedia", "QuiverTokenizers", "QuiverWeights"]),
         .testTarget(name: "QuiverHubTests", dependencies: ["QuiverTestSupport", "QuiverHub"]),
         .testTarget(name: "QuiverStoreTests", dependencies: ["QuiverTestSupport", "QuiverStore"]),
         .testTarget(name: "QuiverTests", dependencies: ["QuiverTestSupport", "Quiver"]),

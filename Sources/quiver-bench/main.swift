@@ -1,4 +1,5 @@
-// quiver-bench: throughput benchmark of Quiver's text embedding (used by bench/text/run.py).
+// quiver-bench: throughput benchmark of Quiver's text embedding (used by bench/text/run.py);
+// `quiver-bench whisper ...` benchmarks the Whisper encoder (WhisperBench.swift, bench/audio/run.py).
 //
 //   quiver-bench text --model FOLDER (--ids IDS.json | --texts TEXTS.json) [--threads N] [--repeat R] [--out VECTORS.f32]
 //
@@ -29,6 +30,7 @@ func fail(_ message: String) -> Never {
 }
 
 var args = Array(CommandLine.arguments.dropFirst())
+if args.first == "whisper" { whisperBench(Array(args.dropFirst())) }
 guard args.first == "text" else { fail("usage: quiver-bench text --model FOLDER --ids IDS.json [--threads N] [--repeat R] [--out FILE] [--batch-tokens N]") }
 args.removeFirst()
 var o = Options()
