@@ -72,7 +72,7 @@ final class WhisperLayoutTests: XCTestCase {
         let folder = try TestPaths.model("faster-whisper-tiny.en")
         let ct2 = try CTranslate2File(path: folder.appendingPathComponent("model.bin").path)
         let config = try WhisperConfig.inferred(fromCTranslate2: ct2)
-        let hf = try MemoryWeights(huggingFaceFrom: ct2, config: config)
+        let hf = try WhisperMemoryWeights(huggingFaceFrom: ct2, config: config)
         let a = try WhisperEncoderModel(weights: ct2, layout: .ctranslate2, config: nil, pooling: .seedDecoder)
         let b = try WhisperEncoderModel(weights: hf, layout: .huggingFace, config: config, pooling: .seedDecoder)
         XCTAssertEqual(a.config, b.config)
@@ -96,7 +96,7 @@ final class WhisperLayoutTests: XCTestCase {
         // A checkpoint without a tensor the encoder needs names it.
         let file = try SafeTensorsFile(path: Self.folder.appendingPathComponent("model.safetensors").path)
         let config = try WhisperConfig.load(Self.folder.appendingPathComponent("config.json"))
-        let partial = try MemoryWeights(file, dropping: "model.encoder.layers.1.fc2.bias")
+        let partial = try WhisperMemoryWeights(file, dropping: "model.encoder.layers.1.fc2.bias")
         XCTAssertThrowsError(try WhisperEncoderModel(weights: partial, layout: .huggingFace, config: config)) { error in
             XCTAssertTrue("\(error)".contains("model.encoder.layers.1.fc2.bias"), "\(error)")
         }
@@ -147,7 +147,7 @@ final class WhisperLayoutTests: XCTestCase {
 }
 
 /// Tensors held in memory under chosen names.
-struct MemoryWeights: WeightSource {
+struct WhisperMemoryWeights: WeightSource {
     let path: String
     let tensors: [String: WeightTensor]
     var infos: [WeightInfo] { tensors.values.map { WeightInfo(name: $0.name, shape: $0.shape, dtype: .float32) }.sorted { $0.name < $1.name } }
