@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "QuiverWeights", dependencies: ["CZlib"]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "QuiverTokenizers", dependencies: ["CZlib"]),
-        .target(name: "QuiverModels", dependencies: ["QuiverTensor", "QuiverWeights", "QuiverTokenizers"]),
+        .target(name: "QuiverModels", dependencies: ["QuiverTensor", "QuiverWeights", "QuiverTokenizers", "QuiverMedia"]),
         .target(name: "QuiverHub"),
         .target(name: "QuiverStore", dependencies: ["CQuiverKernels"]),
         // Media decoding (images through the system codecs; no dependency on the tensor engine).
@@ -49,6 +49,7 @@ let package = Package(
         .target(name: "Quiver", dependencies: ["QuiverModels", "QuiverHub", "QuiverStore", "QuiverTokenizers", "QuiverWeights", "QuiverTensor"]),
         // Benchmark driver for bench/ (not a product).
         .executableTarget(name: "quiver-bench", dependencies: ["QuiverModels", "QuiverTensor"]),
+        .executableTarget(name: "quiver-image-bench", dependencies: ["QuiverModels", "QuiverTensor", "QuiverMedia"]),
         .executableTarget(name: "quiver", dependencies: [
             "Quiver",
             "QuiverHub",
@@ -60,7 +61,7 @@ let package = Package(
         .testTarget(name: "QuiverTensorTests", dependencies: ["QuiverTestSupport", "QuiverTensor", "CQuiverKernels"]),
         .testTarget(name: "QuiverWeightsTests", dependencies: ["QuiverTestSupport", "QuiverWeights"]),
         .testTarget(name: "QuiverTokenizersTests", dependencies: ["QuiverTestSupport", "QuiverTokenizers"]),
-        .testTarget(name: "QuiverModelsTests", dependencies: ["QuiverTestSupport", "QuiverModels"]),
+        .testTarget(name: "QuiverModelsTests", dependencies: ["QuiverTestSupport", "QuiverModels", "QuiverMedia", "QuiverTokenizers"]),
         .testTarget(name: "QuiverHubTests", dependencies: ["QuiverTestSupport", "QuiverHub"]),
         .testTarget(name: "QuiverStoreTests", dependencies: ["QuiverTestSupport", "QuiverStore"]),
         .testTarget(name: "QuiverTests", dependencies: ["QuiverTestSupport", "Quiver"]),

@@ -6,6 +6,7 @@ set -euo pipefail
 PKGS=(
   pkg-config unzip ca-certificates
   libopenblas-dev                                   # BLAS (matmul)
+  zlib1g-dev                                        # gzip (CLIP vocabulary bpe_simple_vocab_16e6.txt.gz)
   libavcodec-dev libavformat-dev libavutil-dev      # FFmpeg decoding
   libswresample-dev libswscale-dev
   libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev   # image codecs

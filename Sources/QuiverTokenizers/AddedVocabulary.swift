@@ -1,11 +1,14 @@
 /// One entry of tokenizer.json's `added_tokens`.
 public struct AddedToken: Decodable, Sendable, Equatable {
+    /// The token's id.
     public var id: Int
+    /// The text that is matched.
     public var content: String
     /// Match only when not inside a word (neighbours are not `\w`).
     public var singleWord: Bool
     /// Also take the whitespace on the left / right into the token.
     public var lstrip: Bool
+    /// See `lstrip`.
     public var rstrip: Bool
     /// Matched on the normalized text (true) or on the original text (false).
     public var normalized: Bool
@@ -17,6 +20,7 @@ public struct AddedToken: Decodable, Sendable, Equatable {
         case singleWord = "single_word"
     }
 
+    /// An added token (defaults: a special token matched on the original text).
     public init(id: Int, content: String, singleWord: Bool = false, lstrip: Bool = false, rstrip: Bool = false,
                 normalized: Bool = false, special: Bool = true) {
         self.id = id; self.content = content; self.singleWord = singleWord; self.lstrip = lstrip
@@ -40,11 +44,24 @@ struct AddedTokenMatcher: Sendable {
     private struct Entry: Sendable { var scalars: [UInt32]; var token: AddedToken }
     /// Candidates by first scalar, longest first.
     private var byFirst: [UInt32: [Entry]] = [:]
+    /// ASCII first scalars as a bitmap, so that most positions are rejected without hashing.
+    private var asciiLow: UInt64 = 0, asciiHigh: UInt64 = 0
+    private var anyNonASCIIFirst = false
     var isEmpty: Bool { byFirst.isEmpty }
 
     init(_ tokens: [(pattern: [UInt32], token: AddedToken)]) {
-        for (p, t) in tokens where !p.isEmpty { byFirst[p[0], default: []].append(Entry(scalars: p, token: t)) }
+        for (p, t) in tokens where !p.isEmpty {
+            byFirst[p[0], default: []].append(Entry(scalars: p, token: t))
+            let v = p[0]
+            if v < 64 { asciiLow |= 1 << UInt64(v) } else if v < 128 { asciiHigh |= 1 << UInt64(v - 64) } else { anyNonASCIIFirst = true }
+        }
         for k in byFirst.keys { byFirst[k]!.sort { $0.scalars.count > $1.scalars.count } }
+    }
+
+    @inline(__always) private func mayStart(_ v: UInt32) -> Bool {
+        if v < 64 { return (asciiLow >> UInt64(v)) & 1 != 0 }
+        if v < 128 { return (asciiHigh >> UInt64(v - 64)) & 1 != 0 }
+        return anyNonASCIIFirst
     }
 
     /// Splits `s[range]` into `(lo, hi, tokenID or -1)` segments tiling the range.
@@ -54,7 +71,7 @@ struct AddedTokenMatcher: Sendable {
         var pos = range.lowerBound
         let end = range.upperBound
         while pos < end {
-            guard let cands = byFirst[s[pos]] else { pos += 1; continue }
+            guard mayStart(s[pos]), let cands = byFirst[s[pos]] else { pos += 1; continue }
             var matched: Entry?
             for c in cands where pos + c.scalars.count <= end {
                 var ok = true

@@ -25,9 +25,8 @@ final class BPEModel: TokenModel, @unchecked Sendable {
     private let cache = WordCache()
 
     init(_ c: ModelConfig.BPEConfig) throws {
-        idToToken = invertVocabulary(c.vocab)
-        var t = ScalarTable(capacity: c.vocab.count)
-        for (id, token) in idToToken.enumerated() where c.vocab[token] == id { t.insert(token.unicodeScalars.map(\.value), Int32(id)) }
+        idToToken = c.vocab.tokens
+        let t = c.vocab.table()
         table = t
         prefix = (c.continuingSubwordPrefix ?? "").unicodeScalars.map(\.value)
         suffix = (c.endOfWordSuffix ?? "").unicodeScalars.map(\.value)
@@ -35,7 +34,7 @@ final class BPEModel: TokenModel, @unchecked Sendable {
         byteFallback = c.byteFallback
         ignoreMerges = c.ignoreMerges
         if let u = c.unkToken {
-            guard let id = c.vocab[u] else { throw TokenizerError.unknownToken(u, context: "BPE unk_token") }
+            guard let id = t.lookup(u) else { throw TokenizerError.unknownToken(u, context: "BPE unk_token") }
             unkID = Int32(id)
         } else { unkID = -1 }
         byteIDs = byteFallbackIDs(t)
@@ -43,10 +42,10 @@ final class BPEModel: TokenModel, @unchecked Sendable {
         var m = PairTable(capacity: c.merges.pairs.count)
         let prefixString = c.continuingSubwordPrefix ?? ""
         for (rank, (a, b)) in c.merges.pairs.enumerated() {
-            guard let ia = c.vocab[a] else { throw TokenizerError.invalidMerge(line: rank, merge: "\(a) \(b)", reason: "\"\(a)\" is not in the vocabulary") }
-            guard let ib = c.vocab[b] else { throw TokenizerError.invalidMerge(line: rank, merge: "\(a) \(b)", reason: "\"\(b)\" is not in the vocabulary") }
+            guard let ia = t.lookup(a) else { throw TokenizerError.invalidMerge(line: rank, merge: "\(a) \(b)", reason: "\"\(a)\" is not in the vocabulary") }
+            guard let ib = t.lookup(b) else { throw TokenizerError.invalidMerge(line: rank, merge: "\(a) \(b)", reason: "\"\(b)\" is not in the vocabulary") }
             let tail = (!prefixString.isEmpty && b.hasScalarPrefix(prefixString)) ? b.droppingScalars(first: prefixString.unicodeScalars.count) : b
-            guard let merged = c.vocab[a + tail] else { throw TokenizerError.invalidMerge(line: rank, merge: "\(a) \(b)", reason: "the merged symbol \"\(a + tail)\" is not in the vocabulary") }
+            guard let merged = t.lookup(a.unicodeScalars.map(\.value) + tail.unicodeScalars.map(\.value)) else { throw TokenizerError.invalidMerge(line: rank, merge: "\(a) \(b)", reason: "the merged symbol \"\(a + tail)\" is not in the vocabulary") }
             m.insert(UInt64(ia) << 32 | UInt64(ib), UInt64(rank) << 32 | UInt64(merged))
         }
         merges = m
@@ -62,30 +61,32 @@ final class BPEModel: TokenModel, @unchecked Sendable {
         plainChar = plain; suffixedChar = suff; prefixedChar = pref
     }
 
-    private struct Symbol { var id: Int32; var lo: Int32; var hi: Int32 }
+    struct Symbol { var id: Int32; var lo: Int32; var hi: Int32 }
 
     func tokenize(_ buffer: TextBuffer, _ range: Range<Int>, into sink: inout TokenSink) {
         guard !range.isEmpty else { return }
         buffer.scalars.withUnsafeBufferPointer { p in
             let word = UnsafeBufferPointer(rebasing: p[range])
             if ignoreMerges, let id = table.lookup(word) { sink.append(id, range.lowerBound, range.upperBound); return }
-            if let cached = cache.get(word) {
-                // Cached entries store ids and scalar lengths relative to the word.
-                var pos = range.lowerBound
-                for (id, len) in cached { sink.append(id, pos, pos + Int(len)); pos += Int(len) }
-                return
+            if cache.lookup(word, base: range.lowerBound, into: &sink) { return }
+            let capacity = word.count * 4
+            withUnsafeTemporaryAllocation(of: Symbol.self, capacity: capacity) { symbols in
+                withUnsafeTemporaryAllocation(of: UInt64.self, capacity: capacity) { ranks in
+                    let n = merge(word, base: range.lowerBound, symbols, ranks)
+                    // Cache only results that tile the word (no dropped characters, no shared byte ranges).
+                    var tiles = true
+                    var expected = Int32(range.lowerBound)
+                    for i in 0..<n {
+                        let s = symbols[i]
+                        sink.append(s.id, Int(s.lo), Int(s.hi))
+                        if s.lo != expected || s.hi <= s.lo { tiles = false }
+                        expected = s.hi
+                    }
+                    if tiles && expected == Int32(range.upperBound) {
+                        cache.store(word, UnsafeBufferPointer(rebasing: symbols[0..<n]))
+                    }
+                }
             }
-            let symbols = merge(word, base: range.lowerBound)
-            var entry: [(Int32, Int32)] = []
-            entry.reserveCapacity(symbols.count)
-            var ok = true
-            var expected = Int32(range.lowerBound)
-            for s in symbols {
-                sink.append(s.id, Int(s.lo), Int(s.hi))
-                if s.lo != expected { ok = false }  // dropped characters or shared ranges: do not cache
-                entry.append((s.id, s.hi - s.lo)); expected = s.hi
-            }
-            if ok && expected == Int32(range.upperBound) && symbols.allSatisfy({ $0.hi > $0.lo }) { cache.put(word, entry) }
         }
     }
 
@@ -104,44 +105,48 @@ final class BPEModel: TokenModel, @unchecked Sendable {
         return table.lookup(key)
     }
 
-    private func merge(_ word: UnsafeBufferPointer<UInt32>, base: Int) -> [Symbol] {
-        var symbols: [Symbol] = []
-        symbols.reserveCapacity(word.count)
+    /// Fills `symbols` with the merged word and returns their count.
+    private func merge(_ word: UnsafeBufferPointer<UInt32>, base: Int, _ symbols: UnsafeMutableBufferPointer<Symbol>,
+                       _ ranks: UnsafeMutableBufferPointer<UInt64>) -> Int {
+        var n = 0
         for i in 0..<word.count {
             let lo = Int32(base + i), hi = lo + 1
-            if let id = initialSymbol(word, i) { symbols.append(Symbol(id: id, lo: lo, hi: hi)); continue }
+            if let id = initialSymbol(word, i) { symbols[n] = Symbol(id: id, lo: lo, hi: hi); n += 1; continue }
             if byteFallback {
-                let (n, b) = utf8Bytes(word[i])
-                let bytes = [b.0, b.1, b.2, b.3][0..<n]
+                let (count, b) = utf8Bytes(word[i])
+                let bytes = [b.0, b.1, b.2, b.3][0..<count]
                 if bytes.allSatisfy({ byteIDs[Int($0)] >= 0 }) {
-                    for byte in bytes { symbols.append(Symbol(id: byteIDs[Int(byte)], lo: lo, hi: hi)) }
+                    for byte in bytes { symbols[n] = Symbol(id: byteIDs[Int(byte)], lo: lo, hi: hi); n += 1 }
                     continue
                 }
             }
             if unkID >= 0 {
-                if fuseUnk, let last = symbols.last, last.id == unkID, last.hi == lo {
-                    symbols[symbols.count - 1].hi = hi
+                if fuseUnk, n > 0, symbols[n - 1].id == unkID, symbols[n - 1].hi == lo {
+                    symbols[n - 1].hi = hi
                 } else {
-                    symbols.append(Symbol(id: unkID, lo: lo, hi: hi))
+                    symbols[n] = Symbol(id: unkID, lo: lo, hi: hi); n += 1
                 }
             }
         }
+        guard n > 1 else { return n }
         // Repeatedly merge the adjacent pair with the lowest rank (leftmost on ties).
-        guard symbols.count > 1 else { return symbols }
-        var ranks = [UInt64](repeating: .max, count: symbols.count - 1)
-        for i in 0..<(symbols.count - 1) { ranks[i] = merges.lookup(UInt64(UInt32(bitPattern: symbols[i].id)) << 32 | UInt64(UInt32(bitPattern: symbols[i + 1].id))) ?? .max }
-        while symbols.count > 1 {
+        for i in 0..<(n - 1) { ranks[i] = pairRank(symbols[i].id, symbols[i + 1].id) }
+        while n > 1 {
             var best = -1
             var bestRank = UInt64.max
-            for i in 0..<ranks.count where ranks[i] < bestRank { bestRank = ranks[i]; best = i }
+            for i in 0..<(n - 1) where ranks[i] < bestRank { bestRank = ranks[i]; best = i }
             if best < 0 { break }
             symbols[best] = Symbol(id: Int32(truncatingIfNeeded: bestRank & 0xFFFF_FFFF), lo: symbols[best].lo, hi: symbols[best + 1].hi)
-            symbols.remove(at: best + 1)
-            ranks.remove(at: best)
+            // Remove symbol best+1 and rank best.
+            var k = best + 1
+            while k < n - 1 { symbols[k] = symbols[k + 1]; k += 1 }
+            k = best
+            while k < n - 2 { ranks[k] = ranks[k + 1]; k += 1 }
+            n -= 1
             if best > 0 { ranks[best - 1] = pairRank(symbols[best - 1].id, symbols[best].id) }
-            if best < ranks.count { ranks[best] = pairRank(symbols[best].id, symbols[best + 1].id) }
+            if best < n - 1 { ranks[best] = pairRank(symbols[best].id, symbols[best + 1].id) }
         }
-        return symbols
+        return n
     }
 
     @inline(__always) private func pairRank(_ a: Int32, _ b: Int32) -> UInt64 {
@@ -149,20 +154,58 @@ final class BPEModel: TokenModel, @unchecked Sendable {
     }
 }
 
-/// A bounded, thread-safe cache from a word's scalars to its BPE result.
+/// A fixed-size, direct-mapped, thread-safe cache from a word (up to 24 scalars) to its BPE
+/// result (token ids and their scalar lengths). Lookups and stores never allocate.
 final class WordCache: @unchecked Sendable {
+    private static let slots = 4096, maxLength = 24
+    private let keys = UnsafeMutablePointer<UInt32>.allocate(capacity: slots * maxLength)
+    private let keyLengths = UnsafeMutablePointer<UInt8>.allocate(capacity: slots)
+    private let ids = UnsafeMutablePointer<Int32>.allocate(capacity: slots * maxLength)
+    private let lengths = UnsafeMutablePointer<UInt8>.allocate(capacity: slots * maxLength)
+    private let counts = UnsafeMutablePointer<UInt8>.allocate(capacity: slots)
     private let lock = NSLock()
-    private var map: [[UInt32]: [(Int32, Int32)]] = [:]
-    private let capacity = 10_000
 
-    func get(_ word: UnsafeBufferPointer<UInt32>) -> [(Int32, Int32)]? {
-        let key = Array(word)
-        lock.lock(); defer { lock.unlock() }
-        return map[key]
+    init() { keyLengths.initialize(repeating: 0, count: Self.slots) }
+
+    deinit {
+        keys.deallocate(); keyLengths.deallocate(); ids.deallocate(); lengths.deallocate(); counts.deallocate()
     }
 
-    func put(_ word: UnsafeBufferPointer<UInt32>, _ value: [(Int32, Int32)]) {
+    @inline(__always) private static func slot(_ word: UnsafeBufferPointer<UInt32>) -> Int {
+        var h: UInt64 = 0xcbf29ce484222325
+        for v in word { h = (h ^ UInt64(v)) &* 0x100000001b3 }
+        return Int(truncatingIfNeeded: (h ^ (h >> 29)) & UInt64(slots - 1))
+    }
+
+    /// Appends the cached tokens of `word` (starting at buffer position `base`) and returns true, or returns false.
+    func lookup(_ word: UnsafeBufferPointer<UInt32>, base: Int, into sink: inout TokenSink) -> Bool {
+        guard word.count <= Self.maxLength else { return false }
+        let s = Self.slot(word)
         lock.lock(); defer { lock.unlock() }
-        if map.count < capacity { map[Array(word)] = value }
+        guard Int(keyLengths[s]) == word.count else { return false }
+        let key = keys + s * Self.maxLength
+        for i in 0..<word.count where key[i] != word[i] { return false }
+        var pos = base
+        let n = Int(counts[s])
+        for i in 0..<n {
+            let len = Int(lengths[s * Self.maxLength + i])
+            sink.append(ids[s * Self.maxLength + i], pos, pos + len)
+            pos += len
+        }
+        return true
+    }
+
+    func store(_ word: UnsafeBufferPointer<UInt32>, _ symbols: UnsafeBufferPointer<BPEModel.Symbol>) {
+        guard word.count <= Self.maxLength, symbols.count <= Self.maxLength else { return }
+        let s = Self.slot(word)
+        lock.lock(); defer { lock.unlock() }
+        let key = keys + s * Self.maxLength
+        for i in 0..<word.count { key[i] = word[i] }
+        keyLengths[s] = UInt8(word.count)
+        for (i, sym) in symbols.enumerated() {
+            ids[s * Self.maxLength + i] = sym.id
+            lengths[s * Self.maxLength + i] = UInt8(sym.hi - sym.lo)
+        }
+        counts[s] = UInt8(symbols.count)
     }
 }

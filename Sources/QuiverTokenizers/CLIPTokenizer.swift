@@ -13,6 +13,7 @@ import Foundation
 public enum CLIPTokenizer {
     /// Token ids of the two special tokens.
     public static let startOfTextID = 49406
+    /// See `startOfTextID`.
     public static let endOfTextID = 49407
     /// The text encoder's context length.
     public static let contextLength = 77
@@ -52,16 +53,15 @@ public enum CLIPTokenizer {
             }
             merges.append((String(parts[0]), String(parts[1])))
         }
-        var vocab: [String: Int] = [:]
-        vocab.reserveCapacity(49408)
         let symbols = ByteLevelTable.symbolOrder.map { String(Unicode.Scalar($0)!) }
-        for (i, s) in symbols.enumerated() { vocab[s] = i }
-        for (i, s) in symbols.enumerated() { vocab[s + "</w>"] = 256 + i }
-        for (i, (a, b)) in merges.enumerated() { vocab[a + b] = 512 + i }
-        vocab["<|startoftext|>"] = startOfTextID
-        vocab["<|endoftext|>"] = endOfTextID
-        guard vocab.count == 49408 else {
-            throw TokenizerError.invalidMergesFile(path: path, reason: "built \(vocab.count) distinct vocabulary entries, expected 49408 (duplicate merges?)")
+        var tokens = symbols + symbols.map { $0 + "</w>" }
+        tokens.reserveCapacity(49408)
+        for (a, b) in merges { tokens.append(a + b) }
+        tokens += ["<|startoftext|>", "<|endoftext|>"]
+        let vocab = Vocabulary(tokens: tokens)
+        let distinct = vocab.table().count
+        guard distinct == 49408 else {
+            throw TokenizerError.invalidMergesFile(path: path, reason: "built \(distinct) distinct vocabulary entries, expected 49408 (duplicate merges?)")
         }
         let model = ModelConfig.bpe(.init(vocab: vocab, merges: MergeList(pairs: merges), unkToken: "<|endoftext|>",
                                           continuingSubwordPrefix: "", endOfWordSuffix: "</w>"))

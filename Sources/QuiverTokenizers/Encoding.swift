@@ -16,8 +16,26 @@ public struct Encoding: Sendable, Equatable {
     /// Which input sequence each token comes from (0, 1, or nil for special and padding tokens).
     public var sequenceIDs: [Int?]
 
+    /// An empty encoding.
     public init() {
         ids = []; typeIDs = []; tokens = []; offsets = []; specialTokensMask = []; attentionMask = []; sequenceIDs = []
+    }
+
+    init(reservingCapacity n: Int) {
+        self.init()
+        ids.reserveCapacity(n); typeIDs.reserveCapacity(n); tokens.reserveCapacity(n); offsets.reserveCapacity(n)
+        specialTokensMask.reserveCapacity(n); attentionMask.reserveCapacity(n); sequenceIDs.reserveCapacity(n)
+    }
+
+    /// Adds special tokens before/after in place and sets every type id and sequence id.
+    mutating func wrap(before: (String, Int)?, after: (String, Int)?, typeID: Int, sequence: Int) {
+        for i in typeIDs.indices { typeIDs[i] = typeID }
+        for i in sequenceIDs.indices { sequenceIDs[i] = sequence }
+        if let (t, id) = before {
+            ids.insert(id, at: 0); typeIDs.insert(typeID, at: 0); tokens.insert(t, at: 0); offsets.insert(0..<0, at: 0)
+            specialTokensMask.insert(1, at: 0); attentionMask.insert(1, at: 0); sequenceIDs.insert(nil, at: 0)
+        }
+        if let (t, id) = after { append(id: id, typeID: typeID, token: t, offset: 0..<0, special: true, sequence: nil) }
     }
 
     /// Number of tokens (including special tokens and padding).
@@ -33,7 +51,7 @@ public struct Encoding: Sendable, Equatable {
         specialTokensMask += other.specialTokensMask; attentionMask += other.attentionMask; sequenceIDs += other.sequenceIDs
     }
 
-    mutating func setTypeIDs(_ t: Int) { typeIDs = [Int](repeating: t, count: ids.count) }
+    mutating func setTypeIDs(_ t: Int) { for i in typeIDs.indices { typeIDs[i] = t } }
 
     mutating func keep(_ r: Range<Int>) {
         ids = Array(ids[r]); typeIDs = Array(typeIDs[r]); tokens = Array(tokens[r]); offsets = Array(offsets[r])
@@ -76,8 +94,11 @@ public enum TruncationStrategy: String, Sendable, Decodable {
 
 /// Truncation settings (`truncation` in tokenizer.json). `maxLength` counts the special tokens.
 public struct Truncation: Sendable, Decodable, Equatable {
+    /// Maximum number of tokens, special tokens included.
     public var maxLength: Int
+    /// How a pair is shortened.
     public var strategy: TruncationStrategy
+    /// Which end loses tokens.
     public var direction: Direction
     /// Read for completeness; overflowing windows are not produced.
     public var stride: Int
@@ -86,6 +107,7 @@ public struct Truncation: Sendable, Decodable, Equatable {
         case maxLength = "max_length", strategy, direction, stride
     }
 
+    /// Truncation settings (defaults as in HF: longest first, from the right).
     public init(maxLength: Int, strategy: TruncationStrategy = .longestFirst, direction: Direction = .right, stride: Int = 0) {
         self.maxLength = maxLength; self.strategy = strategy; self.direction = direction; self.stride = stride
     }
@@ -106,9 +128,13 @@ public struct Padding: Sendable, Decodable, Equatable {
         case batchLongest
         case fixed(Int)
     }
+    /// Batch-longest or fixed length.
     public var strategy: Strategy
+    /// Which end receives the padding.
     public var direction: Direction
+    /// Round the padded length up to a multiple of this.
     public var padToMultipleOf: Int?
+    /// Id, type id and token string of the padding token.
     public var padID: Int
     public var padTypeID: Int
     public var padToken: String
@@ -119,6 +145,7 @@ public struct Padding: Sendable, Decodable, Equatable {
     }
     enum StrategyKeys: String, CodingKey { case fixed = "Fixed" }
 
+    /// Padding settings (defaults: to the longest of the batch, on the right, id 0 `[PAD]`).
     public init(strategy: Strategy = .batchLongest, direction: Direction = .right, padToMultipleOf: Int? = nil,
                 padID: Int = 0, padTypeID: Int = 0, padToken: String = "[PAD]") {
         self.strategy = strategy; self.direction = direction; self.padToMultipleOf = padToMultipleOf

@@ -1,7 +1,9 @@
 /// BPE merges as tokenizer.json writes them: `"a b"` strings (older files) or `["a", "b"]` pairs.
 public struct MergeList: Decodable, Sendable {
+    /// The merges in rank order (first = applied first).
     public var pairs: [(String, String)]
 
+    /// Merges from pairs in rank order.
     public init(pairs: [(String, String)]) { self.pairs = pairs }
 
     public init(from decoder: Decoder) throws {
@@ -28,8 +30,10 @@ public struct MergeList: Decodable, Sendable {
 
 /// One Unigram vocabulary entry `[piece, score]`.
 public struct UnigramPiece: Decodable, Sendable {
+    /// The piece text and its log-probability.
     public var piece: String
     public var score: Double
+    /// A piece and its score.
     public init(piece: String, score: Double) { self.piece = piece; self.score = score }
     public init(from decoder: Decoder) throws {
         var c = try decoder.unkeyedContainer()
@@ -40,19 +44,27 @@ public struct UnigramPiece: Decodable, Sendable {
 
 /// The `model` section of tokenizer.json.
 public enum ModelConfig: Decodable, Sendable {
-    case wordPiece(vocab: [String: Int], unkToken: String, continuingSubwordPrefix: String, maxInputCharsPerWord: Int)
+    case wordPiece(vocab: Vocabulary, unkToken: String, continuingSubwordPrefix: String, maxInputCharsPerWord: Int)
     case bpe(BPEConfig)
     case unigram(vocab: [UnigramPiece], unkID: Int?, byteFallback: Bool)
 
     /// BPE settings (HF key names in the coding keys).
     public struct BPEConfig: Decodable, Sendable {
-        public var vocab: [String: Int]
+        /// Token → id.
+        public var vocab: Vocabulary
+        /// Merge rules in rank order.
         public var merges: MergeList
+        /// Token for characters not in the vocabulary (nil: such characters are dropped).
         public var unkToken: String?
+        /// Prefix of non-initial symbols (e.g. `##`).
         public var continuingSubwordPrefix: String?
+        /// Suffix of a word's last symbol (e.g. CLIP's `</w>`).
         public var endOfWordSuffix: String?
+        /// Merge consecutive unknown characters into one unk token.
         public var fuseUnk: Bool
+        /// Unknown characters become `<0xXX>` byte tokens when those exist.
         public var byteFallback: Bool
+        /// Take a whole word from the vocabulary before merging.
         public var ignoreMerges: Bool
         /// Read but ignored: encoding is deterministic (no dropout), as at inference time.
         public var dropout: Double?
@@ -63,7 +75,8 @@ public enum ModelConfig: Decodable, Sendable {
             case fuseUnk = "fuse_unk", byteFallback = "byte_fallback", ignoreMerges = "ignore_merges"
         }
 
-        public init(vocab: [String: Int], merges: MergeList, unkToken: String? = nil, continuingSubwordPrefix: String? = nil,
+        /// BPE settings.
+        public init(vocab: Vocabulary, merges: MergeList, unkToken: String? = nil, continuingSubwordPrefix: String? = nil,
                     endOfWordSuffix: String? = nil, fuseUnk: Bool = false, byteFallback: Bool = false, ignoreMerges: Bool = false) {
             self.vocab = vocab; self.merges = merges; self.unkToken = unkToken
             self.continuingSubwordPrefix = continuingSubwordPrefix; self.endOfWordSuffix = endOfWordSuffix
@@ -72,7 +85,7 @@ public enum ModelConfig: Decodable, Sendable {
 
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            vocab = try c.decode([String: Int].self, forKey: .vocab)
+            vocab = try c.decode(Vocabulary.self, forKey: .vocab)
             merges = try c.decodeIfPresent(MergeList.self, forKey: .merges) ?? MergeList(pairs: [])
             unkToken = try c.decodeIfPresent(String.self, forKey: .unkToken)
             continuingSubwordPrefix = try c.decodeIfPresent(String.self, forKey: .continuingSubwordPrefix)
@@ -98,7 +111,7 @@ public enum ModelConfig: Decodable, Sendable {
         }
         switch type! {
         case "WordPiece":
-            self = .wordPiece(vocab: try c.decode([String: Int].self, forKey: .vocab),
+            self = .wordPiece(vocab: try c.decode(Vocabulary.self, forKey: .vocab),
                               unkToken: try c.decodeIfPresent(String.self, forKey: .unkToken) ?? "[UNK]",
                               continuingSubwordPrefix: try c.decodeIfPresent(String.self, forKey: .continuingSubwordPrefix) ?? "##",
                               maxInputCharsPerWord: try c.decodeIfPresent(Int.self, forKey: .maxInputCharsPerWord) ?? 100)
@@ -119,6 +132,8 @@ struct TokenSink {
     var his: [Int32] = []
     /// Token strings that differ from the vocabulary entry (Unigram's unknown pieces), by index.
     var overrides: [Int: String] = [:]
+
+    mutating func reserve(_ n: Int) { ids.reserveCapacity(n); los.reserveCapacity(n); his.reserveCapacity(n) }
 
     @inline(__always) mutating func append(_ id: Int32, _ lo: Int, _ hi: Int) {
         ids.append(id); los.append(Int32(lo)); his.append(Int32(hi))
@@ -141,12 +156,24 @@ func makeModel(_ config: ModelConfig) throws -> any TokenModel {
     }
 }
 
-/// `[String: Int]` → id-indexed array.
-func invertVocabulary(_ vocab: [String: Int]) -> [String] {
-    let n = (vocab.values.max() ?? -1) + 1
-    var out = [String](repeating: "", count: n)
-    for (k, v) in vocab where v >= 0 { out[v] = k }
-    return out
+extension ModelConfig {
+    /// The WordPiece/BPE vocabulary (nil for Unigram).
+    var vocabulary: Vocabulary? {
+        switch self {
+        case let .wordPiece(vocab, _, _, _): return vocab
+        case .bpe(let c): return c.vocab
+        case .unigram: return nil
+        }
+    }
+
+    /// Replaces the WordPiece/BPE vocabulary.
+    mutating func setVocabulary(_ v: Vocabulary) {
+        switch self {
+        case let .wordPiece(_, unk, prefix, maxChars): self = .wordPiece(vocab: v, unkToken: unk, continuingSubwordPrefix: prefix, maxInputCharsPerWord: maxChars)
+        case .bpe(var c): c.vocab = v; self = .bpe(c)
+        case .unigram: break
+        }
+    }
 }
 
 /// The `<0xXX>` byte tokens' ids (-1 where absent).

@@ -138,7 +138,9 @@ struct ReplaceNormalizer: Normalizer {
     let pattern: CompiledPattern
     let content: [UInt32]
     func normalize(_ text: TextBuffer) -> TextBuffer {
-        let matches = pattern.matches(text.scalars, 0..<text.count)
+        var matches = pattern.matches(text.scalars, 0..<text.count)
+        // A match that already equals the content is left as is (same text, same alignment).
+        if content.count == 1 { matches.removeAll { $0.1 - $0.0 == 1 && text.scalars[$0.0] == content[0] } }
         if matches.isEmpty { return text }
         var out = TextBuffer(reservingCapacity: text.count)
         var pos = 0

@@ -23,6 +23,7 @@ public enum TemplatePiece: Decodable, Sendable, Equatable {
 
 /// A TemplateProcessing special token: its name and the ids/tokens it expands to.
 public struct TemplateSpecialToken: Decodable, Sendable, Equatable {
+    /// The name used in the template, and the ids/tokens it stands for.
     public var id: String
     public var ids: [Int]
     public var tokens: [String]
@@ -78,8 +79,8 @@ public indirect enum PostProcessorConfig: Decodable, Sendable {
 protocol PostProcessor: Sendable {
     /// How many tokens `process` adds (used to leave room when truncating).
     func addedTokens(isPair: Bool) -> Int
-    /// Processes 1 or 2 encodings; the results are concatenated by the caller.
-    func process(_ encodings: [Encoding], addSpecialTokens: Bool) -> [Encoding]
+    /// Processes 1 or 2 encodings in place; the results are concatenated by the caller.
+    func process(_ encodings: inout [Encoding], addSpecialTokens: Bool)
 }
 
 func makePostProcessor(_ config: PostProcessorConfig) throws -> any PostProcessor {
@@ -98,25 +99,14 @@ func makePostProcessor(_ config: PostProcessorConfig) throws -> any PostProcesso
     }
 }
 
-private func wrap(_ e: Encoding, before: [(String, Int)], after: [(String, Int)], typeID: Int, sequence: Int) -> Encoding {
-    var out = Encoding()
-    for (t, id) in before { out.append(id: id, typeID: typeID, token: t, offset: 0..<0, special: true, sequence: nil) }
-    var body = e
-    body.setTypeIDs(typeID)
-    body.sequenceIDs = [Int?](repeating: sequence, count: body.count)
-    out.append(contentsOf: body)
-    for (t, id) in after { out.append(id: id, typeID: typeID, token: t, offset: 0..<0, special: true, sequence: nil) }
-    return out
-}
-
 /// `[CLS] A [SEP]` and `B [SEP]` with type id 1.
 struct BertPostProcessor: PostProcessor {
     let sep: (String, Int), cls: (String, Int)
     func addedTokens(isPair: Bool) -> Int { isPair ? 3 : 2 }
-    func process(_ encodings: [Encoding], addSpecialTokens: Bool) -> [Encoding] {
-        guard addSpecialTokens else { return encodings }
-        return encodings.enumerated().map { i, e in
-            i == 0 ? wrap(e, before: [cls], after: [sep], typeID: 0, sequence: 0) : wrap(e, before: [], after: [sep], typeID: 1, sequence: 1)
+    func process(_ encodings: inout [Encoding], addSpecialTokens: Bool) {
+        guard addSpecialTokens else { return }
+        for i in encodings.indices {
+            if i == 0 { encodings[i].wrap(before: cls, after: sep, typeID: 0, sequence: 0) } else { encodings[i].wrap(before: nil, after: sep, typeID: 1, sequence: 1) }
         }
     }
 }
@@ -126,13 +116,12 @@ struct RobertaPostProcessor: PostProcessor {
     let sep: (String, Int), cls: (String, Int)
     let trimOffsets: Bool, addPrefixSpace: Bool
     func addedTokens(isPair: Bool) -> Int { isPair ? 4 : 2 }
-    func process(_ encodings: [Encoding], addSpecialTokens: Bool) -> [Encoding] {
-        var encs = encodings
-        if trimOffsets { for i in encs.indices { trimByteLevelOffsets(&encs[i], addPrefixSpace: addPrefixSpace) } }
-        for i in encs.indices { encs[i].setTypeIDs(0) }
-        guard addSpecialTokens else { return encs }
-        return encs.enumerated().map { i, e in
-            i == 0 ? wrap(e, before: [cls], after: [sep], typeID: 0, sequence: 0) : wrap(e, before: [sep], after: [sep], typeID: 0, sequence: 1)
+    func process(_ encodings: inout [Encoding], addSpecialTokens: Bool) {
+        if trimOffsets { for i in encodings.indices { trimByteLevelOffsets(&encodings[i], addPrefixSpace: addPrefixSpace) } }
+        for i in encodings.indices { encodings[i].setTypeIDs(0) }
+        guard addSpecialTokens else { return }
+        for i in encodings.indices {
+            encodings[i].wrap(before: i == 0 ? cls : sep, after: sep, typeID: 0, sequence: i)
         }
     }
 }
@@ -141,11 +130,9 @@ struct RobertaPostProcessor: PostProcessor {
 struct ByteLevelPostProcessor: PostProcessor {
     let trimOffsets: Bool, addPrefixSpace: Bool
     func addedTokens(isPair: Bool) -> Int { 0 }
-    func process(_ encodings: [Encoding], addSpecialTokens: Bool) -> [Encoding] {
-        guard trimOffsets else { return encodings }
-        var encs = encodings
-        for i in encs.indices { trimByteLevelOffsets(&encs[i], addPrefixSpace: addPrefixSpace) }
-        return encs
+    func process(_ encodings: inout [Encoding], addSpecialTokens: Bool) {
+        guard trimOffsets else { return }
+        for i in encodings.indices { trimByteLevelOffsets(&encodings[i], addPrefixSpace: addPrefixSpace) }
     }
 }
 
@@ -153,12 +140,15 @@ func trimByteLevelOffsets(_ e: inout Encoding, addPrefixSpace: Bool) {
     let spaceSymbol = ByteLevelTable.byteToScalar[32]
     func isSpace(_ s: Unicode.Scalar) -> Bool { s.value == spaceSymbol || s.properties.isWhitespace }
     for i in 0..<e.count {
+        // Fast reject: both ends printable ASCII (neither whitespace nor the Ġ symbol).
+        let utf8 = e.tokens[i].utf8
+        if let f = utf8.first, let l = utf8.last, f > 32, f < 128, l > 32, l < 128 { continue }
         let scalars = e.tokens[i].unicodeScalars
+        guard let first = scalars.first, let last = scalars.last, isSpace(first) || isSpace(last) else { continue }
         var leading = 0
         for s in scalars { if isSpace(s) { leading += 1 } else { break } }
         var trailing = 0
         for s in scalars.reversed() { if isSpace(s) { trailing += 1 } else { break } }
-        if leading == 0 && trailing == 0 { continue }
         var lo = e.offsets[i].lowerBound, hi = e.offsets[i].upperBound
         if leading > 0 {
             let isFirst = i == 0 || lo == 0
@@ -181,9 +171,25 @@ struct TemplatePostProcessor: PostProcessor {
         }
     }
 
-    func process(_ encodings: [Encoding], addSpecialTokens: Bool) -> [Encoding] {
+    func process(_ encodings: inout [Encoding], addSpecialTokens: Bool) {
         let template = encodings.count > 1 ? pair : single
-        var out = Encoding()
+        // Fast path: at most one special token on each side of a single sequence.
+        if encodings.count == 1, let k = template.firstIndex(where: { if case .sequence = $0 { return true } else { return false } }),
+           k <= 1, template.count - k - 1 <= 1, case let .sequence(_, typeID) = template[k] {
+            func one(_ p: TemplatePiece?) -> (String, Int)?? {
+                guard let p else { return .some(nil) }
+                guard case let .special(name, _) = p, let sp = specialTokens[name] else { return nil }
+                if !addSpecialTokens || sp.ids.isEmpty { return .some(nil) }
+                if sp.ids.count != 1 { return nil }
+                return .some((sp.tokens[0], sp.ids[0]))
+            }
+            if let before = one(k == 1 ? template[0] : nil), let after = one(k + 1 < template.count ? template[k + 1] : nil),
+               (before == nil || template[0].specialTypeID == typeID), (after == nil || template[k + 1].specialTypeID == typeID) {
+                encodings[0].wrap(before: before, after: after, typeID: typeID, sequence: 0)
+                return
+            }
+        }
+        var out = Encoding(reservingCapacity: encodings.reduce(0) { $0 + $1.count } + 4)
         for piece in template {
             switch piece {
             case let .sequence(index, typeID):
@@ -199,16 +205,18 @@ struct TemplatePostProcessor: PostProcessor {
                 }
             }
         }
-        return [out]
+        encodings = [out]
     }
+}
+
+extension TemplatePiece {
+    var specialTypeID: Int? { if case let .special(_, t) = self { return t } else { return nil } }
 }
 
 struct SequencePostProcessor: PostProcessor {
     let processors: [any PostProcessor]
     func addedTokens(isPair: Bool) -> Int { processors.reduce(0) { $0 + $1.addedTokens(isPair: isPair) } }
-    func process(_ encodings: [Encoding], addSpecialTokens: Bool) -> [Encoding] {
-        var e = encodings
-        for p in processors { e = p.process(e, addSpecialTokens: addSpecialTokens) }
-        return e
+    func process(_ encodings: inout [Encoding], addSpecialTokens: Bool) {
+        for p in processors { p.process(&encodings, addSpecialTokens: addSpecialTokens) }
     }
 }

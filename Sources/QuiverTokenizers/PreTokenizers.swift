@@ -81,7 +81,7 @@ struct PredicateSplitPreTokenizer: PreTokenizer {
     func preTokenize(_ text: inout PreTokenizedText) {
         var segments: [(Int, Int, Bool)] = []
         var kept: [(Int, Int)] = []
-        text.splitEach { input, range, _, out, emit in
+        text.splitInPlace { input, range, emit in
             segments.removeAll(keepingCapacity: true)
             kept.removeAll(keepingCapacity: true)
             var pos = range.lowerBound
@@ -92,11 +92,7 @@ struct PredicateSplitPreTokenizer: PreTokenizer {
             }
             if pos < range.upperBound { segments.append((pos, range.upperBound, false)) }
             applySplitBehavior(segments, behavior, into: &kept)
-            for (lo, hi) in kept {
-                let base = out.count
-                out.append(from: input, range: lo..<hi)
-                emit(base, out.count)
-            }
+            for (lo, hi) in kept { emit(lo, hi) }
         }
     }
 }
@@ -109,15 +105,11 @@ struct PatternSplitPreTokenizer: PreTokenizer {
 
     func preTokenize(_ text: inout PreTokenizedText) {
         var kept: [(Int, Int)] = []
-        text.splitEach { input, range, _, out, emit in
+        text.splitInPlace { input, range, emit in
             kept.removeAll(keepingCapacity: true)
             let segments = segmentsFromMatches(pattern.matches(input.scalars, range), in: range, invert: invert)
             applySplitBehavior(segments, behavior, into: &kept)
-            for (lo, hi) in kept {
-                let base = out.count
-                out.append(from: input, range: lo..<hi)
-                emit(base, out.count)
-            }
+            for (lo, hi) in kept { emit(lo, hi) }
         }
     }
 }
@@ -125,20 +117,22 @@ struct PatternSplitPreTokenizer: PreTokenizer {
 /// BERT: split on whitespace (removed) and on punctuation (each punctuation scalar isolated).
 struct BertPreTokenizer: PreTokenizer {
     func preTokenize(_ text: inout PreTokenizedText) {
-        text.splitEach { input, range, _, out, emit in
-            var wordStart = -1
-            for i in range {
-                let v = input.scalars[i]
-                if UnicodeClass.isWhitespace(v) {
-                    if wordStart >= 0 { let b = out.count; out.append(from: input, range: wordStart..<i); emit(b, out.count); wordStart = -1 }
-                } else if UnicodeClass.isBertPunctuation(v) {
-                    if wordStart >= 0 { let b = out.count; out.append(from: input, range: wordStart..<i); emit(b, out.count); wordStart = -1 }
-                    let b = out.count; out.append(from: input, i); emit(b, out.count)
-                } else if wordStart < 0 {
-                    wordStart = i
+        text.splitInPlace { input, range, emit in
+            input.scalars.withUnsafeBufferPointer { s in
+                var wordStart = -1
+                for i in range {
+                    let v = s[i]
+                    if UnicodeClass.isWhitespace(v) {
+                        if wordStart >= 0 { emit(wordStart, i); wordStart = -1 }
+                    } else if UnicodeClass.isBertPunctuation(v) {
+                        if wordStart >= 0 { emit(wordStart, i); wordStart = -1 }
+                        emit(i, i + 1)
+                    } else if wordStart < 0 {
+                        wordStart = i
+                    }
                 }
+                if wordStart >= 0 { emit(wordStart, range.upperBound) }
             }
-            if wordStart >= 0 { let b = out.count; out.append(from: input, range: wordStart..<range.upperBound); emit(b, out.count) }
         }
     }
 }

@@ -14,8 +14,9 @@ struct TextBuffer: Sendable {
     /// The original text itself, each scalar aligned to itself, offset by `base`.
     init(original: ArraySlice<UInt32>, base: Int) {
         scalars = Array(original)
-        starts = (0..<original.count).map { Int32(base + $0) }
-        ends = (0..<original.count).map { Int32(base + $0 + 1) }
+        let n = original.count
+        starts = [Int32](unsafeUninitializedCapacity: n) { b, c in for i in 0..<n { b[i] = Int32(base + i) }; c = n }
+        ends = [Int32](unsafeUninitializedCapacity: n) { b, c in for i in 0..<n { b[i] = Int32(base + i + 1) }; c = n }
     }
 
     var count: Int { scalars.count }
@@ -30,9 +31,10 @@ struct TextBuffer: Sendable {
     }
 
     mutating func append(from other: TextBuffer, range: Range<Int>) {
-        scalars.append(contentsOf: other.scalars[range])
-        starts.append(contentsOf: other.starts[range])
-        ends.append(contentsOf: other.ends[range])
+        guard !range.isEmpty else { return }
+        other.scalars.withUnsafeBufferPointer { scalars.append(contentsOf: UnsafeBufferPointer(rebasing: $0[range])) }
+        other.starts.withUnsafeBufferPointer { starts.append(contentsOf: UnsafeBufferPointer(rebasing: $0[range])) }
+        other.ends.withUnsafeBufferPointer { ends.append(contentsOf: UnsafeBufferPointer(rebasing: $0[range])) }
     }
 
     mutating func removeAll() {
@@ -75,12 +77,26 @@ struct PreTokenizedText: Sendable {
     var buffer: TextBuffer
     var pieces: [Piece]
 
+    /// Splits each text piece into sub-ranges of the same buffer (for pre-tokenizers that do not
+    /// rewrite text). `split` calls `emit(lo, hi)` for each new piece, in order.
+    mutating func splitInPlace(_ split: (_ input: TextBuffer, _ range: Range<Int>, _ emit: (Int, Int) -> Void) -> Void) {
+        var newPieces: [Piece] = []
+        newPieces.reserveCapacity(pieces.count + buffer.count / 4 + 4)
+        for p in pieces {
+            if p.token >= 0 { newPieces.append(p); continue }
+            split(buffer, p.lo..<p.hi) { lo, hi in
+                if hi > lo { newPieces.append(Piece(lo: lo, hi: hi)) }
+            }
+        }
+        pieces = newPieces
+    }
+
     /// Rebuilds the buffer by running `transform` on each text piece. `transform` appends the
     /// piece's new content to `out` and calls `emit(lo, hi)` (ranges of `out`) for each new piece.
     mutating func splitEach(_ transform: (_ input: TextBuffer, _ range: Range<Int>, _ isFirst: Bool, _ out: inout TextBuffer, _ emit: (Int, Int) -> Void) -> Void) {
         var out = TextBuffer(reservingCapacity: buffer.count + 8)
         var newPieces: [Piece] = []
-        newPieces.reserveCapacity(pieces.count * 2)
+        newPieces.reserveCapacity(pieces.count + buffer.count / 4 + 4)
         var first = true
         for p in pieces {
             if p.token >= 0 { newPieces.append(p); first = false; continue }

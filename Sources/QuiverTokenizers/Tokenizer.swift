@@ -28,7 +28,7 @@ public struct Tokenizer: Sendable {
     /// The added tokens of the file.
     public let addedTokens: [AddedToken]
     let idToTokenTable: [String]
-    let tokenToIDTable: [String: Int]
+    let tokenToIDTable: ScalarTable
     let specialIDs: Set<Int>
     /// Scalar length of each added token's content by id (to tell when a match took whitespace).
     let addedLengths: [Int: Int]
@@ -60,10 +60,9 @@ public struct Tokenizer: Sendable {
             table[t.id] = t.content
         }
         idToTokenTable = table
-        var map: [String: Int] = [:]
-        map.reserveCapacity(table.count)
-        for (i, t) in table.enumerated() where !t.isEmpty && map[t] == nil { map[t] = i }
-        for t in config.addedTokens { map[t.content] = t.id }
+        var map = ScalarTable(capacity: table.count)
+        for t in config.addedTokens { map.insert(t.content.unicodeScalars.map(\.value), Int32(t.id)) }
+        for (i, t) in table.enumerated() where !t.isEmpty { map.insert(t.unicodeScalars.map(\.value), Int32(i)) }
         tokenToIDTable = map
         specialIDs = Set(config.addedTokens.filter(\.special).map(\.id))
         addedLengths = Dictionary(config.addedTokens.map { ($0.id, $0.content.unicodeScalars.count) }, uniquingKeysWith: { a, _ in a })
@@ -98,7 +97,7 @@ public struct Tokenizer: Sendable {
     public var vocabularySize: Int { idToTokenTable.count }
 
     /// The id of a token string (vocabulary or added token).
-    public func id(for token: String) -> Int? { tokenToIDTable[token] }
+    public func id(for token: String) -> Int? { tokenToIDTable.lookup(token).map(Int.init) }
 
     /// The token string of an id.
     public func token(for id: Int) -> String? {
@@ -124,17 +123,17 @@ public struct Tokenizer: Sendable {
     /// (to the longest of the batch, or to the fixed length).
     public func encodeBatch(_ texts: [String], addSpecialTokens: Bool = true) -> [Encoding] {
         var results = [Encoding](repeating: Encoding(), count: texts.count)
-        let workers = min(ProcessInfo.processInfo.activeProcessorCount, max(1, texts.count / 64))
-        if workers <= 1 {
+        let chunk = 32
+        if texts.count < 4 * chunk || ProcessInfo.processInfo.activeProcessorCount < 2 {
             for i in texts.indices { results[i] = encodeUnpadded(texts[i], pair: nil, addSpecialTokens: addSpecialTokens) }
         } else {
+            // Small chunks handed out dynamically, so that a descheduled thread delays little.
             results.withUnsafeMutableBufferPointer { buffer in
                 nonisolated(unsafe) let out = buffer
-                let chunk = (texts.count + workers - 1) / workers
-                DispatchQueue.concurrentPerform(iterations: workers) { w in
-                    let lo = w * chunk, hi = min(texts.count, lo + chunk)
-                    guard lo < hi else { return }
-                    for i in lo..<hi { out[i] = encodeUnpadded(texts[i], pair: nil, addSpecialTokens: addSpecialTokens) }
+                DispatchQueue.concurrentPerform(iterations: (texts.count + chunk - 1) / chunk) { c in
+                    for i in (c * chunk)..<min(texts.count, (c + 1) * chunk) {
+                        out[i] = encodeUnpadded(texts[i], pair: nil, addSpecialTokens: addSpecialTokens)
+                    }
                 }
             }
         }
@@ -154,11 +153,15 @@ public struct Tokenizer: Sendable {
             let added = addSpecialTokens ? (postProcessor?.addedTokens(isPair: second != nil) ?? 0) : 0
             truncateEncodings(&first, &second, maxLength: max(0, t.maxLength - added), strategy: t.strategy, direction: t.direction)
         }
-        let inputs = second.map { [first, $0] } ?? [first]
-        let processed = postProcessor?.process(inputs, addSpecialTokens: addSpecialTokens) ?? inputs
-        if processed.count == 1 { return processed[0] }
-        var merged = Encoding()
-        for e in processed { merged.append(contentsOf: e) }
+        var encodings: [Encoding] = []
+        encodings.reserveCapacity(2)
+        encodings.append(first)
+        first = Encoding()  // drop the second reference so that processing mutates in place
+        if let s = second { encodings.append(s); second = nil }
+        postProcessor?.process(&encodings, addSpecialTokens: addSpecialTokens)
+        if encodings.count == 1 { return encodings[0] }
+        var merged = Encoding(reservingCapacity: encodings.reduce(0) { $0 + $1.count })
+        for e in encodings { merged.append(contentsOf: e) }
         return merged
     }
 
@@ -168,7 +171,7 @@ public struct Tokenizer: Sendable {
         scalars.reserveCapacity(text.utf8.count)
         for s in text.unicodeScalars { scalars.append(s.value) }
         let n = scalars.count
-        var pre = PreTokenizedText(buffer: TextBuffer(reservingCapacity: n + 8), pieces: [])
+        var pre = PreTokenizedText(buffer: TextBuffer(), pieces: [])
         let segments = rawMatcher.isEmpty ? [(0, n, Int32(-1))] : rawMatcher.split(scalars, 0..<n)
         for (lo, hi, tok) in segments {
             if tok >= 0 {
@@ -178,20 +181,27 @@ public struct Tokenizer: Sendable {
             }
             var seg = TextBuffer(original: scalars[lo..<hi], base: lo)
             if let normalizer { seg = normalizer.normalize(seg) }
+            if segments.count == 1 && normalizedMatcher.isEmpty {
+                // The common case: the whole text is one segment; use its buffer as is.
+                if seg.count > 0 { pre.pieces.append(Piece(lo: 0, hi: seg.count)) }
+                pre.buffer = seg
+                break
+            }
             let base = pre.buffer.count
             pre.buffer.append(from: seg, range: 0..<seg.count)
             if normalizedMatcher.isEmpty {
                 if seg.count > 0 { pre.pieces.append(Piece(lo: base, hi: base + seg.count)) }
             } else {
                 for (a, b, t) in normalizedMatcher.split(seg.scalars, 0..<seg.count) {
-                    if t >= 0 { pre.pieces.append(Piece(lo: 0, hi: 0, token: t, original: seg.originalRange(a..<b), text: b - a == addedLengths[Int(t)] ? nil : seg.string(a..<b))) } else if b > a { pre.pieces.append(Piece(lo: base + a, hi: base + b)) }
+                    if t >= 0 { pre.pieces.append(Piece(lo: 0, hi: 0, token: t, original: seg.originalRange(a..<b), text: seg.string(a..<b))) } else if b > a { pre.pieces.append(Piece(lo: base + a, hi: base + b)) }
                 }
             }
         }
         preTokenizer?.preTokenize(&pre)
 
-        var e = Encoding()
+        var e = Encoding(reservingCapacity: pre.pieces.count + pre.buffer.count / 3 + 4)
         var sink = TokenSink()
+        sink.reserve(pre.pieces.count + pre.buffer.count / 3 + 4)
         for p in pre.pieces {
             if p.token >= 0 {
                 let id = Int(p.token)
@@ -202,7 +212,7 @@ public struct Tokenizer: Sendable {
             model.tokenize(pre.buffer, p.lo..<p.hi, into: &sink)
             for k in start..<sink.ids.count {
                 let id = Int(sink.ids[k])
-                let token = sink.overrides[k] ?? (id < idToTokenTable.count ? idToTokenTable[id] : "")
+                let token = (sink.overrides.isEmpty ? nil : sink.overrides[k]) ?? (id < idToTokenTable.count ? idToTokenTable[id] : "")
                 e.append(id: id, typeID: typeID, token: token, offset: pre.buffer.originalRange(Int(sink.los[k])..<Int(sink.his[k])), special: false, sequence: sequence)
             }
         }

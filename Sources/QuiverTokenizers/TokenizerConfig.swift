@@ -2,9 +2,13 @@ import Foundation
 
 /// A whole tokenizer.json (Hugging Face `tokenizers` format). Unknown keys are ignored.
 public struct TokenizerConfig: Decodable, Sendable {
+    /// The file's `truncation` section (nil: none).
     public var truncation: Truncation?
+    /// The file's `padding` section (nil: none).
     public var padding: Padding?
+    /// `added_tokens`.
     public var addedTokens: [AddedToken]
+    /// Pipeline stages; nil where the file has `null`.
     public var normalizer: NormalizerConfig?
     public var preTokenizer: PreTokenizerConfig?
     public var model: ModelConfig
@@ -16,6 +20,7 @@ public struct TokenizerConfig: Decodable, Sendable {
         case addedTokens = "added_tokens", preTokenizer = "pre_tokenizer", postProcessor = "post_processor"
     }
 
+    /// A configuration built in code (for example by `CLIPTokenizer`).
     public init(truncation: Truncation? = nil, padding: Padding? = nil, addedTokens: [AddedToken] = [], normalizer: NormalizerConfig? = nil,
                 preTokenizer: PreTokenizerConfig? = nil, model: ModelConfig, postProcessor: PostProcessorConfig? = nil, decoder: DecoderConfig? = nil) {
         self.truncation = truncation; self.padding = padding; self.addedTokens = addedTokens; self.normalizer = normalizer
@@ -47,6 +52,7 @@ public struct TokenizerConfig: Decodable, Sendable {
     public init(data: Data, source: String = "<data>") throws {
         do {
             self = try JSONDecoder().decode(TokenizerConfig.self, from: data)
+            if let v = model.vocabulary, v.hasMissingIDs { try rereadVocabulary(data, source: source) }
         } catch let e as TokenizerError {
             throw e
         } catch let DecodingError.keyNotFound(key, ctx) {
@@ -60,6 +66,25 @@ public struct TokenizerConfig: Decodable, Sendable {
         } catch {
             throw TokenizerError.invalidConfig(path: source, reason: "\(error)")
         }
+    }
+
+    /// Re-reads `model.vocab` with exact keys (see `Vocabulary`).
+    private mutating func rereadVocabulary(_ data: Data, source: String) throws {
+        let root: ExactJSON.Value
+        do { root = try ExactJSON.parse(data) } catch let e as ExactJSON.ParseError {
+            throw TokenizerError.invalidConfig(path: source, reason: "\(e.message) at byte \(e.offset)")
+        }
+        guard case .object(let members)? = root["model"]?["vocab"] else { return }
+        var pairs: [(String, Int)] = []
+        pairs.reserveCapacity(members.count)
+        for member in members {
+            let key = member.key
+            guard case .number(let n) = member.value, let id = Int(exactly: n) else {
+                throw TokenizerError.invalidConfig(path: source, reason: "model.vocab[\"\(key)\"] is not an integer id")
+            }
+            pairs.append((key, id))
+        }
+        model.setVocabulary(Vocabulary(pairs: pairs))
     }
 
     private static func path(_ p: [CodingKey]) -> String {

@@ -14,13 +14,10 @@ public enum TokenizerError: Error, CustomStringConvertible, Sendable {
     case invalidPattern(String, reason: String)
     /// A BPE merge names a symbol that is not in the vocabulary.
     case invalidMerge(line: Int, merge: String, reason: String)
-    /// The model produced no id for a piece of text and has no unknown token to fall back to.
-    case missingUnknownToken(model: String, text: String)
     /// A CLIP merges file is malformed.
     case invalidMergesFile(path: String, reason: String)
-    /// Truncation cannot fit the special tokens into `maxLength`.
-    case truncationTooShort(maxLength: Int, specialTokens: Int)
 
+    /// A message naming the file, field or value involved.
     public var description: String {
         switch self {
         case let .unreadableFile(path, reason):
@@ -35,12 +32,8 @@ public enum TokenizerError: Error, CustomStringConvertible, Sendable {
             return "regular expression \"\(pattern)\" does not compile: \(reason)"
         case let .invalidMerge(line, merge, reason):
             return "BPE merge #\(line) \"\(merge)\": \(reason)"
-        case let .missingUnknownToken(model, text):
-            return "\(model) has no token for \"\(text)\" and no unk_token configured"
         case let .invalidMergesFile(path, reason):
             return "invalid BPE merges file \(path): \(reason)"
-        case let .truncationTooShort(maxLength, specialTokens):
-            return "max_length \(maxLength) is smaller than the \(specialTokens) special tokens the post-processor adds"
         }
     }
 }

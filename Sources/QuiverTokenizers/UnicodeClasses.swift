@@ -1,31 +1,15 @@
 /// Character classes used by the normalizers and pre-tokenizers, on Unicode scalars.
 /// ASCII is answered from a table; other scalars from the standard library's Unicode properties.
 enum UnicodeClass {
-    // ASCII class bits.
-    private static let letterBit: UInt8 = 1, numberBit: UInt8 = 2, spaceBit: UInt8 = 4, punctBit: UInt8 = 8, controlBit: UInt8 = 16
-
-    private static let ascii: [UInt8] = {
-        var t = [UInt8](repeating: 0, count: 128)
-        for c in 0..<128 {
-            let u = UInt8(c)
-            if (u >= 65 && u <= 90) || (u >= 97 && u <= 122) { t[c] |= letterBit }
-            if u >= 48 && u <= 57 { t[c] |= numberBit }
-            if u == 32 || (u >= 9 && u <= 13) { t[c] |= spaceBit }
-            if (u >= 33 && u <= 47) || (u >= 58 && u <= 64) || (u >= 91 && u <= 96) || (u >= 123 && u <= 126) { t[c] |= punctBit }
-            if u < 32 || u == 127 { t[c] |= controlBit }
-        }
-        return t
-    }()
-
     /// Unicode White_Space (Rust `char::is_whitespace`, regex `\s`).
     @inline(__always) static func isWhitespace(_ v: UInt32) -> Bool {
-        if v < 128 { return ascii[Int(v)] & spaceBit != 0 }
+        if v < 128 { return v == 32 || (v >= 9 && v <= 13) }
         return Unicode.Scalar(v)?.properties.isWhitespace ?? false
     }
 
     /// General category L* (regex `\p{L}`).
     @inline(__always) static func isLetter(_ v: UInt32) -> Bool {
-        if v < 128 { return ascii[Int(v)] & letterBit != 0 }
+        if v < 128 { let l = v | 0x20; return l >= 97 && l <= 122 }
         guard let s = Unicode.Scalar(v) else { return false }
         switch s.properties.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter: return true
@@ -35,7 +19,7 @@ enum UnicodeClass {
 
     /// General category N* (regex `\p{N}`, Rust `char::is_numeric`).
     @inline(__always) static func isNumber(_ v: UInt32) -> Bool {
-        if v < 128 { return ascii[Int(v)] & numberBit != 0 }
+        if v < 128 { return v >= 48 && v <= 57 }
         guard let s = Unicode.Scalar(v) else { return false }
         switch s.properties.generalCategory {
         case .decimalNumber, .letterNumber, .otherNumber: return true
@@ -45,7 +29,7 @@ enum UnicodeClass {
 
     /// Unicode punctuation (P*) or ASCII punctuation, as BERT splits it.
     @inline(__always) static func isBertPunctuation(_ v: UInt32) -> Bool {
-        if v < 128 { return ascii[Int(v)] & punctBit != 0 }
+        if v < 128 { return (v >= 33 && v <= 47) || (v >= 58 && v <= 64) || (v >= 91 && v <= 96) || (v >= 123 && v <= 126) }
         guard let s = Unicode.Scalar(v) else { return false }
         switch s.properties.generalCategory {
         case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
@@ -54,13 +38,13 @@ enum UnicodeClass {
         }
     }
 
-    /// BERT's control test: categories C* except tab, newline and carriage return.
+    /// BERT's control test: Cc, Cf, Co, Cs (not Cn) except tab, newline and carriage return.
     @inline(__always) static func isBertControl(_ v: UInt32) -> Bool {
         if v == 9 || v == 10 || v == 13 { return false }
-        if v < 128 { return ascii[Int(v)] & controlBit != 0 }
+        if v < 128 { return v < 32 || v == 127 }
         guard let s = Unicode.Scalar(v) else { return true }
         switch s.properties.generalCategory {
-        case .control, .format, .unassigned, .privateUse, .surrogate: return true
+        case .control, .format, .privateUse, .surrogate: return true  // not unassigned (Cn), as HF
         default: return false
         }
     }
@@ -85,7 +69,7 @@ enum UnicodeClass {
 
     /// Regex `\w` (Unicode word character: alphabetic, marks, decimal digits, connector punctuation, joiners).
     @inline(__always) static func isWord(_ v: UInt32) -> Bool {
-        if v < 128 { return ascii[Int(v)] & (letterBit | numberBit) != 0 || v == 95 }
+        if v < 128 { let l = v | 0x20; return (l >= 97 && l <= 122) || (v >= 48 && v <= 57) || v == 95 }
         guard let s = Unicode.Scalar(v) else { return false }
         if v == 0x200C || v == 0x200D { return true }
         let p = s.properties

@@ -8,23 +8,20 @@ struct WordPieceModel: TokenModel {
     let unkID: Int32
     let maxInputCharsPerWord: Int
 
-    init(vocab: [String: Int], unkToken: String, continuingSubwordPrefix: String, maxInputCharsPerWord: Int) throws {
-        idToToken = invertVocabulary(vocab)
-        var t = ScalarTable(capacity: vocab.count)
+    init(vocab: Vocabulary, unkToken: String, continuingSubwordPrefix: String, maxInputCharsPerWord: Int) throws {
+        idToToken = vocab.tokens
+        table = vocab.table()
         var cont = ScalarTable(capacity: vocab.count)
         let prefix = continuingSubwordPrefix.unicodeScalars.map(\.value)
-        // Insert in id order so that the result does not depend on dictionary order.
-        for (id, token) in idToToken.enumerated() where !token.isEmpty || vocab[token] == id {
+        for (id, token) in idToToken.enumerated() where !token.isEmpty {
             let key = token.unicodeScalars.map(\.value)
-            t.insert(key, Int32(id))
             if key.count >= prefix.count && Array(key[0..<prefix.count]) == prefix {
                 cont.insert(Array(key[prefix.count...]), Int32(id))
             }
         }
-        table = t
         continuation = cont
-        guard let unk = vocab[unkToken] else { throw TokenizerError.unknownToken(unkToken, context: "WordPiece unk_token") }
-        unkID = Int32(unk)
+        guard let unk = table.lookup(unkToken) else { throw TokenizerError.unknownToken(unkToken, context: "WordPiece unk_token") }
+        unkID = unk
         self.maxInputCharsPerWord = maxInputCharsPerWord
     }
 
@@ -36,9 +33,10 @@ struct WordPieceModel: TokenModel {
             while start < range.upperBound {
                 var end = range.upperBound
                 var found: Int32 = -1
-                let tab = start == range.lowerBound ? table : continuation
+                let isFirst = start == range.lowerBound
                 while start < end {
-                    if let id = tab.lookup(UnsafeBufferPointer(rebasing: p[start..<end])) { found = id; break }
+                    let key = UnsafeBufferPointer(rebasing: p[start..<end])
+                    if let id = isFirst ? table.lookup(key) : continuation.lookup(key) { found = id; break }
                     end -= 1
                 }
                 if found < 0 { return false }

@@ -14,8 +14,17 @@ final class CLIPTokenizerTests: XCTestCase {
         try TestPaths.model("clip-bpe").appendingPathComponent("bpe_simple_vocab_16e6.txt.gz")
     }
 
+    /// The tokenizer built from the merges file, loaded once for the test class.
+    nonisolated(unsafe) private static var cached: Tokenizer?
+    func builtTokenizer() throws -> Tokenizer {
+        if let t = Self.cached { return t }
+        let t = try CLIPTokenizer.load(mergesFile: try mergesFile())
+        Self.cached = t
+        return t
+    }
+
     func testVocabularyEqualsHuggingFace() throws {
-        let built = try CLIPTokenizer.load(mergesFile: try mergesFile())
+        let built = try builtTokenizer()
         let hf = try Tokenizer(contentsOf: Self.clipFolder.appendingPathComponent("tokenizer.json"))
         XCTAssertEqual(built.vocabularySize, 49408)
         XCTAssertEqual(hf.vocabularySize, 49408)
@@ -28,7 +37,7 @@ final class CLIPTokenizerTests: XCTestCase {
     }
 
     func testIdsEqualReferenceAndTokenizerJSON() throws {
-        let built = try CLIPTokenizer.load(mergesFile: try mergesFile())
+        let built = try builtTokenizer()
         var hf = try Tokenizer(contentsOf: Self.clipFolder.appendingPathComponent("tokenizer.json"))
         hf.maxLength = CLIPTokenizer.contextLength
         let reference: Reference = try TestPaths.referenceJSON("models/tiny-random-clip/reference.json")
@@ -53,10 +62,14 @@ final class CLIPTokenizerTests: XCTestCase {
             }
         }
         XCTAssertEqual(differing, 0)
+
+        // Parallel batch encoding (shared BPE word cache) gives the same encodings.
+        let many = Array(repeating: texts, count: 4).flatMap { $0 }
+        XCTAssertEqual(built.encodeBatch(many), many.map { built.encode($0) })
     }
 
     func testTruncatesAtContextLengthAndDecodes() throws {
-        let built = try CLIPTokenizer.load(mergesFile: try mergesFile())
+        let built = try builtTokenizer()
         let long = built.encode(String(repeating: "a photo of a cat ", count: 40))
         XCTAssertEqual(long.count, 77)
         XCTAssertEqual(long.ids.first, CLIPTokenizer.startOfTextID)

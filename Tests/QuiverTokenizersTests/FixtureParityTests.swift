@@ -53,6 +53,8 @@ final class FixtureParityTests: XCTestCase {
     func testTrainedUnigramMetaspace() throws { try check("trained-unigram") }
     func testTrainedUnigramByteFallback() throws { try check("trained-unigram-bytefallback") }
     func testTrainedBPEWithSuffixAndPrefix() throws { try check("trained-bpe") }
+    func testTrainedByteLevelBPEWithOffsetTrimming() throws { try check("trained-bytelevel-bpe") }
+    func testTrainedLlamaStyleBPEByteFallback() throws { try check("trained-llama-bpe") }
     func testMiniLM() throws { try check("all-MiniLM-L6-v2") }
     func testMPNet() throws { try check("all-mpnet-base-v2") }
     func testCLIP() throws { try check("tiny-random-clip") }
