@@ -8,15 +8,18 @@ public struct IngestOptions: Sendable {
     public var collection: String = "quiver"
     /// Model for text files (a sentence-transformers model from the catalog, or a folder).
     public var textModel: String = "all-MiniLM-L6-v2"
+    /// Model for image files (nil: an installed CLIP model, else efficientnet-lite0; see
+    /// `ImageEmbedder.defaultModel`).
+    public var imageModel: String?
     /// How text files are cut into the pieces that are embedded.
     public var split: TextSplit = .default
     /// Pieces embedded per model call; pieces of several files share a batch.
     public var batchSize: Int = 64
     /// Worker threads for the models (nil: all cores).
     public var threads: Int?
-    public init(collection: String = "quiver", textModel: String = "all-MiniLM-L6-v2", split: TextSplit = .default,
-                batchSize: Int = 64, threads: Int? = nil) {
-        self.collection = collection; self.textModel = textModel; self.split = split
+    public init(collection: String = "quiver", textModel: String = "all-MiniLM-L6-v2", imageModel: String? = nil,
+                split: TextSplit = .default, batchSize: Int = 64, threads: Int? = nil) {
+        self.collection = collection; self.textModel = textModel; self.imageModel = imageModel; self.split = split
         self.batchSize = batchSize; self.threads = threads
     }
 }
@@ -98,11 +101,12 @@ public final class Ingestor: @unchecked Sendable {
         let total = sizes.reduce(0, +)
         var state = Progress(filesDone: 0, filesTotal: files.count, bytesDone: 0, bytesTotal: total, pieces: 0, path: "")
         var text: TextSink?
+        var image: ImageSink?
 
         for (fi, url) in files.enumerated() {
             defer {
                 state.filesDone += 1; state.bytesDone += sizes[fi]; state.path = url.path
-                state.pieces = report.pieces + (text?.pendingCount ?? 0)
+                state.pieces = report.pieces + (text?.pendingCount ?? 0) + (image?.pending.count ?? 0)
                 progress(state)
             }
             let data: Data
@@ -129,12 +133,29 @@ public final class Ingestor: @unchecked Sendable {
                 }
                 report.collections.insert(text!.collection.name)
                 report.pieces += try await text!.flush(full: false)
-            case .image, .audio, .video:
+            case .image:
+                if image == nil { image = try await openImageSink() }
+                let status = try await image!.add(url: url, hash: Self.sha256(data), size: Int64(data.count))
+                switch status {
+                case .unchanged: report.unchanged += 1
+                case .replaced: report.replaced += 1
+                case .added, .empty: report.added += 1
+                }
+                report.collections.insert(image!.collection.name)
+                let (n, failed) = try await image!.flush(full: false)
+                report.pieces += n; report.failures += failed
+                report.added -= failed.count
+            case .audio, .video:
                 report.skipped.append(IngestIssue(path: url.path,
-                    reason: "\(kind.rawValue) file: no \(kind == .video ? "image" : kind.rawValue) embedder is available in this build yet"))
+                    reason: kind == .audio ? "audio file: the Whisper audio embedder is not in this build yet" : "video file: video ingest (frames + audio track) is not wired in this build yet"))
             }
         }
         if let text { report.pieces += try await text.flush(full: true); try await text.collection.flush() }
+        if let image {
+            let (n, failed) = try await image.flush(full: true)
+            report.pieces += n; report.failures += failed; report.added -= failed.count
+            try await image.collection.flush()
+        }
         state.pieces = report.pieces
         return report
     }
@@ -148,6 +169,13 @@ public final class Ingestor: @unchecked Sendable {
         let name = Self.collectionName(options.collection, .text)
         let c = try await Self.openCollection(store: store, name: name, model: model)
         return try await TextSink(collection: c, embedder: embedder, model: model, batchSize: options.batchSize, threads: options.threads)
+    }
+
+    private func openImageSink() async throws -> ImageSink {
+        let embedder = try ImageEmbedder(model: options.imageModel ?? ImageEmbedder.defaultModel(home: home), home: home)
+        let model = EmbeddingModel(id: embedder.modelName, dimension: embedder.dimension, normalized: false)
+        let c = try await Self.openCollection(store: store, name: Self.collectionName(options.collection, .image), model: model)
+        return try await ImageSink(collection: c, embedder: embedder, model: model, batchSize: 16, threads: options.threads)
     }
 
     /// The scalar fields of an ingest collection.
@@ -197,9 +225,7 @@ final class TextSink {
     init(collection: Collection, embedder: TextEmbedder, model: EmbeddingModel, batchSize: Int, threads: Int?) async throws {
         self.collection = collection; self.embedder = embedder; self.model = model
         self.batchSize = max(1, batchSize); self.threads = threads
-        for r in try await collection.query(outputFields: ["path", "sha256"]) {
-            if case let .string(p)? = r.fields["path"], case let .string(h)? = r.fields["sha256"] { known[p] = h }
-        }
+        known = try await ImageSink.knownHashes(collection)
     }
 
     func add(path: String, text: String, hash: String, size: Int64, split: TextSplit) async throws -> Status {

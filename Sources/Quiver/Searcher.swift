@@ -124,10 +124,31 @@ public final class Searcher: @unchecked Sendable {
         case .text:
             let s = try String(contentsOf: url, encoding: .utf8)
             return try await search(text: s, limit: limit, filter: filter, modalities: modalities)
-        case .image, .audio, .video:
+        case .image:
+            var outcome = SearchOutcome(results: [], searched: [], notes: [])
+            for (m, c) in try await collections() where m == .image && (modalities?.contains(m) ?? true) {
+                guard let f = c.schema.vectorFields.first else { continue }
+                let e = try imageEmbedder(f.model.id)
+                let q = try e.embed(files: [url])[0]
+                try await run(q, model: f.model, on: c, limit: limit, filter: filter, into: &outcome)
+            }
+            if outcome.searched.isEmpty {
+                throw QuiverError.noCompatibleCollection(query: url.path, reason: "the store has no \(collection)_image collection (ingest images first)")
+            }
+            outcome.results = Array(outcome.results.sorted { $0.score > $1.score }.prefix(limit))
+            return outcome
+        case .audio, .video:
             throw QuiverError.noCompatibleCollection(query: url.path,
-                reason: "\(kind.rawValue) queries need the \(kind == .audio ? "Whisper" : "image") embedder, which is not available in this build yet")
+                reason: "\(kind.rawValue) queries need the \(kind == .audio ? "Whisper audio" : "video") embedder, which is not available in this build yet")
         }
+    }
+
+    private var imageEmbedders: [String: ImageEmbedder] = [:]
+    private func imageEmbedder(_ model: String) throws -> ImageEmbedder {
+        if let e = imageEmbedders[model] { return e }
+        let e = try ImageEmbedder(model: model, home: home)
+        imageEmbedders[model] = e
+        return e
     }
 
     private func textEmbedder(_ model: String) throws -> TextEmbedder {

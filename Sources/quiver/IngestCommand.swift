@@ -11,7 +11,7 @@ struct IngestCommand: AsyncParsableCommand {
         discussion: """
         Walks the folders (hidden files are skipped, symbolic-link loops are not followed), detects \
         each file's kind from its content, and embeds text files with --text-model into the \
-        collection NAME_text. Text is cut into overlapping windows of --chunk-size characters \
+        collection NAME_text, and images with --image-model into NAME_image. Text is cut into overlapping windows of --chunk-size characters \
         (Unicode code points) overlapping by --chunk-overlap, ended at a word boundary; --split \
         lines makes one row per non-empty line instead (WordNet-style record files).
 
@@ -31,6 +31,7 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "Store directory (default: $QUIVER_DB or ./quiver.db).") var db: String?
     @Option(help: "Base name of the collections (NAME_text, NAME_image, ...).") var collection: String = "quiver"
     @Option(help: "Model for text files.") var textModel: String = "all-MiniLM-L6-v2"
+    @Option(help: "Model for image files (default: an installed CLIP model, else efficientnet-lite0).") var imageModel: String?
     @Option(help: "How text files are split: chars (overlapping windows) or lines (one row per line).") var split: Split = .chars
     @Option(help: "Characters per text chunk (with --split chars).") var chunkSize: Int = 1000
     @Option(help: "Characters shared by consecutive chunks (with --split chars).") var chunkOverlap: Int = 200
@@ -50,7 +51,7 @@ struct IngestCommand: AsyncParsableCommand {
     func run() async throws {
         let path = StorePath.resolve(db)
         let store = try VectorStore(path: path)
-        let opts = IngestOptions(collection: collection, textModel: textModel,
+        let opts = IngestOptions(collection: collection, textModel: textModel, imageModel: imageModel,
                                  split: split == .lines ? .lines : .characters(size: chunkSize, overlap: chunkOverlap),
                                  batchSize: batchSize, threads: threads)
         let bar = ProgressLine(tty: !noProgress && isatty(STDERR_FILENO) != 0)
