@@ -10,6 +10,7 @@ final class IngestTests: XCTestCase {
 
     override func setUpWithError() throws {
         _ = try TestPaths.model("all-MiniLM-L6-v2")
+        _ = try TestPaths.model("efficientnet-lite0")
         home = ModelHome(root: TestPaths.modelHome)
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("quiver-ingest-\(UUID().uuidString)")
         let docs = dir.appendingPathComponent("docs")
@@ -36,12 +37,12 @@ final class IngestTests: XCTestCase {
             progressCalls += 1
             XCTAssertLessThanOrEqual(p.filesDone, p.filesTotal)
         }
-        XCTAssertEqual(report.added, 3)
-        XCTAssertEqual(report.pieces, 3)
+        XCTAssertEqual(report.added, 4, "three texts and the image")
+        XCTAssertEqual(report.pieces, 4)
         XCTAssertEqual(report.failures, [])
-        XCTAssertEqual(Set(report.skipped.map { URL(fileURLWithPath: $0.path).lastPathComponent }), ["astronaut.png", "speech.wav"])
+        XCTAssertEqual(report.skipped.map { URL(fileURLWithPath: $0.path).lastPathComponent }, ["speech.wav"], "no audio model yet")
         XCTAssertEqual(progressCalls, 5, "once per file; hidden files and the symlink loop are not visited")
-        XCTAssertEqual(report.collections, ["quiver_text"])
+        XCTAssertEqual(report.collections, ["quiver_text", "quiver_image"])
 
         let c = try await store.collection("quiver_text")
         XCTAssertEqual(c.schema.vectorFields[0].model, EmbeddingModel(id: "all-MiniLM-L6-v2", dimension: 384, normalized: true))
@@ -82,7 +83,7 @@ final class IngestTests: XCTestCase {
         try "Whisk two eggs.".write(to: recipe, atomically: true, encoding: .utf8)
         store = try VectorStore(path: db)
         let report = try await ingest(store, options: IngestOptions(split: .characters(size: 40, overlap: 10)))
-        XCTAssertEqual(report.unchanged, 2)
+        XCTAssertEqual(report.unchanged, 3, "two texts and the image")
         XCTAssertEqual(report.replaced, 1)
         XCTAssertEqual(report.added, 0)
         XCTAssertEqual(report.pieces, 1)
@@ -102,7 +103,7 @@ final class IngestTests: XCTestCase {
         try Data(repeating: 0x61, count: 1 << 16).followed(by: bad).write(to: docs.appendingPathComponent("broken.txt"))
         let store = try VectorStore(path: dir.appendingPathComponent("db").path)
         let report = try await ingest(store)
-        XCTAssertEqual(report.added, 3, "the readable files are ingested")
+        XCTAssertEqual(report.added, 4, "the readable files are ingested")
         XCTAssertEqual(Set(report.failures.map { URL(fileURLWithPath: $0.path).lastPathComponent }), ["dangling.txt", "broken.txt"])
         XCTAssertTrue(report.failures.contains { $0.reason == "not valid UTF-8 text" })
         try await store.close()
@@ -122,7 +123,7 @@ final class IngestTests: XCTestCase {
         }
         // Another base name makes another collection.
         let r = try await ingest(store, options: IngestOptions(collection: "mpnet", textModel: "all-mpnet-base-v2"))
-        XCTAssertEqual(r.collections, ["mpnet_text"])
+        XCTAssertEqual(r.collections, ["mpnet_text", "mpnet_image"])
         // A vector of the wrong width is refused by name, not silently compared.
         do {
             _ = try await Searcher(store: store, home: home).search(vector: [Float](repeating: 0.1, count: 512))
