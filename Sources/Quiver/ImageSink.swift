@@ -38,6 +38,37 @@ final class ImageSink {
         return old == nil ? .added : .replaced
     }
 
+    /// Embeds a video's sampled frames now (one row per frame, with `frame_index`, `start_s`,
+    /// `end_s`, and a whole-video row, the frames' mean, with `chunk` -1).
+    /// - Returns: rows written, or the reason the video could not be decoded.
+    func addVideo(url: URL, hash: String, size: Int64) async throws -> (TextSink.Status, Int, String?) {
+        let path = url.path
+        let old = known[path]
+        if old == hash { return (.unchanged, 0, nil) }
+        if old != nil { try await collection.delete(where: { $0.value(of: "path") == .string(path) }) }
+        let frames: [VideoFrameEmbedding]
+        do { frames = try VideoEmbedder(images: embedder).embedFrames(contentsOf: url, threads: threads) } catch {
+            known[path] = nil
+            return (.empty, 0, "cannot decode the video: \(error)")
+        }
+        guard let mean = VideoEmbedder.mean(frames) else { return (.empty, 0, "no video frames decoded") }
+        known[path] = hash
+        func fields(_ chunk: Int) -> [String: FieldValue] {
+            ["path": .string(path), "modality": .string("video"), "chunk": .int(Int64(chunk)), "size": .int(size), "sha256": .string(hash)]
+        }
+        var entities: [Entity] = []
+        for (i, f) in frames.enumerated() {
+            var fs = fields(i)
+            fs["frame_index"] = .int(Int64(f.frameIndex)); fs["start_s"] = .double(f.start); fs["end_s"] = .double(f.end)
+            entities.append(Entity(id: .string("\(path)#\(i)"), vectors: ["vector": f.vector], fields: fs))
+        }
+        var whole = fields(-1)
+        whole["start_s"] = .double(frames.first!.start); whole["end_s"] = .double(frames.last!.end)
+        entities.append(Entity(id: .string("\(path)#video"), vectors: ["vector": mean], fields: whole))
+        try await collection.upsert(entities, models: ["vector": model])
+        return (old == nil ? .added : .replaced, entities.count, nil)
+    }
+
     /// Embeds and writes full batches (all when `full`); a file that cannot be decoded is
     /// returned as a failure and the others are written.
     func flush(full: Bool) async throws -> (written: Int, failures: [IngestIssue]) {

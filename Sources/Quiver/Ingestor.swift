@@ -145,9 +145,20 @@ public final class Ingestor: @unchecked Sendable {
                 let (n, failed) = try await image!.flush(full: false)
                 report.pieces += n; report.failures += failed
                 report.added -= failed.count
-            case .audio, .video:
+            case .video:
+                if image == nil { image = try await openImageSink() }
+                let (status, n, problem) = try await image!.addVideo(url: url, hash: Self.sha256(data), size: Int64(data.count))
+                if let problem { report.failures.append(IngestIssue(path: url.path, reason: problem)); continue }
+                switch status {
+                case .unchanged: report.unchanged += 1
+                case .replaced: report.replaced += 1
+                case .added, .empty: report.added += 1
+                }
+                report.collections.insert(image!.collection.name)
+                report.pieces += n
+            case .audio:
                 report.skipped.append(IngestIssue(path: url.path,
-                    reason: kind == .audio ? "audio file: the Whisper audio embedder is not in this build yet" : "video file: video ingest (frames + audio track) is not wired in this build yet"))
+                    reason: "audio file: the Whisper audio embedder is not in this build yet"))
             }
         }
         if let text { report.pieces += try await text.flush(full: true); try await text.collection.flush() }

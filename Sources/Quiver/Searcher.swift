@@ -115,8 +115,10 @@ public final class Searcher: @unchecked Sendable {
 
     /// Searches with the content of a file: a text file as a text query; images, audio and video
     /// with their modality's model.
+    /// A video query is the mean of its frames (one per second), or with `videoTime` the sampled
+    /// frame covering that second: "find moments like this one".
     public func search(file url: URL, limit: Int = 10, filter: String? = nil,
-                       modalities: Set<ContentModality>? = nil) async throws -> SearchOutcome {
+                       modalities: Set<ContentModality>? = nil, videoTime: Double? = nil) async throws -> SearchOutcome {
         guard let kind = try ContentModality.detect(fileAt: url) else {
             throw QuiverError.unreadableInput(path: url.path, reason: "not text, image, audio or video")
         }
@@ -124,25 +126,48 @@ public final class Searcher: @unchecked Sendable {
         case .text:
             let s = try String(contentsOf: url, encoding: .utf8)
             return try await search(text: s, limit: limit, filter: filter, modalities: modalities)
-        case .image:
+        case .image, .video:
             var outcome = SearchOutcome(results: [], searched: [], notes: [])
-            for (m, c) in try await collections() where m == .image && (modalities?.contains(m) ?? true) {
+            // Rows of the image space hold images and video frames: --modality filters the rows.
+            var rowFilter = filter
+            if let modalities {
+                let wanted = modalities.filter { $0 == .image || $0 == .video }.map { "\"\($0.rawValue)\"" }
+                if wanted.isEmpty { throw QuiverError.noCompatibleCollection(query: url.path, reason: "an image or video query searches image and video rows only") }
+                let m = "modality in [\(wanted.joined(separator: ", "))]"
+                rowFilter = filter.map { "(\($0)) and \(m)" } ?? m
+            }
+            for (m, c) in try await collections() where m == .image {
                 guard let f = c.schema.vectorFields.first else { continue }
                 let e = try imageEmbedder(f.model.id)
-                let q = try e.embed(files: [url])[0]
-                try await run(q, model: f.model, on: c, limit: limit, filter: filter, into: &outcome)
+                let q: [Float]
+                if kind == .image {
+                    q = try e.embed(files: [url])[0]
+                } else {
+                    let frames = try VideoEmbedder(images: e).embedFrames(contentsOf: url)
+                    if let at = videoTime {
+                        guard let hit = frames.first(where: { at >= $0.start && at < $0.end }) ?? frames.last else {
+                            throw QuiverError.unreadableInput(path: url.path, reason: "no video frames decoded")
+                        }
+                        q = hit.vector
+                    } else {
+                        guard let mean = VideoEmbedder.mean(frames) else {
+                            throw QuiverError.unreadableInput(path: url.path, reason: "no video frames decoded")
+                        }
+                        q = mean
+                    }
+                }
+                try await run(q, model: f.model, on: c, limit: limit, filter: rowFilter, into: &outcome)
             }
             if outcome.searched.isEmpty {
-                throw QuiverError.noCompatibleCollection(query: url.path, reason: "the store has no \(collection)_image collection (ingest images first)")
+                throw QuiverError.noCompatibleCollection(query: url.path, reason: "the store has no \(collection)_image collection (ingest images or videos first)")
             }
             outcome.results = Array(outcome.results.sorted { $0.score > $1.score }.prefix(limit))
             return outcome
-        case .audio, .video:
+        case .audio:
             throw QuiverError.noCompatibleCollection(query: url.path,
-                reason: "\(kind.rawValue) queries need the \(kind == .audio ? "Whisper audio" : "video") embedder, which is not available in this build yet")
+                reason: "audio queries need the Whisper audio embedder, which is not available in this build yet")
         }
     }
-
     private var imageEmbedders: [String: ImageEmbedder] = [:]
     private func imageEmbedder(_ model: String) throws -> ImageEmbedder {
         if let e = imageEmbedders[model] { return e }

@@ -31,6 +31,7 @@ struct SearchCommand: AsyncParsableCommand {
     @Argument(help: "The query: a text, or a file.") var query: String?
     @Option(help: "A query vector: a JSON array, or an .npy file holding one row.") var vector: String?
     @Option(help: "An .npy file of shape (queries, dimension): raw search of --collection.") var vectors: String?
+    @Option(help: "With a video QUERY: use the frame at this second instead of the whole video.") var at: Double?
     @Option(help: "Hits to show.") var limit: Int = 10
     @Option(help: "A filter expression on the row fields, e.g. 'path like \"%notes%\"'.") var filter: String?
     @Option(help: "Only search rows of these modalities (text, image, audio, video); repeatable.") var modality: [String] = []
@@ -57,7 +58,7 @@ struct SearchCommand: AsyncParsableCommand {
         if let vector {
             outcome = try await searcher.search(vector: try Self.parseVector(vector), limit: limit, filter: filter, modalities: mods)
         } else if let query, FileManager.default.fileExists(atPath: query) {
-            outcome = try await searcher.search(file: URL(fileURLWithPath: query), limit: limit, filter: filter, modalities: mods)
+            outcome = try await searcher.search(file: URL(fileURLWithPath: query), limit: limit, filter: filter, modalities: mods, videoTime: at)
         } else {
             outcome = try await searcher.search(text: query ?? "", limit: limit, filter: filter, modalities: mods)
         }

@@ -26,6 +26,7 @@ enum SearchRendering {
             return "\"\(snip)\""
         }
         var parts: [String] = []
+        if r.int("chunk") == -1 { parts.append("whole video") }
         if let f = r.int("frame_index") { parts.append("frame \(f)") }
         if case let .double(s)? = r.fields["start_s"], case let .double(e)? = r.fields["end_s"] {
             parts.append(String(format: "%.2f–%.2f s", s, e))

@@ -70,3 +70,50 @@ final class ImageEmbedderTests: XCTestCase {
         try await store.close()
     }
 }
+
+/// Video ingest: one row per sampled second (frame_index, start_s, end_s) plus the whole-video
+/// mean, in the image model's space; a frame of the video finds its own moment first.
+final class VideoIngestTests: XCTestCase {
+    func testVideoFramesIngestedAndFoundByMoment() async throws {
+        _ = try TestPaths.model("efficientnet-lite0")
+        let home = ModelHome(root: TestPaths.modelHome)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("quiver-vid-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let docs = dir.appendingPathComponent("docs")
+        try FileManager.default.createDirectory(at: docs, withIntermediateDirectories: true)
+        let video = TestPaths.reference.appendingPathComponent("media/bikes.mp4")
+        try FileManager.default.copyItem(at: video, to: docs.appendingPathComponent("bikes.mp4"))
+        try FileManager.default.copyItem(at: TestPaths.reference.appendingPathComponent("media/chelsea.png"), to: docs.appendingPathComponent("chelsea.png"))
+        let store = try VectorStore(path: dir.appendingPathComponent("db").path)
+        let report = try await Ingestor(store: store, options: IngestOptions(imageModel: "efficientnet-lite0"), home: home).ingest([docs.path])
+        XCTAssertEqual(report.failures, [])
+        let c = try await store.collection("quiver_image")
+        let rows = try await c.query(filter: "modality == \"video\"", outputFields: ["*"])
+        let frames = rows.filter { $0.fields["chunk"] != .int(-1) }
+        // Frames at one per second, each covering [k, k+1) s; the reference sampler gives the same spans.
+        let expected = try VideoDecoderSpans.fps1(video)
+        XCTAssertEqual(frames.count, expected.count)
+        XCTAssertEqual(rows.count, frames.count + 1, "plus the whole-video row")
+        for (row, (index, start)) in zip(frames.sorted { ($0.fields["start_s"].flatMap(Self.double) ?? 0) < ($1.fields["start_s"].flatMap(Self.double) ?? 0) }, expected) {
+            XCTAssertEqual(row.fields["frame_index"], .int(Int64(index)))
+            XCTAssertEqual(row.fields["start_s"].flatMap(Self.double) ?? -1, start, accuracy: 1e-6)
+        }
+        let out = try await Searcher(store: store, home: home).search(file: video, limit: 2, modalities: [.video], videoTime: 2.5)
+        XCTAssertEqual(out.results[0].score, 1, accuracy: 1e-4)
+        XCTAssertEqual(out.results[0].fields["start_s"].flatMap(Self.double) ?? -1, 2, accuracy: 0.05)
+        XCTAssertTrue(out.results.allSatisfy { $0.modality == "video" })
+        try await store.close()
+    }
+
+    static func double(_ v: FieldValue) -> Double? { if case let .double(d) = v { return d }; return nil }
+}
+
+import QuiverMedia
+/// The frames `VideoSampling.fps(1)` picks, straight from the decoder (index, start).
+enum VideoDecoderSpans {
+    static func fps1(_ url: URL) throws -> [(Int, Double)] {
+        var out: [(Int, Double)] = []
+        _ = try VideoDecoder(contentsOf: url).frames(.fps(1)) { out.append(($0.index, $0.start)) }
+        return out
+    }
+}
