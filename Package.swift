@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "QuiverMedia", dependencies: ["CQuiverImage", "CQuiverAV"]),
         .target(name: "Quiver", dependencies: ["QuiverModels", "QuiverHub", "QuiverStore", "QuiverTokenizers", "QuiverWeights", "QuiverTensor"]),
         // Benchmark driver for bench/ (not a product).
-        .executableTarget(name: "quiver-bench", dependencies: ["QuiverModels", "QuiverTensor"]),
+        .executableTarget(name: "quiver-bench", dependencies: ["Quiver", "QuiverModels", "QuiverTensor"]),
         .executableTarget(name: "quiver-image-bench", dependencies: ["QuiverModels", "QuiverTensor", "QuiverMedia"]),
         .executableTarget(name: "quiver", dependencies: [
             "Quiver",
@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "QuiverTensorTests", dependencies: ["QuiverTestSupport", "QuiverTensor", "CQuiverKernels"]),
         .testTarget(name: "QuiverWeightsTests", dependencies: ["QuiverTestSupport", "QuiverWeights"]),
         .testTarget(name: "QuiverTokenizersTests", dependencies: ["QuiverTestSupport", "QuiverTokenizers"]),
-        .testTarget(name: "QuiverModelsTests", dependencies: ["QuiverTestSupport", "QuiverModels", "QuiverMedia", "QuiverTokenizers"]),
+        .testTarget(name: "QuiverModelsTests", dependencies: ["QuiverTestSupport", "QuiverModels", "QuiverMedia", "QuiverTokenizers", "QuiverWeights"]),
         .testTarget(name: "QuiverHubTests", dependencies: ["QuiverTestSupport", "QuiverHub"]),
         .testTarget(name: "QuiverStoreTests", dependencies: ["QuiverTestSupport", "QuiverStore"]),
         .testTarget(name: "QuiverTests", dependencies: ["QuiverTestSupport", "Quiver"]),

@@ -8,7 +8,7 @@
 static long pad16(long n) { return (n + 15) & ~15L; }
 
 size_t qk_attention_scratch_floats(long kv_len, long head_dim) {
-    return (size_t)(pad16(kv_len) * (head_dim + 1) + 16);
+    return (size_t)(pad16(kv_len) * (head_dim + 4) + 16);
 }
 
 static void attention_scalar(const float *q, long ld_q, const float *k, const float *v, long ld_kv,
@@ -111,91 +111,87 @@ static QK_AVX2 void attention_avx2(const float *q, long ld_q, const float *k, co
     }
 }
 
+// Scores of 4 queries against 16 keys at a time: each key-block load feeds 4 FMAs and 4-8 independent
+// accumulator chains keep both FMA pipes busy even for the short sequences of sentence embedding.
+#define QK_SCORES_BLOCK(JB)                                                                              \
+    do {                                                                                                 \
+        __m512 a[4][JB];                                                                                 \
+        for (int r = 0; r < 4; r++)                                                                      \
+            for (int b = 0; b < JB; b++) a[r][b] = _mm512_setzero_ps();                                  \
+        for (long d = 0; d < head_dim; d++) {                                                            \
+            __m512 kv[JB];                                                                               \
+            for (int b = 0; b < JB; b++) kv[b] = _mm512_loadu_ps(kt + d * kp + j + 16 * b);              \
+            for (int r = 0; r < 4; r++) {                                                                \
+                __m512 qv = _mm512_set1_ps(qr[r][d]);                                                    \
+                for (int b = 0; b < JB; b++) a[r][b] = _mm512_fmadd_ps(qv, kv[b], a[r][b]);              \
+            }                                                                                            \
+        }                                                                                                \
+        for (int r = 0; r < 4; r++)                                                                      \
+            for (int b = 0; b < JB; b++) _mm512_storeu_ps(sb + r * kp + j + 16 * b, a[r][b]);            \
+    } while (0)
+
 static QK_AVX512 void attention_avx512(const float *q, long ld_q, const float *k, const float *v, long ld_kv,
                                        float *out, long ld_out, long q_len, long kv_len, long heads, long head_dim,
                                        float scale, const float *bias, long bias_head_stride, long bias_row_stride, float *scratch) {
     const long kp = pad16(kv_len);
-    float *kt = scratch;                 // [head_dim][kp]
-    float *s = scratch + kp * head_dim;  // [kp]
+    float *kt = scratch;                 // [head_dim][kp]: K of this head, transposed and scaled
+    float *sb = scratch + kp * head_dim;  // [4][kp]: scores of 4 queries
+    const __m512i vidx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32((int)ld_kv));
+    const __m512 vscale = _mm512_set1_ps(scale);
     for (long h = 0; h < heads; h++) {
         const long off = h * head_dim;
-        for (long j = 0; j < kv_len; j++) {
-            const float *kj = k + j * ld_kv + off;
-            for (long d = 0; d < head_dim; d++) kt[d * kp + j] = kj[d] * scale;
+        // Transpose K (16 keys per gather; the masked tail writes the zero padding).
+        for (long j0 = 0; j0 < kp; j0 += 16) {
+            const __mmask16 m = qk_mask_avx512(kv_len - j0 > 0 ? kv_len - j0 : 0);
+            const float *kb = k + j0 * ld_kv + off;
+            for (long d = 0; d < head_dim; d++) {
+                __m512 g = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, vidx, kb + d, 4);
+                _mm512_storeu_ps(kt + d * kp + j0, _mm512_mul_ps(g, vscale));
+            }
         }
-        for (long d = 0; d < head_dim; d++)
-            for (long j = kv_len; j < kp; j++) kt[d * kp + j] = 0;
-        for (long i = 0; i < q_len; i++) {
-            const float *qi = q + i * ld_q + off;
-            const float *bi = bias ? bias + h * bias_head_stride + i * bias_row_stride : NULL;
-            __m512 vmax = _mm512_set1_ps(-INFINITY);
+        for (long i0 = 0; i0 < q_len; i0 += 4) {
+            const long nq = q_len - i0 < 4 ? q_len - i0 : 4;
+            const float *qr[4];
+            for (int r = 0; r < 4; r++) qr[r] = q + (i0 + (r < nq ? r : 0)) * ld_q + off;
             long j = 0;
-            for (; j + 32 <= kp; j += 32) {
-                __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
-                __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps();
-                long d = 0;
-                for (; d + 2 <= head_dim; d += 2) {
-                    __m512 q0 = _mm512_set1_ps(qi[d]), q1 = _mm512_set1_ps(qi[d + 1]);
-                    a0 = _mm512_fmadd_ps(q0, _mm512_loadu_ps(kt + d * kp + j), a0);
-                    a1 = _mm512_fmadd_ps(q0, _mm512_loadu_ps(kt + d * kp + j + 16), a1);
-                    b0 = _mm512_fmadd_ps(q1, _mm512_loadu_ps(kt + (d + 1) * kp + j), b0);
-                    b1 = _mm512_fmadd_ps(q1, _mm512_loadu_ps(kt + (d + 1) * kp + j + 16), b1);
+            for (; j + 32 <= kp; j += 32) QK_SCORES_BLOCK(2);
+            for (; j < kp; j += 16) QK_SCORES_BLOCK(1);
+            for (long r = 0; r < nq; r++) {
+                const long i = i0 + r;
+                float *s = sb + r * kp;
+                const float *bi = bias ? bias + h * bias_head_stride + i * bias_row_stride : NULL;
+                __m512 vmax = _mm512_set1_ps(-INFINITY);
+                for (j = 0; j < kp; j += 16) {
+                    __mmask16 m = qk_mask_avx512(kv_len - j);
+                    __m512 x = _mm512_loadu_ps(s + j);
+                    if (bi) { x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m, bi + j)); _mm512_storeu_ps(s + j, x); }
+                    vmax = _mm512_mask_max_ps(vmax, m, vmax, x);
                 }
-                for (; d < head_dim; d++) {
-                    __m512 q0 = _mm512_set1_ps(qi[d]);
-                    a0 = _mm512_fmadd_ps(q0, _mm512_loadu_ps(kt + d * kp + j), a0);
-                    a1 = _mm512_fmadd_ps(q0, _mm512_loadu_ps(kt + d * kp + j + 16), a1);
+                __m512 vm = _mm512_set1_ps(_mm512_reduce_max_ps(vmax));
+                __m512 acc = _mm512_setzero_ps();
+                for (j = 0; j < kp; j += 16) {
+                    __mmask16 m = qk_mask_avx512(kv_len - j);
+                    __m512 e = _mm512_maskz_mov_ps(m, qk_exp_avx512(_mm512_sub_ps(_mm512_loadu_ps(s + j), vm)));
+                    _mm512_storeu_ps(s + j, e);
+                    acc = _mm512_add_ps(acc, e);
                 }
-                a0 = _mm512_add_ps(a0, b0);
-                a1 = _mm512_add_ps(a1, b1);
-                __mmask16 m0 = qk_mask_avx512(kv_len - j), m1 = qk_mask_avx512(kv_len - j - 16 < 0 ? 0 : kv_len - j - 16);
-                if (bi) {
-                    a0 = _mm512_add_ps(a0, _mm512_maskz_loadu_ps(m0, bi + j));
-                    a1 = _mm512_add_ps(a1, _mm512_maskz_loadu_ps(m1, bi + j + 16));
+                const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(acc));
+                float *o = out + i * ld_out + off;
+                for (long d = 0; d < head_dim; d += 16) {
+                    __mmask16 mask = qk_mask_avx512(head_dim - d);
+                    __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps(), c3 = _mm512_setzero_ps();
+                    const float *vb = v + off + d;
+                    long jj = 0;
+                    for (; jj + 4 <= kv_len; jj += 4) {
+                        c0 = _mm512_fmadd_ps(_mm512_set1_ps(s[jj]), _mm512_maskz_loadu_ps(mask, vb + jj * ld_kv), c0);
+                        c1 = _mm512_fmadd_ps(_mm512_set1_ps(s[jj + 1]), _mm512_maskz_loadu_ps(mask, vb + (jj + 1) * ld_kv), c1);
+                        c2 = _mm512_fmadd_ps(_mm512_set1_ps(s[jj + 2]), _mm512_maskz_loadu_ps(mask, vb + (jj + 2) * ld_kv), c2);
+                        c3 = _mm512_fmadd_ps(_mm512_set1_ps(s[jj + 3]), _mm512_maskz_loadu_ps(mask, vb + (jj + 3) * ld_kv), c3);
+                    }
+                    for (; jj < kv_len; jj++) c0 = _mm512_fmadd_ps(_mm512_set1_ps(s[jj]), _mm512_maskz_loadu_ps(mask, vb + jj * ld_kv), c0);
+                    __m512 rsum = _mm512_add_ps(_mm512_add_ps(c0, c1), _mm512_add_ps(c2, c3));
+                    _mm512_mask_storeu_ps(o + d, mask, _mm512_mul_ps(rsum, inv));
                 }
-                vmax = _mm512_mask_max_ps(vmax, m0, vmax, a0);
-                vmax = _mm512_mask_max_ps(vmax, m1, vmax, a1);
-                _mm512_storeu_ps(s + j, a0);
-                _mm512_storeu_ps(s + j + 16, a1);
-            }
-            for (; j < kp; j += 16) {
-                __m512 a0 = _mm512_setzero_ps(), b0 = _mm512_setzero_ps();
-                long d = 0;
-                for (; d + 2 <= head_dim; d += 2) {
-                    a0 = _mm512_fmadd_ps(_mm512_set1_ps(qi[d]), _mm512_loadu_ps(kt + d * kp + j), a0);
-                    b0 = _mm512_fmadd_ps(_mm512_set1_ps(qi[d + 1]), _mm512_loadu_ps(kt + (d + 1) * kp + j), b0);
-                }
-                for (; d < head_dim; d++) a0 = _mm512_fmadd_ps(_mm512_set1_ps(qi[d]), _mm512_loadu_ps(kt + d * kp + j), a0);
-                a0 = _mm512_add_ps(a0, b0);
-                __mmask16 m0 = qk_mask_avx512(kv_len - j);
-                if (bi) a0 = _mm512_add_ps(a0, _mm512_maskz_loadu_ps(m0, bi + j));
-                vmax = _mm512_mask_max_ps(vmax, m0, vmax, a0);
-                _mm512_storeu_ps(s + j, a0);
-            }
-            __m512 vm = _mm512_set1_ps(_mm512_reduce_max_ps(vmax));
-            __m512 acc = _mm512_setzero_ps();
-            for (j = 0; j < kp; j += 16) {
-                __mmask16 m = qk_mask_avx512(kv_len - j);
-                __m512 e = _mm512_maskz_mov_ps(m, qk_exp_avx512(_mm512_sub_ps(_mm512_loadu_ps(s + j), vm)));
-                _mm512_storeu_ps(s + j, e);
-                acc = _mm512_add_ps(acc, e);
-            }
-            const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(acc));
-            float *o = out + i * ld_out + off;
-            for (long d = 0; d < head_dim; d += 16) {
-                __mmask16 mask = qk_mask_avx512(head_dim - d);
-                __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps(), c3 = _mm512_setzero_ps();
-                const float *vb = v + off + d;
-                long jj = 0;
-                for (; jj + 4 <= kv_len; jj += 4) {
-                    c0 = _mm512_fmadd_ps(_mm512_set1_ps(s[jj]), _mm512_maskz_loadu_ps(mask, vb + jj * ld_kv), c0);
-                    c1 = _mm512_fmadd_ps(_mm512_set1_ps(s[jj + 1]), _mm512_maskz_loadu_ps(mask, vb + (jj + 1) * ld_kv), c1);
-                    c2 = _mm512_fmadd_ps(_mm512_set1_ps(s[jj + 2]), _mm512_maskz_loadu_ps(mask, vb + (jj + 2) * ld_kv), c2);
-                    c3 = _mm512_fmadd_ps(_mm512_set1_ps(s[jj + 3]), _mm512_maskz_loadu_ps(mask, vb + (jj + 3) * ld_kv), c3);
-                }
-                for (; jj < kv_len; jj++) c0 = _mm512_fmadd_ps(_mm512_set1_ps(s[jj]), _mm512_maskz_loadu_ps(mask, vb + jj * ld_kv), c0);
-                __m512 r = _mm512_add_ps(_mm512_add_ps(c0, c1), _mm512_add_ps(c2, c3));
-                _mm512_mask_storeu_ps(o + d, mask, _mm512_mul_ps(r, inv));
             }
         }
     }

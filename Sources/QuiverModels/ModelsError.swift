@@ -12,6 +12,8 @@ public enum ModelsError: Error, CustomStringConvertible, Sendable, Equatable {
     case invalidTokenID(sequence: Int, position: Int, id: Int, vocabularySize: Int)
     /// A sequence longer than the model's position table allows.
     case sequenceTooLong(sequence: Int, length: Int, maximum: Int)
+    /// An input the model cannot embed (for example audio without samples).
+    case invalidInput(reason: String)
     /// A preprocessed image the model cannot take (wrong channel count or size).
     case invalidImage(index: Int, reason: String)
     /// An empty token sequence where the model needs at least one token.
@@ -29,6 +31,8 @@ public enum ModelsError: Error, CustomStringConvertible, Sendable, Equatable {
             return "token id \(id) at position \(position) of sequence \(sequence) is outside the vocabulary (size \(vocabularySize)); the tokenizer does not match the model"
         case let .sequenceTooLong(sequence, length, maximum):
             return "sequence \(sequence) has \(length) tokens, the model accepts at most \(maximum); truncate it (max_seq_length)"
+        case let .invalidInput(reason):
+            return reason
         case let .invalidImage(index, reason):
             return "image \(index): \(reason)"
         case let .emptySequence(sequence):

@@ -23,11 +23,17 @@ public struct Linear: Sendable {
     public func apply(_ x: UnsafePointer<Float>, ldx: Int? = nil, rows: Int, into y: UnsafeMutablePointer<Float>,
                       ldy: Int? = nil, addBias: Bool = true, activation: Activation = .none) {
         let ldy = ldy ?? outFeatures
+        var beta: Float = 0
+        if addBias, let b = bias?.pointer {
+            // Start C at the bias and accumulate (beta 1): BLAS then skips its zeroing pass and no
+            // separate bias pass is needed.
+            for r in 0..<rows { (y + r * ldy).update(from: b, count: outFeatures) }
+            beta = 1
+        }
         BLAS.gemm(transB: true, m: rows, n: outFeatures, k: inFeatures, a: x, lda: ldx ?? inFeatures,
-                  b: weight.pointer, ldb: inFeatures, c: y, ldc: ldy)
-        let b = addBias ? bias?.pointer : nil
-        if b != nil || activation != .none {
-            Kernels.biasActivation(y, rows: rows, cols: outFeatures, ld: ldy, bias: b, activation: activation)
+                  b: weight.pointer, ldb: inFeatures, beta: beta, c: y, ldc: ldy)
+        if activation != .none {
+            Kernels.biasActivation(y, rows: rows, cols: outFeatures, ld: ldy, bias: nil, activation: activation)
         }
     }
 

@@ -1,17 +1,23 @@
-// quiver-bench: throughput benchmark of Quiver's text embedding (used by bench/text/run.py).
+// quiver-bench: throughput benchmark of Quiver's text embedding (used by bench/text/run.py);
+// `quiver-bench whisper ...` benchmarks the Whisper encoder (WhisperBench.swift, bench/audio/run.py).
 //
-//   quiver-bench text --model FOLDER --ids IDS.json [--threads N] [--repeat R] [--out VECTORS.f32]
+//   quiver-bench text --model FOLDER (--ids IDS.json | --texts TEXTS.json) [--threads N] [--repeat R] [--out VECTORS.f32]
 //
-// IDS.json is {"ids": [[int]]}: token ids per text, already tokenized (until QuiverTokenizers lands,
-// bench/text/run.py tokenizes with the `tokenizers` library and the model's tokenizer.json).
-// Prints one JSON line: texts, tokens, seconds (best of R timed runs after one warm-up run), texts/s.
+// IDS.json is {"ids": [[int]]}: token ids per text, already tokenized (bench/text/run.py makes them
+// with the `tokenizers` library and the model's tokenizer.json): measures the model alone.
+// TEXTS.json is {"texts": [string]}: end to end through Quiver.TextEmbedder (Swift tokenizer,
+// truncation at max_seq_length, model, pooling, normalization).
+// Prints one JSON line: texts, tokens, seconds (best of R timed runs after one warm-up run), texts/s,
+// and the process CPU seconds of that run (a load-independent cost measure on a shared machine).
 import Foundation
+import Quiver
 import QuiverModels
 import QuiverTensor
 
 struct Options {
     var model = ""
     var ids = ""
+    var texts = ""
     var threads = Parallel.defaultThreads
     var repeats = 3
     var out: String?
@@ -24,6 +30,7 @@ func fail(_ message: String) -> Never {
 }
 
 var args = Array(CommandLine.arguments.dropFirst())
+if args.first == "whisper" { whisperBench(Array(args.dropFirst())) }
 guard args.first == "text" else { fail("usage: quiver-bench text --model FOLDER --ids IDS.json [--threads N] [--repeat R] [--out FILE] [--batch-tokens N]") }
 args.removeFirst()
 var o = Options()
@@ -34,6 +41,7 @@ while !args.isEmpty {
     switch flag {
     case "--model": o.model = value
     case "--ids": o.ids = value
+    case "--texts": o.texts = value
     case "--threads": o.threads = Int(value) ?? o.threads
     case "--repeat": o.repeats = max(1, Int(value) ?? 1)
     case "--out": o.out = value
@@ -43,30 +51,49 @@ while !args.isEmpty {
 }
 
 struct IDs: Decodable { let ids: [[Int32]] }
+struct Texts: Decodable { let texts: [String] }
 do {
-    let ids = try JSONDecoder().decode(IDs.self, from: Data(contentsOf: URL(fileURLWithPath: o.ids))).ids
     let loadStart = Date()
     let model = try SentenceTransformer(folder: URL(fileURLWithPath: o.model))
     if let b = o.batchTokens { model.maxBatchTokens = b }
+    var embedder: TextEmbedder?
+    var texts: [String] = []
+    var ids: [[Int32]] = []
+    if !o.texts.isEmpty {
+        embedder = try TextEmbedder(folder: URL(fileURLWithPath: o.model))
+        texts = try JSONDecoder().decode(Texts.self, from: Data(contentsOf: URL(fileURLWithPath: o.texts))).texts
+        ids = texts.map { embedder!.tokenize($0).prefix(model.maxSequenceLength).map(Int32.init) }  // token counts only
+    } else {
+        ids = try JSONDecoder().decode(IDs.self, from: Data(contentsOf: URL(fileURLWithPath: o.ids))).ids
+    }
     let loadSeconds = Date().timeIntervalSince(loadStart)
-    var vectors = try model.embedFlat(tokenIDs: ids, threads: o.threads)  // warm-up (workspaces, page-in)
-    var best = Double.infinity
+    func run() throws -> [Float] {
+        if let embedder { return try embedder.embed(texts, threads: o.threads).vectors.flatMap { $0 } }
+        return try model.embedFlat(tokenIDs: ids, threads: o.threads)
+    }
+    var vectors = try run()  // warm-up (workspaces, page-in)
+    var best = Double.infinity, bestCPU = 0.0
     var all: [Double] = []
+    func cpuSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+    }
     for _ in 0..<o.repeats {
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        vectors = try model.embedFlat(tokenIDs: ids, threads: o.threads)
+        let t0 = DispatchTime.now().uptimeNanoseconds, c0 = cpuSeconds()
+        vectors = try run()
         let s = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         all.append(s)
-        best = min(best, s)
+        if s < best { best = s; bestCPU = cpuSeconds() - c0 }
     }
     if let out = o.out {
         try vectors.withUnsafeBytes { Data($0) }.write(to: URL(fileURLWithPath: out))
     }
     let tokens = ids.reduce(0) { $0 + $1.count }
     let runs = all.map { String(format: "%.3f", $0) }.joined(separator: ",")
-    print("{\"texts\": \(ids.count), \"tokens\": \(tokens), \"threads\": \(o.threads), \"seconds\": \(String(format: "%.4f", best)), " +
+    print("{\"mode\": \"\(embedder == nil ? "ids" : "texts")\", \"texts\": \(ids.count), \"tokens\": \(tokens), \"threads\": \(o.threads), \"seconds\": \(String(format: "%.4f", best)), " +
           "\"runs\": [\(runs)], \"texts_per_second\": \(String(format: "%.1f", Double(ids.count) / best)), " +
-          "\"load_seconds\": \(String(format: "%.3f", loadSeconds)), \"simd\": \"\(SIMDLevel.current.name)\", \"blas_core\": \"\(BLAS.prepared)/\(BLAS.coreName)\", \"dimension\": \(model.dimension)}")
+          "\"cpu_seconds\": \(String(format: "%.4f", bestCPU)), \"load_seconds\": \(String(format: "%.3f", loadSeconds)), \"simd\": \"\(SIMDLevel.current.name)\", \"blas_core\": \"\(BLAS.prepared)/\(BLAS.coreName)\", \"dimension\": \(model.dimension)}")
 } catch {
     fail("quiver-bench: \(error)")
 }

@@ -3,11 +3,8 @@ import QuiverMedia
 import QuiverTestSupport
 import XCTest
 
-// TODO(lead): the EfficientNet-Lite0 features of the sampled frames in
-// Tests/Fixtures/reference/video/*.json (`efficientnet_lite0_features_1280`) are not checked here:
-// they need the EfficientNet-Lite0 image model that is being written separately. Frames from
-// `VideoDecoder` feed `ImagePreprocessor.efficientNetLite0` unchanged; add that parity test
-// where the model lives.
+// The EfficientNet-Lite0 features of the sampled frames are checked in
+// Tests/QuiverModelsTests/VideoFrameParityTests.swift, where the model lives.
 
 final class VideoDecoderTests: XCTestCase {
     private func mean(_ image: RGBImage) -> Double {

@@ -111,3 +111,34 @@ final class IndexHNSWTests: XCTestCase {
         XCTAssertEqual(try a.search(base[0..<8], k: 10, params: ["ef": 10]), try b.search(base[0..<8], k: 10, params: ["ef": 10]))
     }
 }
+
+final class IndexConcurrencyTests: XCTestCase {
+    /// Concurrent searches (8 threads) on every kind return what serial searches return.
+    func testConcurrentSearchesMatchSerial() throws {
+        let dim = 32, n = 2000, nq = 64
+        let all = TestData.clustered(n + nq, dim, clusters: 16, seed: 81)
+        let base = Array(all[0..<(n * dim)]), queries = Array(all[(n * dim)...])
+        let indexes: [any VectorIndex] = [try FlatIndex(dimension: dim, metric: .cosine),
+                                          try HNSWIndex(dimension: dim, metric: .cosine),
+                                          try IVFSQ8Index(dimension: dim, metric: .cosine, nlist: 16, rerank: 2)]
+        for index in indexes {
+            try index.add(TestData.rows(n), base)
+            let serial = try (0..<nq).map { try index.search(queries[$0 * dim..<($0 + 1) * dim], k: 5) }
+            let results = UnsafeMutableBufferPointer<[IndexHit]>.allocate(capacity: nq)
+            results.initialize(repeating: [])
+            defer { results.deallocate() }
+            let out = UncheckedBox(results)
+            DispatchQueue.concurrentPerform(iterations: 8) { w in
+                for i in stride(from: w, to: nq, by: 8) {
+                    out.value[i] = (try? index.search(queries[i * dim..<(i + 1) * dim], k: 5)) ?? []
+                }
+            }
+            XCTAssertEqual(Array(results), serial, "\(index.kind)")
+        }
+    }
+}
+
+private struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ v: T) { value = v }
+}

@@ -123,7 +123,9 @@ final class KernelTests: XCTestCase {
             let hidden = heads * headDim, ld = 3 * hidden
             let rowsNeeded = max(qLen, kvLen)
             let qkv = randoms(rowsNeeded * ld)
-            let bias = useBias ? randoms(heads * qLen * kvLen, scale: 2) : nil
+            // The bias is a larger table read through strides (as MPNet's shared relative-position table is).
+            let bRows = qLen + 3, bCols = kvLen + 5
+            let bias = useBias ? randoms(heads * bRows * bCols, scale: 2) : nil
             let scale = 1 / Float(headDim).squareRoot()
             var expected = [Float](repeating: 0, count: qLen * hidden)
             for h in 0..<heads {
@@ -131,7 +133,7 @@ final class KernelTests: XCTestCase {
                     var s = (0..<kvLen).map { j -> Double in
                         var d = 0.0
                         for e in 0..<headDim { d += Double(qkv[i * ld + h * headDim + e]) * Double(qkv[j * ld + hidden + h * headDim + e]) }
-                        return d * Double(scale) + (bias.map { Double($0[(h * qLen + i) * kvLen + j]) } ?? 0)
+                        return d * Double(scale) + (bias.map { Double($0[(h * bRows + i) * bCols + j]) } ?? 0)
                     }
                     let m = s.max()!
                     s = s.map { Foundation.exp($0 - m) }
@@ -153,7 +155,8 @@ final class KernelTests: XCTestCase {
                     b.withOptionalPointer { bp in
                         Kernels.attention(q: base, ldQ: ld, k: base + hidden, v: base + 2 * hidden, ldKV: ld, out: &out, ldOut: hidden,
                                           qLength: qLen, kvLength: kvLen, heads: heads, headDim: headDim, scale: scale,
-                                          bias: bp, scratch: &scratch, level: level)
+                                          bias: bp, biasHeadStride: bRows * bCols, biasRowStride: bCols,
+                                          scratch: &scratch, level: level)
                     }
                 }
                 assertClose(out, expected, tol: 2e-6, "attention q\(qLen) kv\(kvLen) h\(heads)x\(headDim) \(level.name) vs double")

@@ -1,13 +1,14 @@
 """ANN benchmark: Quiver vs hnswlib 0.8, FAISS IndexHNSWFlat, usearch (HNSW, M=16,
 efConstruction=200, inner product on normalized vectors) and exact FLAT vs FAISS IndexFlatIP.
 
-    /work/venv/bin/python bench/ann/run.py [--data DIR] [--set wordnet|synthetic] [--repeats 3]
+    python bench/ann/run.py [--data DIR] [--set wordnet|synthetic] [--repeats 3]
 
 Each library runs in its own subprocess (memory = RSS growth while building). Build uses both
 cores; queries run single-threaded, the whole query set per ef, best of --repeats. The Swift side
 is bench/ann/swift (built here in release mode). Data: bench/ann/make_data.py.
 """
-import argparse, json, os, subprocess, sys, time
+import argparse
+import json, os, subprocess, sys, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EFS = [10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512]
@@ -26,7 +27,7 @@ r0 = rss()
 if lib == "hnswlib":
     import hnswlib
     idx = hnswlib.Index(space="ip", dim=d); idx.init_index(max_elements=n, M=16, ef_construction=200, random_seed=1)
-    t = time.perf_counter(); idx.add_items(base, np.arange(n), num_threads=2); build = time.perf_counter() - t
+    t = time.perf_counter(); c = time.process_time(); idx.add_items(base, np.arange(n), num_threads=2); build = time.perf_counter() - t; build_cpu = time.process_time() - c
     def search(ef):
         idx.set_ef(ef); return idx.knn_query(q, k=10, num_threads=1)[0]
 elif lib == "faiss-hnsw" or lib == "faiss-flat":
@@ -47,22 +48,23 @@ elif lib == "faiss-hnsw" or lib == "faiss-flat":
         emit({"lib": "faiss", "kind": "flat-single", "queries": 200, "threads": 1, "seconds": best, "qps": 200 / best})
         sys.exit(0)
     idx = faiss.IndexHNSWFlat(d, 16, faiss.METRIC_INNER_PRODUCT); idx.hnsw.efConstruction = 200
-    t = time.perf_counter(); idx.add(base); build = time.perf_counter() - t
+    t = time.perf_counter(); c = time.process_time(); idx.add(base); build = time.perf_counter() - t; build_cpu = time.process_time() - c
     faiss.omp_set_num_threads(1)
     def search(ef):
         idx.hnsw.efSearch = ef; return idx.search(q, 10)[1]
 elif lib == "usearch":
     from usearch.index import Index
     idx = Index(ndim=d, metric="ip", dtype="f32", connectivity=16, expansion_add=200)
-    t = time.perf_counter(); idx.add(np.arange(n), base, threads=2); build = time.perf_counter() - t
+    t = time.perf_counter(); c = time.process_time(); idx.add(np.arange(n), base, threads=2); build = time.perf_counter() - t; build_cpu = time.process_time() - c
     def search(ef):
         idx.expansion_search = ef; return idx.search(q, 10, threads=1).keys
-emit({"lib": lib, "kind": "hnsw", "n": n, "dim": d, "build_s": build, "rss_delta_mb": (rss() - r0) / 2**20})
+emit({"lib": lib, "kind": "hnsw", "n": n, "dim": d, "build_s": build, "build_cpu_s": build_cpu, "rss_delta_mb": (rss() - r0) / 2**20})
 for ef in efs:
-    best = 1e9
+    best = best_cpu = 1e9
     for _ in range(repeats):
-        t = time.perf_counter(); labels = search(ef); best = min(best, time.perf_counter() - t)
-    emit({"lib": lib, "kind": "hnsw", "ef": ef, "qps": len(q) / best, "recall10": recall(labels)})
+        t = time.perf_counter(); c = time.process_time(); labels = search(ef)
+        best = min(best, time.perf_counter() - t); best_cpu = min(best_cpu, time.process_time() - c)
+    emit({"lib": lib, "kind": "hnsw", "ef": ef, "qps": len(q) / best, "cpu_qps": len(q) / best_cpu, "recall10": recall(labels)})
 '''
 
 def run(cmd, env=None):
@@ -71,13 +73,13 @@ def run(cmd, env=None):
     for r in rows: print(json.dumps(r, sort_keys=True), flush=True)
     return rows
 
-def at_recall(rows, target):
+def at_recall(rows, target, key):
     ok = [r for r in rows if "ef" in r and r["recall10"] >= target]
-    return max(ok, key=lambda r: r["qps"]) if ok else None
+    return max(ok, key=lambda r: r[key]) if ok else None
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default="/work/bench-data/ann")
+    ap.add_argument("--data", default=os.path.join(os.environ.get("QUIVER_BENCH_DATA", os.path.expanduser("~/.cache/quiver/bench-data")), "ann"))
     ap.add_argument("--set", default="wordnet")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--only", default="quiver,hnswlib,faiss-hnsw,usearch,flat")
@@ -100,16 +102,17 @@ def main():
     if "flat" in only:
         results["flat-quiver"] = run([exe, "flat", *files, str(a.repeats)])
         results["flat-faiss"] = run([sys.executable, "-c", PEER, "faiss-flat", *files, "0", str(a.repeats)], env=env)
-    print("\n| library | build s | RSS MB | QPS @R>=0.95 (ef, recall) | QPS @R>=0.99 (ef, recall) |")
+    print("\nQPS = single-thread queries per second of CPU time (wall-clock QPS in brackets); best ef meeting the recall.")
+    print("| library | build wall s (CPU s) | RSS MB | QPS @R>=0.95 | QPS @R>=0.99 |")
     print("|---|---|---|---|---|")
     for lib in ["quiver", "hnswlib", "faiss-hnsw", "usearch"]:
         if lib not in results: continue
         rows = results[lib]; head = rows[0]
         cells = []
         for tgt in (0.95, 0.99):
-            r = at_recall(rows, tgt)
-            cells.append(f"{r['qps']:.0f} (ef={r['ef']}, {r['recall10']:.4f})" if r else "not reached")
-        print(f"| {lib} | {head['build_s']:.1f} | {head['rss_delta_mb']:.0f} | {cells[0]} | {cells[1]} |")
+            r = at_recall(rows, tgt, "cpu_qps")
+            cells.append(f"{r['cpu_qps']:.0f} [{r['qps']:.0f}] (ef={r['ef']}, R={r['recall10']:.4f})" if r else "not reached")
+        print(f"| {lib} | {head['build_s']:.1f} ({head['build_cpu_s']:.1f}) | {head['rss_delta_mb']:.0f} | {cells[0]} | {cells[1]} |")
     if "flat-quiver" in results:
         for key in ("flat-quiver", "flat-faiss"):
             for r in results[key]:

@@ -16,7 +16,7 @@ Both run with all cores (--threads, default 2): torch.set_num_threads and quiver
 then the best of --repeat timed runs of one batch (--batch, default 16).
 
 Run: swift build -c release --product quiver-image-bench
-     /work/venv/bin/python bench/image/run.py [--models resnet50,clip-b32-image,clip-b32-text,efficientnet-lite0]
+     python bench/image/run.py [--models resnet50,clip-b32-image,clip-b32-text,efficientnet-lite0]
 """
 import argparse
 import json

@@ -6,16 +6,20 @@ the license header lines do), in file order, with trailing whitespace removed.
 
 All three embed the same texts with all cores (--threads, default: all) and produce mean-pooled,
 L2-normalized fp32 vectors; the script checks that they agree (min cosine vs sentence-transformers).
-- Quiver: .build/release/quiver-bench (swift build -c release --product quiver-bench). Until the
-  Swift tokenizer lands it reads token ids produced here with the `tokenizers` library (same
-  tokenizer.json, truncation at max_seq_length); the tokenization time is printed separately.
+- Quiver: .build/release/quiver-bench (swift build -c release --product quiver-bench), twice:
+  "quiver" reads token ids produced here with the `tokenizers` library (same tokenizer.json,
+  truncation at max_seq_length; the model alone, comparable with the ORT run), and "quiver-e2e"
+  reads the texts and runs Quiver.TextEmbedder end to end (Swift tokenizer included).
 - ONNX Runtime: fp32 ONNX export of the same weights (torch.onnx.export, cached in --cache),
   all graph optimizations, intra-op threads = --threads, the same pre-tokenized ids sorted by length
   and batched by 32 with padding to the batch maximum, mean pooling over the attention mask.
 - sentence-transformers: model.encode(texts, batch_size=32), end to end (includes tokenization).
-Each engine: one warm-up run, then the best of --repeat timed runs.
+Each engine: one warm-up run, then the best of --repeat timed runs. Besides wall-clock texts/s the
+script prints the process CPU seconds of the best run: on a shared, loaded machine wall time
+depends on the other processes, CPU time much less (ORT's spinning worker threads inflate its CPU
+time somewhat).
 
-Run: /work/venv/bin/python bench/text/run.py [--models all-MiniLM-L6-v2,all-mpnet-base-v2] [--count 4000]
+Run: python bench/text/run.py [--models all-MiniLM-L6-v2,all-mpnet-base-v2] [--count 4000]
 """
 import argparse
 import json
@@ -57,14 +61,19 @@ def tokenize(folder, texts, max_len):
 
 
 def best_of(fn, repeats):
+    """(result, best wall seconds, all wall seconds, process CPU seconds of the best run)."""
     fn()  # warm-up
     times = []
     result = None
+    best_cpu = None
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = fn()
-        times.append(time.perf_counter() - t0)
-    return result, min(times), times
+        t, c = time.perf_counter() - t0, time.process_time() - c0
+        if not times or t < min(times):
+            best_cpu = c
+        times.append(t)
+    return result, min(times), times, best_cpu
 
 
 def run_quiver(folder, ids, threads, repeats, cache, name):
@@ -79,6 +88,19 @@ def run_quiver(folder, ids, threads, repeats, cache, name):
            "--repeat", str(repeats), "--out", out_path]
     res = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
     vecs = np.fromfile(out_path, dtype=np.float32).reshape(len(ids), -1)
+    return vecs, res
+
+
+def run_quiver_e2e(folder, texts, threads, repeats, cache, name):
+    exe = os.path.join(ROOT, ".build/release/quiver-bench")
+    texts_path = os.path.join(cache, name + "-texts.json")
+    out_path = os.path.join(cache, name + "-quiver-e2e.f32")
+    with open(texts_path, "w") as f:
+        json.dump({"texts": texts}, f)
+    cmd = [exe, "text", "--model", folder, "--texts", texts_path, "--threads", str(threads),
+           "--repeat", str(repeats), "--out", out_path]
+    res = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+    vecs = np.fromfile(out_path, dtype=np.float32).reshape(len(texts), -1)
     return vecs, res
 
 
@@ -156,14 +178,14 @@ def main():
     ap.add_argument("--count", type=int, default=4000)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--engines", default="quiver,ort,st")
+    ap.add_argument("--engines", default="quiver,quiver-e2e,ort,st")
     ap.add_argument("--cache", default="/tmp/quiver-bench")
     a = ap.parse_args()
     os.makedirs(a.cache, exist_ok=True)
     texts = glosses(a.count)
     engines = a.engines.split(",")
     print(f"corpus: first {len(texts)} glosses of data.noun; threads {a.threads}; best of {a.repeat} after a warm-up; "
-          f"load average {os.getloadavg()[0]:.2f}")
+          f"load average {os.getloadavg()[0]:.2f}", flush=True)
     for name in a.models.split(","):
         folder = os.path.join(HOME, "models", name)
         max_len = json.load(open(os.path.join(folder, "sentence_bert_config.json")))["max_seq_length"]
@@ -171,29 +193,36 @@ def main():
         ids, tok_s = tokenize(folder, texts, max_len)
         ntok = sum(len(i) for i in ids)
         print(f"\n{name}: {len(ids)} texts, {ntok} tokens (mean {ntok / len(ids):.1f}, max {max(len(i) for i in ids)}); "
-              f"tokenization (tokenizers, Rust, batch): {tok_s:.3f} s")
+              f"tokenization (tokenizers, Rust, batch): {tok_s:.3f} s", flush=True)
         results = {}
         if "quiver" in engines:
             v, res = run_quiver(folder, ids, a.threads, a.repeat, a.cache, name)
             results["quiver"] = (v, res["seconds"])
             print(f"  quiver (pre-tokenized ids)   {len(ids) / res['seconds']:8.1f} texts/s  ({res['seconds']:.3f} s; runs {res['runs']}; "
-                  f"simd {res['simd']}, blas {res['blas_core']})")
+                  f"CPU {res['cpu_seconds']:.2f} s; simd {res['simd']}, blas {res['blas_core']})", flush=True)
+        if "quiver-e2e" in engines:
+            v, res = run_quiver_e2e(folder, texts, a.threads, a.repeat, a.cache, name)
+            results["quiver-e2e"] = (v, res["seconds"])
+            print(f"  quiver (e2e, Swift tokenizer) {len(ids) / res['seconds']:7.1f} texts/s  ({res['seconds']:.3f} s; runs {res['runs']}; "
+                  f"CPU {res['cpu_seconds']:.2f} s)", flush=True)
         if "ort" in engines:
-            v, s, runs = run_ort(folder, ids, a.threads, a.repeat, a.cache, name, pad_id)
+            v, s, runs, cpu = run_ort(folder, ids, a.threads, a.repeat, a.cache, name, pad_id)
             results["ort"] = (v, s)
-            print(f"  onnxruntime (pre-tokenized)  {len(ids) / s:8.1f} texts/s  ({s:.3f} s; runs {[round(x, 3) for x in runs]})")
+            print(f"  onnxruntime (pre-tokenized)  {len(ids) / s:8.1f} texts/s  ({s:.3f} s; runs {[round(x, 3) for x in runs]}; CPU {cpu:.2f} s)", flush=True)
         if "st" in engines:
-            v, s, runs = run_st(folder, texts, a.threads, a.repeat)
+            v, s, runs, cpu = run_st(folder, texts, a.threads, a.repeat)
             results["st"] = (v, s)
-            print(f"  sentence-transformers (e2e)  {len(ids) / s:8.1f} texts/s  ({s:.3f} s; runs {[round(x, 3) for x in runs]})")
+            print(f"  sentence-transformers (e2e)  {len(ids) / s:8.1f} texts/s  ({s:.3f} s; runs {[round(x, 3) for x in runs]}; CPU {cpu:.2f} s)", flush=True)
         if "quiver" in results:
             q = results["quiver"][1]
             for k, label in (("ort", "onnxruntime"), ("st", "sentence-transformers")):
                 if k in results:
                     print(f"  quiver / {label}: {results[k][1] / q:.2f}x")
+        if "quiver-e2e" in results and "st" in results:
+            print(f"  quiver e2e / sentence-transformers e2e: {results['st'][1] / results['quiver-e2e'][1]:.2f}x")
         if "st" in results:
             ref = results["st"][0]
-            for k in ("quiver", "ort"):
+            for k in ("quiver", "quiver-e2e", "ort"):
                 if k in results:
                     cos = (results[k][0] * ref).sum(1)
                     print(f"  {k} vs sentence-transformers: min cosine {cos.min():.7f}")

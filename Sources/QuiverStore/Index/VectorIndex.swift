@@ -64,7 +64,8 @@ public protocol VectorIndex: AnyObject, Sendable {
     func rangeSearch(_ query: UnsafeBufferPointer<Float>, radius: Float, limit: Int, params: IndexParams, allow: ((UInt32) -> Bool)?) throws -> [IndexHit]
     /// Rebuilds the index without tombstoned rows (same rows, same parameters).
     func compact() throws
-    /// Approximate heap bytes used (vectors, graph, lists), excluding memory-mapped file pages.
+    /// Approximate bytes held (vectors, graph, lists, codes); vectors of a loaded index count
+    /// even while they are still pages of the memory-mapped file.
     var memoryBytes: Int { get }
 }
 

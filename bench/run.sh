@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every benchmark: Quiver and its peers on the same input in one run, printing ratios.
+# The peers (PyTorch, sentence-transformers, ONNX Runtime, hnswlib, FAISS, usearch) live in a
+# Python venv outside the repository (QUIVER_BENCH_VENV, default ~/.cache/quiver/bench-venv),
+# created here on first use. Benchmarks are not tests: run them on an otherwise idle machine.
+#
+#   bash bench/run.sh                 # text, ann, image, audio
+#   bash bench/run.sh text ann        # a subset
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV="${QUIVER_BENCH_VENV:-$HOME/.cache/quiver/bench-venv}"
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "bench: creating the peers' venv in $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet -r bench/requirements.txt
+fi
+PY="$VENV/bin/python"
+suites=("$@"); [ ${#suites[@]} -gt 0 ] || suites=(text ann image audio)
+echo "bench: load average $(cut -d' ' -f1-3 /proc/loadavg) (results are only meaningful on an idle machine)"
+for s in "${suites[@]}"; do
+  case "$s" in
+    text)  swift build -c release --product quiver-bench >/dev/null && "$PY" bench/text/run.py ;;
+    ann)   "$PY" bench/ann/make_data.py && "$PY" bench/ann/run.py --set wordnet ;;
+    image) swift build -c release --product quiver-image-bench >/dev/null && "$PY" bench/image/run.py ;;
+    audio) [ -f bench/audio/run.py ] && "$PY" bench/audio/run.py || echo "bench: no audio benchmark yet" ;;
+    *) echo "bench: unknown suite '$s' (text, ann, image, audio)" >&2; exit 2 ;;
+  esac
+done
