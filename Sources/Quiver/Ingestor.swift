@@ -8,6 +8,8 @@ public struct IngestOptions: Sendable {
     public var collection: String = "quiver"
     /// Model for text files (a sentence-transformers model from the catalog, or a folder).
     public var textModel: String = "all-MiniLM-L6-v2"
+    /// Model for audio files (a Whisper model).
+    public var audioModel: String = "faster-whisper-base"
     /// Model for image files (nil: an installed CLIP model, else efficientnet-lite0; see
     /// `ImageEmbedder.defaultModel`).
     public var imageModel: String?
@@ -18,8 +20,9 @@ public struct IngestOptions: Sendable {
     /// Worker threads for the models (nil: all cores).
     public var threads: Int?
     public init(collection: String = "quiver", textModel: String = "all-MiniLM-L6-v2", imageModel: String? = nil,
-                split: TextSplit = .default, batchSize: Int = 64, threads: Int? = nil) {
-        self.collection = collection; self.textModel = textModel; self.imageModel = imageModel; self.split = split
+                audioModel: String = "faster-whisper-base", split: TextSplit = .default, batchSize: Int = 64, threads: Int? = nil) {
+        self.collection = collection; self.textModel = textModel; self.imageModel = imageModel; self.audioModel = audioModel
+        self.split = split
         self.batchSize = batchSize; self.threads = threads
     }
 }
@@ -102,6 +105,7 @@ public final class Ingestor: @unchecked Sendable {
         var state = Progress(filesDone: 0, filesTotal: files.count, bytesDone: 0, bytesTotal: total, pieces: 0, path: "")
         var text: TextSink?
         var image: ImageSink?
+        var audio: AudioSink?
 
         for (fi, url) in files.enumerated() {
             defer {
@@ -157,8 +161,16 @@ public final class Ingestor: @unchecked Sendable {
                 report.collections.insert(image!.collection.name)
                 report.pieces += n
             case .audio:
-                report.skipped.append(IngestIssue(path: url.path,
-                    reason: "audio file: the Whisper audio embedder is not in this build yet"))
+                if audio == nil { audio = try await openAudioSink() }
+                let (status, n, problem) = try await audio!.add(url: url, hash: Self.sha256(data), size: Int64(data.count))
+                if let problem { report.failures.append(IngestIssue(path: url.path, reason: problem)); continue }
+                switch status {
+                case .unchanged: report.unchanged += 1
+                case .replaced: report.replaced += 1
+                case .added, .empty: report.added += 1
+                }
+                report.collections.insert(audio!.collection.name)
+                report.pieces += n
             }
         }
         if let text { report.pieces += try await text.flush(full: true); try await text.collection.flush() }
@@ -180,6 +192,13 @@ public final class Ingestor: @unchecked Sendable {
         let name = Self.collectionName(options.collection, .text)
         let c = try await Self.openCollection(store: store, name: name, model: model)
         return try await TextSink(collection: c, embedder: embedder, model: model, batchSize: options.batchSize, threads: options.threads)
+    }
+
+    private func openAudioSink() async throws -> AudioSink {
+        let embedder = try AudioEmbedder(model: options.audioModel, home: home)
+        let model = EmbeddingModel(id: embedder.modelName, dimension: embedder.dimension, normalized: true)
+        let c = try await Self.openCollection(store: store, name: Self.collectionName(options.collection, .audio), model: model)
+        return try await AudioSink(collection: c, embedder: embedder, model: model, threads: options.threads)
     }
 
     private func openImageSink() async throws -> ImageSink {

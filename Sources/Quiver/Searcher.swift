@@ -164,8 +164,17 @@ public final class Searcher: @unchecked Sendable {
             outcome.results = Array(outcome.results.sorted { $0.score > $1.score }.prefix(limit))
             return outcome
         case .audio:
-            throw QuiverError.noCompatibleCollection(query: url.path,
-                reason: "audio queries need the Whisper audio embedder, which is not available in this build yet")
+            var outcome = SearchOutcome(results: [], searched: [], notes: [])
+            for (m, c) in try await collections() where m == .audio {
+                guard let f = c.schema.vectorFields.first else { continue }
+                let q = try AudioEmbedder(model: f.model.id, home: home).embed(file: url).vector
+                try await run(q, model: f.model, on: c, limit: limit, filter: filter, into: &outcome)
+            }
+            if outcome.searched.isEmpty {
+                throw QuiverError.noCompatibleCollection(query: url.path, reason: "the store has no \(collection)_audio collection (ingest audio files first)")
+            }
+            outcome.results = Array(outcome.results.sorted { $0.score > $1.score }.prefix(limit))
+            return outcome
         }
     }
     private var imageEmbedders: [String: ImageEmbedder] = [:]

@@ -32,6 +32,7 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "Base name of the collections (NAME_text, NAME_image, ...).") var collection: String = "quiver"
     @Option(help: "Model for text files.") var textModel: String = "all-MiniLM-L6-v2"
     @Option(help: "Model for image files (default: an installed CLIP model, else efficientnet-lite0).") var imageModel: String?
+    @Option(help: "Model for audio files (Whisper).") var audioModel: String = "faster-whisper-base"
     @Option(help: "How text files are split: chars (overlapping windows) or lines (one row per line).") var split: Split = .chars
     @Option(help: "Characters per text chunk (with --split chars).") var chunkSize: Int = 1000
     @Option(help: "Characters shared by consecutive chunks (with --split chars).") var chunkOverlap: Int = 200
@@ -52,6 +53,7 @@ struct IngestCommand: AsyncParsableCommand {
         let path = StorePath.resolve(db)
         let store = try VectorStore(path: path)
         let opts = IngestOptions(collection: collection, textModel: textModel, imageModel: imageModel,
+                                 audioModel: audioModel,
                                  split: split == .lines ? .lines : .characters(size: chunkSize, overlap: chunkOverlap),
                                  batchSize: batchSize, threads: threads)
         let bar = ProgressLine(tty: !noProgress && isatty(STDERR_FILENO) != 0)

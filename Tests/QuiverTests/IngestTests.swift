@@ -11,6 +11,7 @@ final class IngestTests: XCTestCase {
     override func setUpWithError() throws {
         _ = try TestPaths.model("all-MiniLM-L6-v2")
         _ = try TestPaths.model("efficientnet-lite0")
+        _ = try TestPaths.model("faster-whisper-base")
         home = ModelHome(root: TestPaths.modelHome)
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("quiver-ingest-\(UUID().uuidString)")
         let docs = dir.appendingPathComponent("docs")
@@ -37,12 +38,20 @@ final class IngestTests: XCTestCase {
             progressCalls += 1
             XCTAssertLessThanOrEqual(p.filesDone, p.filesTotal)
         }
-        XCTAssertEqual(report.added, 4, "three texts and the image")
-        XCTAssertEqual(report.pieces, 4)
+        XCTAssertEqual(report.added, 5, "three texts, the image and the wav")
+        XCTAssertEqual(report.pieces, 5)
         XCTAssertEqual(report.failures, [])
-        XCTAssertEqual(report.skipped.map { URL(fileURLWithPath: $0.path).lastPathComponent }, ["speech.wav"], "no audio model yet")
+        XCTAssertEqual(report.skipped, [])
         XCTAssertEqual(progressCalls, 5, "once per file; hidden files and the symlink loop are not visited")
-        XCTAssertEqual(report.collections, ["quiver_text", "quiver_image"])
+        XCTAssertEqual(report.collections, ["quiver_text", "quiver_image", "quiver_audio"])
+        // The wav is one row of the audio space, spanning its duration.
+        let audio = try await store.collection("quiver_audio")
+        let arow = try await audio.query(outputFields: ["*"])
+        XCTAssertEqual(arow.count, 1)
+        XCTAssertEqual(audio.schema.vectorFields[0].model.id, "faster-whisper-base")
+        let byAudio = try await Searcher(store: store, home: home).search(file: dir.appendingPathComponent("docs/speech.wav"), limit: 1)
+        XCTAssertEqual(byAudio.results.first?.score ?? 0, 1, accuracy: 1e-4)
+        XCTAssertEqual(byAudio.results.first?.modality, "audio")
 
         let c = try await store.collection("quiver_text")
         XCTAssertEqual(c.schema.vectorFields[0].model, EmbeddingModel(id: "all-MiniLM-L6-v2", dimension: 384, normalized: true))
@@ -83,7 +92,7 @@ final class IngestTests: XCTestCase {
         try "Whisk two eggs.".write(to: recipe, atomically: true, encoding: .utf8)
         store = try VectorStore(path: db)
         let report = try await ingest(store, options: IngestOptions(split: .characters(size: 40, overlap: 10)))
-        XCTAssertEqual(report.unchanged, 3, "two texts and the image")
+        XCTAssertEqual(report.unchanged, 4, "two texts, the image and the wav")
         XCTAssertEqual(report.replaced, 1)
         XCTAssertEqual(report.added, 0)
         XCTAssertEqual(report.pieces, 1)
@@ -103,7 +112,7 @@ final class IngestTests: XCTestCase {
         try Data(repeating: 0x61, count: 1 << 16).followed(by: bad).write(to: docs.appendingPathComponent("broken.txt"))
         let store = try VectorStore(path: dir.appendingPathComponent("db").path)
         let report = try await ingest(store)
-        XCTAssertEqual(report.added, 4, "the readable files are ingested")
+        XCTAssertEqual(report.added, 5, "the readable files are ingested")
         XCTAssertEqual(Set(report.failures.map { URL(fileURLWithPath: $0.path).lastPathComponent }), ["dangling.txt", "broken.txt"])
         XCTAssertTrue(report.failures.contains { $0.reason == "not valid UTF-8 text" })
         try await store.close()
@@ -123,11 +132,11 @@ final class IngestTests: XCTestCase {
         }
         // Another base name makes another collection.
         let r = try await ingest(store, options: IngestOptions(collection: "mpnet", textModel: "all-mpnet-base-v2"))
-        XCTAssertEqual(r.collections, ["mpnet_text", "mpnet_image"])
+        XCTAssertEqual(r.collections, ["mpnet_text", "mpnet_image", "mpnet_audio"])
         // A vector of the wrong width is refused by name, not silently compared.
         do {
-            _ = try await Searcher(store: store, home: home).search(vector: [Float](repeating: 0.1, count: 512))
-            XCTFail("a 512-d query has no collection")
+            _ = try await Searcher(store: store, home: home).search(vector: [Float](repeating: 0.1, count: 100))
+            XCTFail("a 100-d query has no collection")
         } catch let QuiverError.noCompatibleCollection(_, reason) {
             XCTAssertTrue(reason.contains("384-d all-MiniLM-L6-v2"), reason)
         }
