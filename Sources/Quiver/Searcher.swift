@@ -74,12 +74,16 @@ public final class Searcher: @unchecked Sendable {
                 let e = try textEmbedder(f.model.id)
                 let q = try e.embed([query]).vectors[0]
                 try await run(q, model: f.model, on: c, limit: limit, filter: filter, into: &outcome)
+            } else if m == .audio {
+                if modalities?.contains(.audio) == true {
+                    outcome.notes.append("\(c.name) holds \(f.model.id) audio vectors, which have no text encoder: search it with an audio file")
+                }
             } else {
                 let entry = try? home.resolve(f.model.id).entry
                 if entry?.modality == .imageText {
                     outcome.notes.append("\(c.name): CLIP text queries are not wired in this build yet")
                 } else {
-                    outcome.notes.append("no CLIP model installed: \(m.rawValue)s were embedded with \(f.model.id), which has no text encoder; run `quiver models pull clip-vit-base-patch32` and ingest them again with --image-model clip-vit-base-patch32")
+                    outcome.notes.append("no CLIP model installed: images were embedded with \(f.model.id), which has no text encoder; run `quiver models pull clip-vit-base-patch32` and ingest them again with --image-model clip-vit-base-patch32")
                 }
             }
         }
