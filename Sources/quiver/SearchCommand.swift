@@ -1,27 +1,79 @@
 import ArgumentParser
 import Foundation
+import Quiver
 import QuiverStore
 
-/// `quiver search`: nearest neighbours of each row of an NPY query file, as JSON lines.
+/// `quiver search`: a text, file or vector query over the collections `quiver ingest` made; or,
+/// with `--vectors`, the raw nearest neighbours of each row of an .npy file in one collection.
 struct SearchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "search",
-        abstract: "Search a collection with query vectors from an .npy file; prints one JSON line per query.")
+        abstract: "Search a store with a text, a file or a vector (or raw .npy query vectors with --vectors).",
+        discussion: """
+        QUERY is a text, or the path of a file (a text file is read as the query). The query is \
+        embedded with each collection's own model and every compatible collection NAME_text, \
+        NAME_image, ... is searched; the hits are merged by score (cosine similarity).
 
-    @Option(help: "Store directory.") var db: String
-    @Option(help: "Collection name.") var collection: String
-    @Option(help: "An .npy file of shape (queries, dimension).") var vectors: String
-    @Option(help: "Hits per query.") var limit: Int = 10
-    @Option(name: .customLong("param"), help: "Search parameter NAME=NUMBER (ef=64, nprobe=16); repeatable.") var params: [String] = []
-    @Option(help: "A filter expression, e.g. 'age > 3 and color == \"red\"'.") var filter: String?
-    @Option(help: "The model id the queries come from (checked against the collection).") var model: String?
-    @Option(help: "Output format: jsonl.") var format: String = "jsonl"
+        --vector gives the query vector itself (a JSON array, or an .npy file of one row).
+        --vectors FILE.npy searches the collection named exactly --collection with each row and \
+        prints one JSON line per query (raw vectors, as `quiver import` stored them).
+
+        Examples:
+          quiver search "a small rodent"
+          quiver search --modality text --filter 'path like "%wordnet%"' --format json "a small rodent"
+          quiver search --db vectors.db --collection docs --vectors queries.npy --limit 5
+        """)
+
+    enum Format: String, ExpressibleByArgument { case table, json, jsonl }
+
+    @Option(help: "Store directory (default: $QUIVER_DB or ./quiver.db).") var db: String?
+    @Option(help: "Base name of the ingest collections (exact collection name with --vectors).") var collection: String = "quiver"
+    @Argument(help: "The query: a text, or a file.") var query: String?
+    @Option(help: "A query vector: a JSON array, or an .npy file holding one row.") var vector: String?
+    @Option(help: "An .npy file of shape (queries, dimension): raw search of --collection.") var vectors: String?
+    @Option(help: "With a video QUERY: use the frame at this second instead of the whole video.") var at: Double?
+    @Option(help: "Hits to show.") var limit: Int = 10
+    @Option(help: "A filter expression on the row fields, e.g. 'path like \"%notes%\"'.") var filter: String?
+    @Option(help: "Only search rows of these modalities (text, image, audio, video); repeatable.") var modality: [String] = []
+    @Option(name: .customLong("param"), help: "Search parameter NAME=NUMBER (ef=64, nprobe=16) for --vectors; repeatable.") var params: [String] = []
+    @Option(help: "The model id the --vectors queries come from (checked against the collection).") var model: String?
+    @Option(help: "Output: table (default), json (one array), jsonl (--vectors).") var format: Format?
+
+    func validate() throws {
+        guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
+        let given = [query != nil, vector != nil, vectors != nil].filter { $0 }.count
+        if given != 1 { throw ValidationError("give exactly one of QUERY, --vector or --vectors") }
+        for m in modality where ContentModality(rawValue: m) == nil {
+            throw ValidationError("--modality \(m): expected text, image, audio or video")
+        }
+    }
 
     func run() async throws {
-        guard format == "jsonl" else { throw ValidationError("--format must be jsonl") }
-        guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
+        let path = StorePath.resolve(db)
+        if let vectors { return try await rawSearch(path: path, npy: vectors) }
+        let store = try VectorStore(path: path)
+        let searcher = Searcher(store: store, collection: collection)
+        let mods = modality.isEmpty ? nil : Set(modality.compactMap(ContentModality.init(rawValue:)))
+        let outcome: SearchOutcome
+        if let vector {
+            outcome = try await searcher.search(vector: try Self.parseVector(vector), limit: limit, filter: filter, modalities: mods)
+        } else if let query, FileManager.default.fileExists(atPath: query) {
+            outcome = try await searcher.search(file: URL(fileURLWithPath: query), limit: limit, filter: filter, modalities: mods, videoTime: at)
+        } else {
+            outcome = try await searcher.search(text: query ?? "", limit: limit, filter: filter, modalities: mods)
+        }
+        try await store.close()
+        for n in outcome.notes { FileHandle.standardError.write(Data("note: \(n)\n".utf8)) }
+        switch format ?? .table {
+        case .json, .jsonl: print(SearchRendering.json(outcome.results))
+        case .table: print(SearchRendering.table(outcome.results), terminator: "")
+        }
+    }
+
+    private func rawSearch(path: String, npy: String) async throws {
+        guard (format ?? .jsonl) == .jsonl else { throw ValidationError("--vectors prints jsonl") }
         let p = try RawVectorTools.parseParams(params)
-        let results = try await RawVectorTools.search(database: db, collection: collection, queriesPath: vectors, limit: limit,
+        let results = try await RawVectorTools.search(database: path, collection: collection, queriesPath: npy, limit: limit,
                                                       params: p, filter: filter, model: model)
         var out = ""
         for (i, hits) in results.enumerated() {
@@ -29,5 +81,19 @@ struct SearchCommand: AsyncParsableCommand {
             if out.utf8.count > 1 << 16 { FileHandle.standardOutput.write(Data(out.utf8)); out = "" }
         }
         FileHandle.standardOutput.write(Data(out.utf8))
+    }
+
+    /// A JSON array of numbers, or an .npy file of one row (or a 1-d array).
+    static func parseVector(_ s: String) throws -> [Float] {
+        let t = s.trimmingCharacters(in: .whitespaces)
+        if t.hasPrefix("[") {
+            guard let a = try? JSONDecoder().decode([Float].self, from: Data(t.utf8)), !a.isEmpty else {
+                throw ValidationError("--vector: expected a JSON array of numbers")
+            }
+            return a
+        }
+        let m = try NPY.read(path: t)
+        guard m.rows == 1 else { throw ValidationError("--vector \(t): expected one row, found \(m.rows)") }
+        return m.values
     }
 }

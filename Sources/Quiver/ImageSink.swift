@@ -1,0 +1,100 @@
+import Foundation
+import QuiverStore
+
+/// Image files waiting to be embedded, batched across files; one row per image.
+final class ImageSink {
+    let collection: Collection
+    let embedder: ImageEmbedder
+    let model: EmbeddingModel
+    let batchSize: Int
+    let threads: Int?
+    var known: [String: String] = [:]
+    var pending: [(url: URL, entity: Entity)] = []
+
+    init(collection: Collection, embedder: ImageEmbedder, model: EmbeddingModel, batchSize: Int, threads: Int?) async throws {
+        self.collection = collection; self.embedder = embedder; self.model = model
+        self.batchSize = max(1, batchSize); self.threads = threads
+        known = try await Self.knownHashes(collection)
+    }
+
+    /// path → content hash of the rows a collection holds.
+    static func knownHashes(_ c: Collection) async throws -> [String: String] {
+        var known: [String: String] = [:]
+        for r in try await c.query(outputFields: ["path", "sha256"]) {
+            if case let .string(p)? = r.fields["path"], case let .string(h)? = r.fields["sha256"] { known[p] = h }
+        }
+        return known
+    }
+
+    func add(url: URL, hash: String, size: Int64) async throws -> TextSink.Status {
+        let path = url.path
+        let old = known[path]
+        if old == hash { return .unchanged }
+        if old != nil { try await collection.delete(where: { $0.value(of: "path") == .string(path) }) }
+        known[path] = hash
+        let fields: [String: FieldValue] = ["path": .string(path), "modality": .string("image"), "chunk": .int(0),
+                                            "size": .int(size), "sha256": .string(hash)]
+        pending.append((url, Entity(id: .string("\(path)#0"), vectors: [:], fields: fields)))
+        return old == nil ? .added : .replaced
+    }
+
+    /// Embeds a video's sampled frames now (one row per frame, with `frame_index`, `start_s`,
+    /// `end_s`, and a whole-video row, the frames' mean, with `chunk` -1).
+    /// - Returns: rows written, or the reason the video could not be decoded.
+    func addVideo(url: URL, hash: String, size: Int64) async throws -> (TextSink.Status, Int, String?) {
+        let path = url.path
+        let old = known[path]
+        if old == hash { return (.unchanged, 0, nil) }
+        if old != nil { try await collection.delete(where: { $0.value(of: "path") == .string(path) }) }
+        let frames: [VideoFrameEmbedding]
+        do { frames = try VideoEmbedder(images: embedder).embedFrames(contentsOf: url, threads: threads) } catch {
+            known[path] = nil
+            return (.empty, 0, "cannot decode the video: \(error)")
+        }
+        guard let mean = VideoEmbedder.mean(frames) else { return (.empty, 0, "no video frames decoded") }
+        known[path] = hash
+        func fields(_ chunk: Int) -> [String: FieldValue] {
+            ["path": .string(path), "modality": .string("video"), "chunk": .int(Int64(chunk)), "size": .int(size), "sha256": .string(hash)]
+        }
+        var entities: [Entity] = []
+        for (i, f) in frames.enumerated() {
+            var fs = fields(i)
+            fs["frame_index"] = .int(Int64(f.frameIndex)); fs["start_s"] = .double(f.start); fs["end_s"] = .double(f.end)
+            entities.append(Entity(id: .string("\(path)#\(i)"), vectors: ["vector": f.vector], fields: fs))
+        }
+        var whole = fields(-1)
+        whole["start_s"] = .double(frames.first!.start); whole["end_s"] = .double(frames.last!.end)
+        entities.append(Entity(id: .string("\(path)#video"), vectors: ["vector": mean], fields: whole))
+        try await collection.upsert(entities, models: ["vector": model])
+        return (old == nil ? .added : .replaced, entities.count, nil)
+    }
+
+    /// Embeds and writes full batches (all when `full`); a file that cannot be decoded is
+    /// returned as a failure and the others are written.
+    func flush(full: Bool) async throws -> (written: Int, failures: [IngestIssue]) {
+        var written = 0
+        var failures: [IngestIssue] = []
+        while pending.count >= batchSize || (full && !pending.isEmpty) {
+            let n = min(batchSize, pending.count)
+            let batch = Array(pending.prefix(n))
+            pending.removeFirst(n)
+            var vectors: [[Float]?]
+            do { vectors = try embedder.embed(files: batch.map(\.url), threads: threads) } catch {
+                vectors = batch.map { item in
+                    do { return try embedder.embed(files: [item.url], threads: threads)[0] } catch {
+                        failures.append(IngestIssue(path: item.url.path, reason: "cannot decode the image: \(error)"))
+                        return nil
+                    }
+                }
+            }
+            var entities: [Entity] = []
+            for (k, item) in batch.enumerated() {
+                guard let v = vectors[k] else { known[item.url.path] = nil; continue }
+                var e = item.entity; e.vectors = ["vector": v]; entities.append(e)
+            }
+            if !entities.isEmpty { try await collection.upsert(entities, models: ["vector": model]) }
+            written += entities.count
+        }
+        return (written, failures)
+    }
+}

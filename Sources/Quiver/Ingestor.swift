@@ -1,0 +1,297 @@
+import Foundation
+import QuiverStore
+
+/// Options of an `Ingestor` run.
+public struct IngestOptions: Sendable {
+    /// Base name of the collections: texts go to `<collection>_text`, images to `<collection>_image`,
+    /// audio to `<collection>_audio` — one collection per embedding space.
+    public var collection: String = "quiver"
+    /// Model for text files (a sentence-transformers model from the catalog, or a folder).
+    public var textModel: String = "all-MiniLM-L6-v2"
+    /// Model for audio files (a Whisper model).
+    public var audioModel: String = "faster-whisper-base"
+    /// Model for image files (nil: an installed CLIP model, else efficientnet-lite0; see
+    /// `ImageEmbedder.defaultModel`).
+    public var imageModel: String?
+    /// How text files are cut into the pieces that are embedded.
+    public var split: TextSplit = .default
+    /// Pieces embedded per model call; pieces of several files share a batch.
+    public var batchSize: Int = 64
+    /// Worker threads for the models (nil: all cores).
+    public var threads: Int?
+    public init(collection: String = "quiver", textModel: String = "all-MiniLM-L6-v2", imageModel: String? = nil,
+                audioModel: String = "faster-whisper-base", split: TextSplit = .default, batchSize: Int = 64, threads: Int? = nil) {
+        self.collection = collection; self.textModel = textModel; self.imageModel = imageModel; self.audioModel = audioModel
+        self.split = split
+        self.batchSize = batchSize; self.threads = threads
+    }
+}
+
+/// Where an ingest run is; passed to the progress callback after each file.
+public struct IngestProgress: Sendable {
+    public var filesDone: Int
+    public var filesTotal: Int
+    /// Bytes of the files done so far, and of all files.
+    public var bytesDone: Int64
+    public var bytesTotal: Int64
+    /// Pieces (text chunks, frames, segments) embedded so far.
+    public var pieces: Int
+    /// The file just finished.
+    public var path: String
+}
+
+/// A file that was not ingested, and why.
+public struct IngestIssue: Sendable, Hashable {
+    public var path: String
+    public var reason: String
+}
+
+/// What an ingest run did.
+public struct IngestReport: Sendable {
+    /// Files embedded for the first time.
+    public var added = 0
+    /// Files whose content changed: their old rows were replaced.
+    public var replaced = 0
+    /// Files skipped because their content hash matches what the store holds.
+    public var unchanged = 0
+    /// Rows written (one per text chunk, frame or segment).
+    public var pieces = 0
+    /// Files that could not be read or embedded (the run went on without them).
+    public var failures: [IngestIssue] = []
+    /// Files of a kind no installed model embeds (listed, not failures).
+    public var skipped: [IngestIssue] = []
+    /// The collections written to.
+    public var collections: Set<String> = []
+}
+
+/// Walks files and folders, detects each file's modality, embeds it with the model configured
+/// for that modality and writes the vectors, with their metadata, to one collection per
+/// embedding space of a `VectorStore`.
+///
+/// Row metadata (scalar fields): `path` (absolute), `modality`, `chunk` (piece number in the file),
+/// `start`/`end` (Unicode-scalar offsets of a text chunk in its file), `size` (file bytes),
+/// `sha256` (of the file content; a file whose hash is unchanged is skipped on the next run, a
+/// changed one has all its rows replaced) and `text` (the chunk).
+///
+/// Example:
+/// ```swift
+/// let store = try VectorStore(path: "quiver.db")
+/// let report = try await Ingestor(store: store).ingest(["notes/"])
+/// let hits = try await Searcher(store: store).search(text: "how do I reset the router?")
+/// ```
+public final class Ingestor: @unchecked Sendable {
+    public let store: VectorStore
+    public let options: IngestOptions
+    let home: ModelHome
+    private var textEmbedder: TextEmbedder?
+
+    public init(store: VectorStore, options: IngestOptions = IngestOptions(), home: ModelHome = .fromEnvironment()) {
+        self.store = store; self.options = options; self.home = home
+    }
+
+    /// The name of the collection holding `modality`'s vectors for a base name.
+    public static func collectionName(_ base: String, _ modality: ContentModality) -> String { "\(base)_\(modality.rawValue)" }
+
+    /// Ingests the files under `paths`. Unreadable files are collected in the report's `failures`
+    /// and the run goes on; model and store errors stop it.
+    /// - Throws: model loading errors, `QuiverError.embeddingSpaceMismatch` when the text collection
+    ///   holds another model's vectors, store errors.
+    public func ingest(_ paths: [String], progress: (IngestProgress) -> Void = { _ in }) async throws -> IngestReport {
+        var report = IngestReport()
+        let (files, problems) = FileWalker.files(in: paths)
+        report.failures = problems.map { IngestIssue(path: $0.path, reason: $0.reason) }
+        let sizes = files.map { (try? FileManager.default.attributesOfItem(atPath: $0.path)[.size] as? Int64 ?? 0) ?? 0 }
+        let total = sizes.reduce(0, +)
+        var state = Progress(filesDone: 0, filesTotal: files.count, bytesDone: 0, bytesTotal: total, pieces: 0, path: "")
+        var text: TextSink?
+        var image: ImageSink?
+        var audio: AudioSink?
+
+        for (fi, url) in files.enumerated() {
+            defer {
+                state.filesDone += 1; state.bytesDone += sizes[fi]; state.path = url.path
+                state.pieces = report.pieces + (text?.pendingCount ?? 0) + (image?.pending.count ?? 0)
+                progress(state)
+            }
+            let data: Data
+            do { data = try Data(contentsOf: url) } catch {
+                report.failures.append(IngestIssue(path: url.path, reason: "cannot read it (missing, or no permission)")); continue
+            }
+            guard let kind = ContentModality.detect(header: data.prefix(1 << 16), pathExtension: url.pathExtension) else {
+                report.skipped.append(IngestIssue(path: url.path, reason: data.isEmpty ? "empty file" : "not text, image, audio or video"))
+                continue
+            }
+            switch kind {
+            case .text:
+                guard let s = String(data: data, encoding: .utf8) else {
+                    report.failures.append(IngestIssue(path: url.path, reason: "not valid UTF-8 text")); continue
+                }
+                if text == nil { text = try await openTextSink() }
+                let hash = Self.sha256(data)
+                let status = try await text!.add(path: url.path, text: s, hash: hash, size: Int64(data.count), split: options.split)
+                switch status {
+                case .unchanged: report.unchanged += 1
+                case .replaced: report.replaced += 1
+                case .added: report.added += 1
+                case .empty: report.skipped.append(IngestIssue(path: url.path, reason: "no text in it"))
+                }
+                report.collections.insert(text!.collection.name)
+                report.pieces += try await text!.flush(full: false)
+            case .image:
+                if image == nil { image = try await openImageSink() }
+                let status = try await image!.add(url: url, hash: Self.sha256(data), size: Int64(data.count))
+                switch status {
+                case .unchanged: report.unchanged += 1
+                case .replaced: report.replaced += 1
+                case .added, .empty: report.added += 1
+                }
+                report.collections.insert(image!.collection.name)
+                let (n, failed) = try await image!.flush(full: false)
+                report.pieces += n; report.failures += failed
+                report.added -= failed.count
+            case .video:
+                if image == nil { image = try await openImageSink() }
+                let (status, n, problem) = try await image!.addVideo(url: url, hash: Self.sha256(data), size: Int64(data.count))
+                if let problem { report.failures.append(IngestIssue(path: url.path, reason: problem)); continue }
+                switch status {
+                case .unchanged: report.unchanged += 1
+                case .replaced: report.replaced += 1
+                case .added, .empty: report.added += 1
+                }
+                report.collections.insert(image!.collection.name)
+                report.pieces += n
+            case .audio:
+                if audio == nil { audio = try await openAudioSink() }
+                let (status, n, problem) = try await audio!.add(url: url, hash: Self.sha256(data), size: Int64(data.count))
+                if let problem { report.failures.append(IngestIssue(path: url.path, reason: problem)); continue }
+                switch status {
+                case .unchanged: report.unchanged += 1
+                case .replaced: report.replaced += 1
+                case .added, .empty: report.added += 1
+                }
+                report.collections.insert(audio!.collection.name)
+                report.pieces += n
+            }
+        }
+        if let text { report.pieces += try await text.flush(full: true); try await text.collection.flush() }
+        if let image {
+            let (n, failed) = try await image.flush(full: true)
+            report.pieces += n; report.failures += failed; report.added -= failed.count
+            try await image.collection.flush()
+        }
+        state.pieces = report.pieces
+        return report
+    }
+
+    private typealias Progress = IngestProgress
+
+    private func openTextSink() async throws -> TextSink {
+        let embedder = try textEmbedder ?? TextEmbedder(model: options.textModel, home: home)
+        textEmbedder = embedder
+        let model = EmbeddingModel(id: embedder.modelName, dimension: embedder.dimension, normalized: embedder.normalizesByDefault)
+        let name = Self.collectionName(options.collection, .text)
+        let c = try await Self.openCollection(store: store, name: name, model: model)
+        return try await TextSink(collection: c, embedder: embedder, model: model, batchSize: options.batchSize, threads: options.threads)
+    }
+
+    private func openAudioSink() async throws -> AudioSink {
+        let embedder = try AudioEmbedder(model: options.audioModel, home: home)
+        let model = EmbeddingModel(id: embedder.modelName, dimension: embedder.dimension, normalized: true)
+        let c = try await Self.openCollection(store: store, name: Self.collectionName(options.collection, .audio), model: model)
+        return try await AudioSink(collection: c, embedder: embedder, model: model, threads: options.threads)
+    }
+
+    private func openImageSink() async throws -> ImageSink {
+        let embedder = try ImageEmbedder(model: options.imageModel ?? ImageEmbedder.defaultModel(home: home), home: home)
+        let model = EmbeddingModel(id: embedder.modelName, dimension: embedder.dimension, normalized: false)
+        let c = try await Self.openCollection(store: store, name: Self.collectionName(options.collection, .image), model: model)
+        return try await ImageSink(collection: c, embedder: embedder, model: model, batchSize: 16, threads: options.threads)
+    }
+
+    /// The scalar fields of an ingest collection.
+    static let scalarFields: [ScalarField] = [
+        ScalarField(name: "path", type: .string), ScalarField(name: "modality", type: .string),
+        ScalarField(name: "chunk", type: .int64), ScalarField(name: "start", type: .int64, nullable: true),
+        ScalarField(name: "end", type: .int64, nullable: true), ScalarField(name: "size", type: .int64),
+        ScalarField(name: "sha256", type: .string), ScalarField(name: "text", type: .string, nullable: true),
+    ]
+
+    /// Opens (or creates) `name` bound to `model`, refusing a collection bound to another model.
+    static func openCollection(store: VectorStore, name: String, model: EmbeddingModel) async throws -> Collection {
+        if store.hasCollection(name) {
+            let c = try await store.collection(name)
+            guard let f = c.schema.vectorFields.first else { throw QuiverError.embeddingSpaceMismatch(collection: name, storedModel: "none", requestedModel: model.id) }
+            guard f.model.id == model.id, f.dimension == model.dimension else {
+                throw QuiverError.embeddingSpaceMismatch(collection: name, storedModel: "\(f.model.id) (\(f.dimension)-d)",
+                                                         requestedModel: "\(model.id) (\(model.dimension)-d)")
+            }
+            return c
+        }
+        let schema = CollectionSchema(primaryKey: PrimaryKeyField(name: "id", type: .string),
+                                      vectorFields: [VectorField(name: "vector", dimension: model.dimension, metric: .cosine, model: model)],
+                                      scalarFields: scalarFields, enableDynamicField: true,
+                                      description: "quiver ingest: \(model.id) vectors")
+        return try await store.createCollection(name, schema: schema)
+    }
+
+    static func sha256(_ data: Data) -> String {
+        var h = SHA256Hasher(); h.update(data); return h.finalize()
+    }
+}
+
+/// Text chunks waiting to be embedded, batched across files.
+final class TextSink {
+    enum Status { case added, replaced, unchanged, empty }
+    let collection: Collection
+    let embedder: TextEmbedder
+    let model: EmbeddingModel
+    let batchSize: Int
+    let threads: Int?
+    /// path → content hash of what the collection holds.
+    var known: [String: String] = [:]
+    var pending: [(Entity, String)] = []
+    var pendingCount: Int { pending.count }
+
+    init(collection: Collection, embedder: TextEmbedder, model: EmbeddingModel, batchSize: Int, threads: Int?) async throws {
+        self.collection = collection; self.embedder = embedder; self.model = model
+        self.batchSize = max(1, batchSize); self.threads = threads
+        known = try await ImageSink.knownHashes(collection)
+    }
+
+    func add(path: String, text: String, hash: String, size: Int64, split: TextSplit) async throws -> Status {
+        let old = known[path]
+        if old == hash { return .unchanged }
+        if old != nil {
+            try await collection.delete(where: { $0.value(of: "path") == .string(path) })
+        }
+        let chunks = split.chunks(of: text)
+        known[path] = hash
+        if chunks.isEmpty { return .empty }
+        for (i, c) in chunks.enumerated() {
+            let fields: [String: FieldValue] = [
+                "path": .string(path), "modality": .string("text"), "chunk": .int(Int64(i)),
+                "start": .int(Int64(c.start)), "end": .int(Int64(c.end)), "size": .int(size),
+                "sha256": .string(hash), "text": .string(c.text),
+            ]
+            pending.append((Entity(id: .string("\(path)#\(i)"), vectors: [:], fields: fields), c.text))
+        }
+        return old == nil ? .added : .replaced
+    }
+
+    /// Embeds and writes full batches (all pending pieces when `full`); returns the rows written.
+    func flush(full: Bool) async throws -> Int {
+        var written = 0
+        while pending.count >= batchSize || (full && !pending.isEmpty) {
+            let n = min(batchSize, pending.count)
+            let batch = pending.prefix(n)
+            let vectors = try embedder.embed(batch.map(\.1), threads: threads).vectors
+            var entities: [Entity] = []
+            entities.reserveCapacity(n)
+            for (k, (e, _)) in batch.enumerated() { var e = e; e.vectors = ["vector": vectors[k]]; entities.append(e) }
+            try await collection.upsert(entities, models: ["vector": model])
+            pending.removeFirst(n)
+            written += n
+        }
+        return written
+    }
+}
