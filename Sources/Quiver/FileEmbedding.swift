@@ -51,6 +51,9 @@ public struct EmbeddedItem: Sendable, Equatable {
     public var end: Double?
     /// The model's vector.
     public var vector: [Float]
+    /// The model that made `vector` when it is not the embedder's own (a video's sound track:
+    /// the audio model; its vectors live in that model's space and width).
+    public var model: String?
 }
 
 /// Embeds a mix of texts and files with one model, routing each to the model's matching tower:
@@ -72,7 +75,7 @@ public final class FileEmbedder: Sendable {
     private let videoAudio: AudioEmbedder?
     private let videoAudioProblem: String?
 
-    /// Width of the vectors.
+    /// Width of the vectors (a video's sound-track rows have the audio model's width instead).
     public var dimension: Int { text?.dimension ?? image?.dimension ?? audio?.dimension ?? clip?.dimension ?? 0 }
 
     /// Loads `model` (catalog name, hub id or folder) and, for videos, `audioModel` when it is
@@ -190,7 +193,8 @@ public final class FileEmbedder: Sendable {
         if let videoAudio {
             do {
                 let (v, seconds) = try videoAudio.embed(file: url, threads: threads)
-                rows.append(EmbeddedItem(input: n, path: url.path, modality: .video, segment: "audio", start: 0, end: seconds, vector: v))
+                rows.append(EmbeddedItem(input: n, path: url.path, modality: .video, segment: "audio", start: 0, end: seconds,
+                                         vector: v, model: videoAudio.modelName))
             } catch MediaError.missingStream(_, _) {
                 // A silent video: no sound-track row.
             }
@@ -218,6 +222,7 @@ extension EmbeddedItem {
         if let frameIndex { s += ", \"frame_index\": \(frameIndex)" }
         if let start { s += ", \"start\": \(Self.seconds(start))" }
         if let end { s += ", \"end\": \(Self.seconds(end))" }
+        if let model { s += ", \"model\": " + Self.jsonString(model) }
         s += ", \"embedding\": ["
         s.reserveCapacity(s.utf8.count + vector.count * 12)
         for (i, x) in vector.enumerated() {

