@@ -17,11 +17,11 @@ struct EmbedCommand: AsyncParsableCommand {
         with their text tower. Texts longer than the model's limit are truncated with a warning (as sentence-transformers \
         does); --no-truncate makes that an error.
 
-        Formats: jsonl prints one {"index": i, "embedding": [...]} per text (files add "path", and \
-        "segment", "frame_index", "start", "end" in seconds where they apply; "index" is the \
-        argument's position) (the default when the \
-        output is not a terminal); npy writes a float32 matrix (rows = inputs) to standard output or \
-        --output; table shows the first values of each vector (the default on a terminal).
+        Formats: jsonl (the default when the output is not a terminal) prints one \
+        {"index": i, "embedding": [...]} per text; files add "path", and "segment", \
+        "frame_index", "start", "end" (seconds) where they apply; "index" is the argument's \
+        position. npy writes a float32 matrix (rows in jsonl order, without videos' sound-track \
+        rows, which have another width) to standard output or --output; table shows the first values of each vector (the default on a terminal).
 
         Examples:
           quiver embed --model all-MiniLM-L6-v2 "A man is eating food."
