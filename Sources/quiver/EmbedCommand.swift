@@ -9,15 +9,24 @@ struct EmbedCommand: AsyncParsableCommand {
         abstract: "Print the embeddings of texts or files.",
         discussion: """
         Inputs are texts given as arguments, or one text per line of standard input with `-`. \
-        Texts longer than the model's limit are truncated with a warning (as sentence-transformers \
+        An argument naming an existing file is a file input, its kind detected from its content \
+        (--text embeds every argument as a text): images give one vector each; audio one vector \
+        (Whisper models), plus one per 30 s window when longer; videos one per sampled frame \
+        (--sample), their sound track with --audio-model when installed ("segment": "audio"), and \
+        the whole video as the mean of its frames ("segment": "video"). CLIP models embed texts \
+        with their text tower. Texts longer than the model's limit are truncated with a warning (as sentence-transformers \
         does); --no-truncate makes that an error.
 
-        Formats: jsonl prints one {"index": i, "embedding": [...]} per input (the default when the \
-        output is not a terminal); npy writes a float32 matrix (rows = inputs) to standard output or \
-        --output; table shows the first values of each vector (the default on a terminal).
+        Formats: jsonl (the default when the output is not a terminal) prints one \
+        {"index": i, "embedding": [...]} per text; files add "path", and "segment", \
+        "frame_index", "start", "end" (seconds) where they apply; "index" is the argument's \
+        position. npy writes a float32 matrix (rows in jsonl order, without videos' sound-track \
+        rows, which have another width) to standard output or --output; table shows the first values of each vector (the default on a terminal).
 
         Examples:
           quiver embed --model all-MiniLM-L6-v2 "A man is eating food."
+          quiver embed --model efficientnet-lite0 cat.jpg dog.png
+          quiver embed --model clip-vit-base-patch32 --sample uniform:8 clip.mp4 "a dog on a beach"
           cut -f2 texts.tsv | quiver embed --model all-mpnet-base-v2 - --format npy --output texts.npy
         """
     )
@@ -27,8 +36,17 @@ struct EmbedCommand: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Model: catalog name, hub id or folder (see `quiver models list`).")
     var model: String = "all-MiniLM-L6-v2"
 
-    @Argument(help: "Texts to embed, or `-` to read one text per line from standard input.")
+    @Argument(help: "Texts or files to embed, or `-` to read one text per line from standard input.")
     var inputs: [String] = []
+
+    @Flag(help: "Embed every argument as a text, even one that names a file.")
+    var text = false
+
+    @Option(help: "Video frames to embed: every-frame, fps:R or uniform:N.")
+    var sample: String = "fps:1"
+
+    @Option(help: "Whisper model for videos' sound tracks (skipped with a warning when not installed).")
+    var audioModel: String = "faster-whisper-base"
 
     @Option(help: "Output format: jsonl, npy or table (default: table on a terminal, jsonl otherwise).")
     var format: Format?
@@ -55,7 +73,14 @@ struct EmbedCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let texts = try readInputs()
+        let arguments = try readInputs()
+        let classified = try EmbedInput.classify(arguments, forceText: text)
+        let home = ModelHome.fromEnvironment()
+        let allTexts = classified.allSatisfy { if case .text = $0 { return true } else { return false } }
+        if try !allTexts || home.installedModel(model).entry.modality != .text {
+            return try runFiles(classified, home: home)
+        }
+        let texts = arguments
         let embedder = try TextEmbedder(model: model)
         let chosen = format ?? (output == nil && isatty(STDOUT_FILENO) != 0 ? .table : .jsonl)
         var sink = try OutputSink(path: output, binary: chosen == .npy)
@@ -80,6 +105,31 @@ struct EmbedCommand: AsyncParsableCommand {
         }
         if chosen == .npy { sink.writeBytes(NPYWriter.float32Matrix(all, columns: embedder.dimension)) }
         if chosen == .table { sink.write("\(texts.count) × \(embedder.dimension)-d vectors from \(embedder.modelName)\n") }
+        try sink.close()
+    }
+
+    /// Files (and texts with a non-text model) through `FileEmbedder`.
+    private func runFiles(_ inputs: [EmbedInput], home: ModelHome) throws {
+        let needsAudio = inputs.contains { $0.modality == .video }
+        let embedder = try FileEmbedder(model: model, audioModel: needsAudio ? audioModel : nil, sampling: sample, home: home)
+        try embedder.check(inputs)
+        let chosen = format ?? (output == nil && isatty(STDOUT_FILENO) != 0 ? .table : .jsonl)
+        var sink = try OutputSink(path: output, binary: chosen == .npy)
+        if normalize != nil { warn("--normalize/--no-normalize apply to text models only; \(embedder.modelName) vectors are printed as the model gives them") }
+        let items = try embedder.embed(inputs, threads: threads, note: warn)
+        switch chosen {
+        case .jsonl: for item in items { sink.write(item.jsonLine()) }
+        case .table:
+            for item in items { sink.write(EmbeddingLine.table(index: item.input, text: item.label, vector: item.vector)) }
+            sink.write("\(items.count) × \(embedder.dimension)-d vectors from \(embedder.modelName)\n")
+        case .npy:
+            // One matrix needs one width: sound-track rows (another model's space) are left out.
+            let kept = items.filter { $0.model == nil }
+            if kept.count < items.count {
+                warn("\(items.count - kept.count) video sound-track row(s) left out of the npy matrix (another model's space and width); use --format jsonl to get them")
+            }
+            sink.writeBytes(NPYWriter.float32Matrix(kept.map(\.vector), columns: embedder.dimension))
+        }
         try sink.close()
     }
 

