@@ -27,14 +27,7 @@ public struct BertModel: TextEncoder {
     public init(config: BertConfig, weights source: WeightSource) throws {
         try config.validate(path: source.path)
         self.config = config
-        let loader = WeightLoader(source)
-        let prefix = source.info("embeddings.word_embeddings.weight") == nil && source.info("bert.embeddings.word_embeddings.weight") != nil ? "bert." : ""
-        loader.ignoredUnused = [
-            { $0.hasSuffix("embeddings.position_ids") },
-            { $0.hasPrefix(prefix + "pooler.") },
-            { prefix.isEmpty ? false : $0.hasPrefix("cls.") },
-        ]
-        let root = prefix.isEmpty ? loader.root : loader.root.scope("bert")
+        let (loader, root) = WeightLoader.encoder(source, modelPrefix: "bert", head: "cls")
         let h = config.hiddenSize
         let emb = root.scope("embeddings")
         wordEmbeddings = try emb.scope("word_embeddings").tensor("weight", [config.vocabSize, h])

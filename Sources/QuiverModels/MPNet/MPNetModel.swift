@@ -27,14 +27,7 @@ public struct MPNetModel: TextEncoder {
     public init(config: MPNetConfig, weights source: WeightSource) throws {
         try config.validate(path: source.path)
         self.config = config
-        let loader = WeightLoader(source)
-        let prefix = source.info("embeddings.word_embeddings.weight") == nil && source.info("mpnet.embeddings.word_embeddings.weight") != nil ? "mpnet." : ""
-        loader.ignoredUnused = [
-            { $0.hasSuffix("embeddings.position_ids") },
-            { $0.hasPrefix(prefix + "pooler.") },
-            { prefix.isEmpty ? false : $0.hasPrefix("lm_head.") },
-        ]
-        let root = prefix.isEmpty ? loader.root : loader.root.scope("mpnet")
+        let (loader, root) = WeightLoader.encoder(source, modelPrefix: "mpnet", head: "lm_head")
         let h = config.hiddenSize
         let emb = root.scope("embeddings")
         wordEmbeddings = try emb.scope("word_embeddings").tensor("weight", [config.vocabSize, h])
