@@ -12,6 +12,7 @@ PKGS=(
   libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev   # image codecs
   espeak-ng sox                                     # speech clips for audio tests and the demo
   wordnet-base                                      # a real text corpus for tests, demo and benchmarks
+  chromium                                          # headless browser test of the `quiver serve` web page
 )
 
 missing=()

@@ -4,7 +4,11 @@ import Hummingbird
 /// The HTTP server behind `quiver serve`: routes, middleware and shared state, thin over the library.
 ///
 /// Routes: `POST /v1/embeddings` (OpenAI-compatible), `GET /healthz`, `GET /metrics`, and the
-/// Milvus RESTful API v2 subset under `/v2/vectordb/` over the store at `databasePath`.
+/// Milvus RESTful API v2 subset under `/v2/vectordb/` over the store at `databasePath`, and the
+/// search page `GET /` with its JSON API (see `WebController`): `GET /api/collections`,
+/// `POST /api/search` (`{"text", "limit", "modality": [...], "filter", "collection"}`),
+/// `POST /api/search/file?limit=&modality=&name=` (the raw file as body) and
+/// `GET /api/media?id=ROW_ID` (the file of a stored row, with Range support).
 /// Every error is a JSON body (`{"error": {"message", "type", "param", "code"}}`); a bad request
 /// never stops the server.
 public struct QuiverServer: Sendable {
@@ -34,6 +38,7 @@ public struct QuiverServer: Sendable {
         // the API key is checked before any route runs.
         router.add(middleware: AccessLogMiddleware(metrics: metrics, log: configuration.logRequests))
         router.add(middleware: ErrorMiddleware())
+        WebController(stores: stores, configuration: configuration).addRoutes(to: router) // checks the key itself: the page at / loads without it
         if let key = configuration.apiKey, !key.isEmpty {
             router.add(middleware: APIKeyMiddleware(key: key))
         }

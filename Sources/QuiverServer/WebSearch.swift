@@ -1,0 +1,109 @@
+import Foundation
+import Quiver
+import QuiverStore
+
+/// One `Searcher` per collection base name, each used by one search at a time.
+///
+/// `Searcher` caches its models in unsynchronized dictionaries and its `search` methods are
+/// nonisolated `async` functions (they run off any actor), so an actor alone would not keep two
+/// requests out of it: `SearchLane` holds a turn that a search keeps across its suspension points.
+actor WebSearchers {
+    private let stores: StoreHolder
+    private let home: ModelHome
+    private var lanes: [String: SearchLane] = [:]
+
+    init(stores: StoreHolder, home: ModelHome) { self.stores = stores; self.home = home }
+
+    /// The lane of base name `base` (the `Ingestor`'s collection option), made on first use.
+    func lane(_ base: String) async throws -> SearchLane {
+        if let lane = lanes[base] { return lane }
+        let store = try await stores.get()
+        let lane = SearchLane(searcher: Searcher(store: store, collection: base, home: home))
+        lanes[base] = lane
+        return lane
+    }
+}
+
+/// Runs the searches of one `Searcher` one after another, in arrival order.
+actor SearchLane {
+    private let searcher: Searcher
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(searcher: Searcher) { self.searcher = searcher }
+
+    /// Runs `body` with the searcher once no other search of this lane is running.
+    func run<T: Sendable>(_ body: @Sendable (Searcher) async throws -> T) async throws -> T {
+        if busy { await withCheckedContinuation { waiting.append($0) } }
+        // The turn is handed over directly by `release()`, so `busy` stays true in between.
+        busy = true
+        defer { release() }
+        return try await body(searcher)
+    }
+
+    private func release() {
+        if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
+    }
+}
+
+/// The JSON of search results and store summaries for the web page.
+enum WebJSON {
+    /// A field value as JSON.
+    static func value(_ v: FieldValue) -> String {
+        switch v {
+        case .null: return "null"
+        case let .bool(b): return b ? "true" : "false"
+        case let .int(i): return String(i)
+        case let .double(d): return d.isFinite ? "\(d)" : "null"
+        case let .string(s): return JSONText.string(s)
+        case let .json(j): return json(j)
+        }
+    }
+
+    static func json(_ j: JSONValue) -> String {
+        switch j {
+        case .null: return "null"
+        case let .bool(b): return b ? "true" : "false"
+        case let .number(n): return n.isFinite ? "\(n)" : "null"
+        case let .string(s): return JSONText.string(s)
+        case let .array(a): return "[" + a.map(json).joined(separator: ", ") + "]"
+        case let .object(o): return "{" + o.sorted { $0.key < $1.key }.map { JSONText.string($0.key) + ": " + json($0.value) }.joined(separator: ", ") + "}"
+        }
+    }
+
+    /// The URL of a row's file on the media route.
+    static func mediaURL(id: String, collection: String) -> String {
+        "/api/media?collection=\(percentEncoded(collection))&id=\(percentEncoded(id))"
+    }
+
+    static func percentEncoded(_ s: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s
+    }
+
+    /// The fields the page shows, in a fixed order; `sha256`, `size` and other fields are left out
+    /// except `size`.
+    static let shownFields = ["path", "modality", "chunk", "start", "end", "start_s", "end_s", "frame_index", "size", "text"]
+
+    /// `{"results": [...], "searched": [...], "notes": [...], "took_ms": t}`; each result has
+    /// `score`, `id`, `collection`, `name` (file name), `media` (its media route URL) and the
+    /// row fields `path`, `modality`, `chunk`, `start`, `end`, `start_s`, `end_s`, `frame_index`,
+    /// `size`, `text` that it has.
+    static func outcome(_ o: SearchOutcome, seconds: Double) -> String {
+        var items: [String] = []
+        items.reserveCapacity(o.results.count)
+        for r in o.results {
+            var s = "{\"score\": \(JSONText.number(r.score)), \"id\": \(JSONText.string(r.id)), "
+            s += "\"collection\": \(JSONText.string(r.collection)), "
+            s += "\"name\": \(JSONText.string((r.path as NSString).lastPathComponent)), "
+            s += "\"media\": \(JSONText.string(mediaURL(id: r.id, collection: r.collection)))"
+            for k in shownFields { if let v = r.fields[k] { s += ", \(JSONText.string(k)): " + value(v) } }
+            items.append(s + "}")
+        }
+        return "{\"results\": [" + items.joined(separator: ",\n") + "], "
+            + "\"searched\": [" + o.searched.map(JSONText.string).joined(separator: ", ") + "], "
+            + "\"notes\": [" + o.notes.map(JSONText.string).joined(separator: ", ") + "], "
+            + "\"took_ms\": \(String(format: "%.1f", seconds * 1000))}"
+    }
+}

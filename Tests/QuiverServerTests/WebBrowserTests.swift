@@ -1,0 +1,144 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import QuiverTestSupport
+import XCTest
+@testable import QuiverServer
+
+/// The search page in a real headless Chromium, driven over the DevTools protocol: a text query,
+/// an upload, an audio player, an error; screenshots go to `.build/test-artifacts/web-*.png`.
+final class WebBrowserTests: XCTestCase {
+    static let artifacts = TestPaths.repositoryRoot.appendingPathComponent(".build/test-artifacts")
+
+    func testSearchPageInChromium() async throws {
+        guard let chromium = BrowserSession.executable() else {
+            let message = "chromium is not installed: run `apt-get install chromium` (scripts/install-system-deps.sh does)"
+            if TestPaths.modelsRequired { XCTFail(message) }
+            throw XCTSkip(message)
+        }
+        let fixture = try await WebFixture.prepared()
+        try FileManager.default.createDirectory(at: Self.artifacts, withIntermediateDirectories: true)
+        try await WebFixture.withServer(fixture) { server in
+            try await ServerTest.application(server).test(.live) { client in
+                let port = try XCTUnwrap(client.port)
+                let browser = try BrowserSession(executable: chromium, logPath: Self.artifacts.appendingPathComponent("web-chromium.log").path)
+                defer { browser.close() }
+                try await drive(browser, url: "http://127.0.0.1:\(port)/", fixture: fixture)
+            }
+        }
+    }
+
+    func drive(_ browser: BrowserSession, url: String, fixture: WebFixture.Prepared) async throws {
+        let target = try await browser.call("Target.createTarget", ["url": "about:blank"], timeout: 20)
+        let targetID = try XCTUnwrap(target["targetId"] as? String)
+        let attached = try await browser.call("Target.attachToTarget", ["targetId": targetID, "flatten": true])
+        let session = try XCTUnwrap(attached["sessionId"] as? String)
+        try await browser.call("Page.enable", session: session)
+        try await browser.call("Emulation.setDeviceMetricsOverride",
+                               ["width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": false], session: session)
+        try await browser.call("Page.navigate", ["url": url], session: session)
+        try await browser.waitUntil("document.readyState === 'complete' && document.querySelector('#store .coll')",
+                                    session: session, timeout: 10, what: "the page and its store line")
+        let store = try await browser.evaluate("document.querySelector('#store').innerText", session: session) as? String ?? ""
+        XCTAssertTrue(store.contains("quiver_text") && store.contains("4 rows") && store.contains("all-MiniLM-L6-v2"), store)
+
+        // 1. A text query, typed and submitted.
+        _ = try await browser.evaluate("""
+            (() => { const q = document.querySelector('#q'); q.value = 'how long should the espresso extract?';
+                     document.querySelector('#search-form').requestSubmit(); return true; })()
+            """, session: session)
+        try await browser.waitUntil("document.querySelectorAll('#results .card').length > 0 || document.querySelector('#messages .error')",
+                                    session: session, timeout: 30, what: "text results")
+        let text = try XCTUnwrap(try await browser.evaluate("""
+            (() => { const c = document.querySelector('#results .card');
+                     return { path: c.dataset.path, modality: c.dataset.modality, cards: document.querySelectorAll('#results .card').length,
+                              mark: [...c.querySelectorAll('mark')].map(m => m.textContent.toLowerCase()),
+                              where: c.querySelector('.where').textContent,
+                              notes: [...document.querySelectorAll('#messages .note')].map(n => n.textContent),
+                              error: (document.querySelector('#messages .error') || {}).textContent || null,
+                              status: document.querySelector('#status').textContent }; })()
+            """, session: session) as? [String: Any])
+        XCTAssertNil(text["error"] as? String)
+        XCTAssertEqual(text["path"] as? String, fixture.files["coffee.txt"]?.path, "\(text)")
+        XCTAssertEqual(text["modality"] as? String, "text")
+        XCTAssertEqual(text["cards"] as? Int, 4, "the four text files")
+        XCTAssertTrue((text["mark"] as? [String] ?? []).contains("espresso"), "query words are highlighted: \(text)")
+        XCTAssertEqual(text["where"] as? String, "chunk 0 · chars 0–\(WebFixture.texts["coffee.txt"]!.unicodeScalars.count)")
+        XCTAssertTrue((text["notes"] as? [String] ?? []).contains { $0.contains("no CLIP model installed") }, "\(text)")
+        XCTAssertTrue((text["status"] as? String ?? "").hasPrefix("4 results for"), "\(text)")
+        try await screenshot(browser, session: session, name: "web-text")
+
+        // 2. An upload through the file input: image results with loaded thumbnails.
+        let document = try await browser.call("DOM.getDocument", ["depth": 0], session: session)
+        let root = try XCTUnwrap((document["root"] as? [String: Any])?["nodeId"] as? Int)
+        let input = try await browser.call("DOM.querySelector", ["nodeId": root, "selector": "#file"], session: session)
+        let inputNode = try XCTUnwrap(input["nodeId"] as? Int)
+        try await browser.call("DOM.setFileInputFiles", ["files": [fixture.files["chelsea.png"]!.path], "nodeId": inputNode], session: session)
+        try await browser.waitUntil("""
+            document.querySelector('#results .card[data-modality="image"]') || document.querySelector('#messages .error')
+            """, session: session, timeout: 30, what: "image results of the upload")
+        try await browser.waitUntil("""
+            [...document.querySelectorAll('#results .card img')].every(i => i.complete && i.naturalWidth > 0)
+            """, session: session, timeout: 10, what: "thumbnails loaded",
+            diagnostic: "[...document.querySelectorAll('#results .card img')].map(i => i.src + ' ' + i.complete + ' ' + i.naturalWidth).join('; ')")
+        let upload = try XCTUnwrap(try await browser.evaluate("""
+            (() => { const cards = [...document.querySelectorAll('#results .card')];
+                     return { paths: cards.map(c => c.dataset.path), modalities: cards.map(c => c.dataset.modality),
+                              widths: cards.map(c => { const i = c.querySelector('img'); return i ? i.naturalWidth : 0; }),
+                              lazy: cards.every(c => c.querySelector('img').loading === 'lazy'),
+                              chip: document.querySelector('#query-file').innerText.trim(),
+                              error: (document.querySelector('#messages .error') || {}).textContent || null }; })()
+            """, session: session) as? [String: Any])
+        XCTAssertNil(upload["error"] as? String)
+        XCTAssertEqual((upload["paths"] as? [String])?.first, fixture.files["chelsea.png"]?.path, "\(upload)")
+        XCTAssertEqual(upload["modalities"] as? [String], ["image", "image", "image"])
+        XCTAssertEqual((upload["widths"] as? [Int])?.first, 451, "chelsea.png is 451 pixels wide")
+        XCTAssertTrue((upload["widths"] as? [Int] ?? []).allSatisfy { $0 > 0 }, "\(upload)")
+        XCTAssertEqual(upload["lazy"] as? Bool, true)
+        XCTAssertTrue((upload["chip"] as? String ?? "").contains("chelsea.png"))
+        try await screenshot(browser, session: session, name: "web-upload")
+
+        // 3. An audio upload: a player whose media loads (the browser reads it with Range requests).
+        try await browser.call("DOM.setFileInputFiles", ["files": [fixture.files["speech_0.wav"]!.path], "nodeId": inputNode], session: session)
+        try await browser.waitUntil("document.querySelector('#results .card[data-modality=\"audio\"] audio') || document.querySelector('#messages .error')",
+                                    session: session, timeout: 30, what: "audio results")
+        try await browser.waitUntil("document.querySelector('#results .card audio').readyState >= 1", session: session, timeout: 10,
+                                    what: "the audio player's metadata",
+                                    diagnostic: "(() => { const a = document.querySelector('#results .card audio'); return a.src + ' ' + a.readyState + ' ' + (a.error && a.error.message); })()")
+        let audio = try XCTUnwrap(try await browser.evaluate("""
+            (() => { const c = document.querySelector('#results .card'), a = c.querySelector('audio');
+                     return { path: c.dataset.path, duration: a.duration, src: a.getAttribute('src'), where: c.querySelector('.where').textContent }; })()
+            """, session: session) as? [String: Any])
+        XCTAssertEqual(audio["path"] as? String, fixture.files["speech_0.wav"]?.path)
+        XCTAssertGreaterThan(audio["duration"] as? Double ?? 0, 1, "\(audio)")
+        XCTAssertTrue((audio["src"] as? String ?? "").contains("#t=0,"), "\(audio)")
+        XCTAssertTrue((audio["where"] as? String ?? "").hasPrefix("0:00–0:0"), "\(audio)")
+
+        // 4. The server's error message is shown.
+        _ = try await browser.evaluate("""
+            (() => { document.querySelector('#more').open = true; document.querySelector('#filter').value = 'path like';
+                     document.querySelector('#search-form').requestSubmit(); return true; })()
+            """, session: session)
+        try await browser.waitUntil("document.querySelector('#messages .error')", session: session, timeout: 10, what: "the error message")
+        let error = try await browser.evaluate("document.querySelector('#messages .error').textContent", session: session) as? String ?? ""
+        XCTAssertTrue(error.contains("path like"), error)
+        XCTAssertEqual(try await browser.evaluate("document.querySelectorAll('#results .card').length", session: session) as? Int, 0)
+        try await screenshot(browser, session: session, name: "web-error")
+    }
+
+    /// Saves a PNG screenshot of the page to `.build/test-artifacts/NAME.png` and checks that it is one.
+    func screenshot(_ browser: BrowserSession, session: String, name: String) async throws {
+        let shot = try await browser.call("Page.captureScreenshot", ["format": "png"], session: session, timeout: 15)
+        let data = try XCTUnwrap((shot["data"] as? String).flatMap { Data(base64Encoded: $0) }, "no screenshot data")
+        let bytes = [UInt8](data)
+        XCTAssertEqual(Array(bytes.prefix(8)), [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], "PNG signature")
+        XCTAssertEqual(String(decoding: bytes[12..<16], as: UTF8.self), "IHDR")
+        let width = bytes[16..<20].reduce(0) { $0 << 8 | Int($1) }, height = bytes[20..<24].reduce(0) { $0 << 8 | Int($1) }
+        XCTAssertEqual(width, 1280)
+        XCTAssertEqual(height, 900)
+        XCTAssertEqual(String(decoding: bytes[(bytes.count - 8)..<(bytes.count - 4)], as: UTF8.self), "IEND")
+        let url = Self.artifacts.appendingPathComponent("\(name).png")
+        try data.write(to: url)
+        print("screenshot: \(url.path)")
+    }
+}
