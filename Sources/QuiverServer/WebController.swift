@@ -243,9 +243,10 @@ struct WebController: Sendable {
             throw APIError.badRequest("the upload is empty: send the image, audio, video or text file as the request body", param: "body")
         }
         let start = DispatchTime.now().uptimeNanoseconds
+        let (options, time) = (o, videoTime)
         let outcome = try await Self.mapErrors(replacing: url.path, with: shown) {
-            try await lane(o.base).run {
-                try await $0.search(file: url, limit: o.limit, filter: o.filter, modalities: o.modalities, videoTime: videoTime)
+            try await lane(options.base).run {
+                try await $0.search(file: url, limit: options.limit, filter: options.filter, modalities: options.modalities, videoTime: time)
             }
         }
         return WebJSON.outcome(outcome, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)

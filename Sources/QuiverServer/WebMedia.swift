@@ -117,22 +117,23 @@ struct WebMedia: Sendable {
         guard let id = query["id"].map(String.init), !id.isEmpty else {
             throw APIError.badRequest("missing query parameter 'id' (a row id from a search result, URL-encoded)", param: "id")
         }
-        let (path, modality) = try await locate(id: id, collection: query["collection"].map(String.init))
-        var st = stat()
-        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
-            throw APIError.notFound("the file of row '\(id)' is no longer at \(path); ingest it again", code: "file_missing")
+        let (stored, modality) = try await locate(id: id, collection: query["collection"].map(String.init))
+        let path = URL(fileURLWithPath: stored).resolvingSymlinksInPath().path
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+              attributes[.type] as? FileAttributeType == .typeRegular, let size = (attributes[.size] as? NSNumber)?.intValue else {
+            throw APIError.notFound("the file of row '\(id)' is no longer at \(stored); ingest it again", code: "file_missing")
         }
-        let size = Int(st.st_size)
-        let etag = "\"\(String(size, radix: 16))-\(String(Int(st.st_mtim.tv_sec), radix: 16))\""
+        let modified = Int((attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)
+        let etag = "\"\(String(size, radix: 16))-\(String(modified, radix: 16))\""
         var headers: HTTPFields = [
-            .contentType: Self.contentType(path: path, modality: modality),
+            .contentType: Self.contentType(path: stored, modality: modality),
             .acceptRanges: "bytes",
             .eTag: etag,
             .cacheControl: "private, max-age=60",
             .xContentTypeOptions: "nosniff",
             .contentSecurityPolicy: "default-src 'none'; sandbox",
         ]
-        headers[.contentDisposition] = "inline; filename=\"\(Self.asciiFileName(path))\""
+        headers[.contentDisposition] = "inline; filename=\"\(Self.asciiFileName(stored))\""
         if let match = request.headers[.ifNoneMatch], match == etag || match == "*" {
             return Response(status: .notModified, headers: headers)
         }

@@ -195,7 +195,8 @@ final class WebAPITests: XCTestCase {
                 for (uri, body, status, message) in cases {
                     let response = try await client.post(uri, raw: body, headers: [.contentType: "application/json"])
                     XCTAssertEqual(response.status, status, "\(uri) \(body): \(String(buffer: response.body))")
-                    XCTAssertTrue(try response.errorMessage().contains(message), "\(body): \(try response.errorMessage())")
+                    let text = try response.errorMessage()
+                    XCTAssertTrue(text.contains(message), "\(body): \(text)")
                 }
             }
         }
@@ -221,10 +222,14 @@ final class WebAPITests: XCTestCase {
 
                 // Media: the Bearer header, or the cookie the page sets (elements cannot send headers).
                 let uri = "/api/media?id=" + WebJSON.percentEncoded(fixture.files["camera.png"]!.path + "#0")
-                XCTAssertEqual(try await client.get(uri).status, .unauthorized)
-                XCTAssertEqual(try await client.get(uri, headers: [.cookie: "quiver_key=s3cret"]).status, .ok)
-                XCTAssertEqual(try await client.get(uri, headers: [.cookie: "quiver_key=x"]).status, .unauthorized)
-                XCTAssertEqual(try await client.get(uri, headers: [.authorization: "Bearer s3cret"]).status, .ok)
+                let bare = try await client.get(uri)
+                XCTAssertEqual(bare.status, .unauthorized)
+                let cookie = try await client.get(uri, headers: [.cookie: "quiver_key=s3cret"])
+                XCTAssertEqual(cookie.status, .ok)
+                let badCookie = try await client.get(uri, headers: [.cookie: "quiver_key=x"])
+                XCTAssertEqual(badCookie.status, .unauthorized)
+                let bearer = try await client.get(uri, headers: [.authorization: "Bearer s3cret"])
+                XCTAssertEqual(bearer.status, .ok)
                 // Other routes keep the server-wide check, which takes no cookie.
                 let embeddings = try await client.post("/v1/embeddings", json: ["input": "x", "model": "all-MiniLM-L6-v2"],
                                                        headers: [.cookie: "quiver_key=s3cret"])

@@ -23,12 +23,12 @@ final class WebBrowserTests: XCTestCase {
                 let port = try XCTUnwrap(client.port)
                 let browser = try BrowserSession(executable: chromium, logPath: Self.artifacts.appendingPathComponent("web-chromium.log").path)
                 defer { browser.close() }
-                try await drive(browser, url: "http://127.0.0.1:\(port)/", fixture: fixture)
+                try await Self.drive(browser, url: "http://127.0.0.1:\(port)/", fixture: fixture)
             }
         }
     }
 
-    func drive(_ browser: BrowserSession, url: String, fixture: WebFixture.Prepared) async throws {
+    static func drive(_ browser: BrowserSession, url: String, fixture: WebFixture.Prepared) async throws {
         let target = try await browser.call("Target.createTarget", ["url": "about:blank"], timeout: 20)
         let targetID = try XCTUnwrap(target["targetId"] as? String)
         let attached = try await browser.call("Target.attachToTarget", ["targetId": targetID, "flatten": true])
@@ -39,7 +39,8 @@ final class WebBrowserTests: XCTestCase {
         try await browser.call("Page.navigate", ["url": url], session: session)
         try await browser.waitUntil("document.readyState === 'complete' && document.querySelector('#store .coll')",
                                     session: session, timeout: 10, what: "the page and its store line")
-        let store = try await browser.evaluate("document.querySelector('#store').innerText", session: session) as? String ?? ""
+        let storeLine = try await browser.evaluate("document.querySelector('#store').innerText", session: session)
+        let store = storeLine as? String ?? ""
         XCTAssertTrue(store.contains("quiver_text") && store.contains("4 rows") && store.contains("all-MiniLM-L6-v2"), store)
 
         // 1. A text query, typed and submitted.
@@ -49,7 +50,7 @@ final class WebBrowserTests: XCTestCase {
             """, session: session)
         try await browser.waitUntil("document.querySelectorAll('#results .card').length > 0 || document.querySelector('#messages .error')",
                                     session: session, timeout: 30, what: "text results")
-        let text = try XCTUnwrap(try await browser.evaluate("""
+        let textState = try await browser.evaluate("""
             (() => { const c = document.querySelector('#results .card');
                      return { path: c.dataset.path, modality: c.dataset.modality, cards: document.querySelectorAll('#results .card').length,
                               mark: [...c.querySelectorAll('mark')].map(m => m.textContent.toLowerCase()),
@@ -57,7 +58,8 @@ final class WebBrowserTests: XCTestCase {
                               notes: [...document.querySelectorAll('#messages .note')].map(n => n.textContent),
                               error: (document.querySelector('#messages .error') || {}).textContent || null,
                               status: document.querySelector('#status').textContent }; })()
-            """, session: session) as? [String: Any])
+            """, session: session)
+        let text = try XCTUnwrap(textState as? [String: Any])
         XCTAssertNil(text["error"] as? String)
         XCTAssertEqual(text["path"] as? String, fixture.files["coffee.txt"]?.path, "\(text)")
         XCTAssertEqual(text["modality"] as? String, "text")
@@ -81,14 +83,15 @@ final class WebBrowserTests: XCTestCase {
             [...document.querySelectorAll('#results .card img')].every(i => i.complete && i.naturalWidth > 0)
             """, session: session, timeout: 10, what: "thumbnails loaded",
             diagnostic: "[...document.querySelectorAll('#results .card img')].map(i => i.src + ' ' + i.complete + ' ' + i.naturalWidth).join('; ')")
-        let upload = try XCTUnwrap(try await browser.evaluate("""
+        let uploadState = try await browser.evaluate("""
             (() => { const cards = [...document.querySelectorAll('#results .card')];
                      return { paths: cards.map(c => c.dataset.path), modalities: cards.map(c => c.dataset.modality),
                               widths: cards.map(c => { const i = c.querySelector('img'); return i ? i.naturalWidth : 0; }),
                               lazy: cards.every(c => c.querySelector('img').loading === 'lazy'),
                               chip: document.querySelector('#query-file').innerText.trim(),
                               error: (document.querySelector('#messages .error') || {}).textContent || null }; })()
-            """, session: session) as? [String: Any])
+            """, session: session)
+        let upload = try XCTUnwrap(uploadState as? [String: Any])
         XCTAssertNil(upload["error"] as? String)
         XCTAssertEqual((upload["paths"] as? [String])?.first, fixture.files["chelsea.png"]?.path, "\(upload)")
         XCTAssertEqual(upload["modalities"] as? [String], ["image", "image", "image"])
@@ -105,10 +108,11 @@ final class WebBrowserTests: XCTestCase {
         try await browser.waitUntil("document.querySelector('#results .card audio').readyState >= 1", session: session, timeout: 10,
                                     what: "the audio player's metadata",
                                     diagnostic: "(() => { const a = document.querySelector('#results .card audio'); return a.src + ' ' + a.readyState + ' ' + (a.error && a.error.message); })()")
-        let audio = try XCTUnwrap(try await browser.evaluate("""
+        let audioState = try await browser.evaluate("""
             (() => { const c = document.querySelector('#results .card'), a = c.querySelector('audio');
                      return { path: c.dataset.path, duration: a.duration, src: a.getAttribute('src'), where: c.querySelector('.where').textContent }; })()
-            """, session: session) as? [String: Any])
+            """, session: session)
+        let audio = try XCTUnwrap(audioState as? [String: Any])
         XCTAssertEqual(audio["path"] as? String, fixture.files["speech_0.wav"]?.path)
         XCTAssertGreaterThan(audio["duration"] as? Double ?? 0, 1, "\(audio)")
         XCTAssertTrue((audio["src"] as? String ?? "").contains("#t=0,"), "\(audio)")
@@ -120,14 +124,16 @@ final class WebBrowserTests: XCTestCase {
                      document.querySelector('#search-form').requestSubmit(); return true; })()
             """, session: session)
         try await browser.waitUntil("document.querySelector('#messages .error')", session: session, timeout: 10, what: "the error message")
-        let error = try await browser.evaluate("document.querySelector('#messages .error').textContent", session: session) as? String ?? ""
+        let errorText = try await browser.evaluate("document.querySelector('#messages .error').textContent", session: session)
+        let error = errorText as? String ?? ""
         XCTAssertTrue(error.contains("path like"), error)
-        XCTAssertEqual(try await browser.evaluate("document.querySelectorAll('#results .card').length", session: session) as? Int, 0)
+        let cards = try await browser.evaluate("document.querySelectorAll('#results .card').length", session: session)
+        XCTAssertEqual(cards as? Int, 0)
         try await screenshot(browser, session: session, name: "web-error")
     }
 
     /// Saves a PNG screenshot of the page to `.build/test-artifacts/NAME.png` and checks that it is one.
-    func screenshot(_ browser: BrowserSession, session: String, name: String) async throws {
+    static func screenshot(_ browser: BrowserSession, session: String, name: String) async throws {
         let shot = try await browser.call("Page.captureScreenshot", ["format": "png"], session: session, timeout: 15)
         let data = try XCTUnwrap((shot["data"] as? String).flatMap { Data(base64Encoded: $0) }, "no screenshot data")
         let bytes = [UInt8](data)
