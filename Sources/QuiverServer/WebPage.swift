@@ -29,6 +29,7 @@ enum WebPage {
   }
 }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 body { margin: 0; background: var(--bg); color: var(--text);
   font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
 header.top { display: flex; align-items: baseline; gap: 16px; flex-wrap: wrap;
@@ -283,8 +284,10 @@ function fail(e) {
   showMessages([], e.message);
 }
 
+const STOP = new Set(("the and for with how what should that this from into are was were you your have has had can will " +
+  "would could about over under than then them they their there when where which who why not but all any our out its").split(" "));
 function highlight(text, query) {
-  const terms = (query || "").toLowerCase().split(/[^\p{L}\p{N}]+/u).filter((t) => t.length > 2);
+  const terms = (query || "").toLowerCase().split(/[^\p{L}\p{N}]+/u).filter((t) => t.length > 2 && !STOP.has(t));
   if (!terms.length) return esc(text);
   const re = new RegExp("(" + terms.map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|") + ")", "giu");
   return String(text).split(re).map((p, i) => (i % 2 ? "<mark>" + esc(p) + "</mark>" : esc(p))).join("");

@@ -28,7 +28,8 @@ final class WebAPITests: XCTestCase {
                 for c in collections {
                     summary[c["name"] as? String ?? "?"] = "\(c["count"] as? Int ?? -1) \(c["model"] as? String ?? "?") \(c["modality"] as? String ?? "?")"
                 }
-                XCTAssertEqual(summary, ["quiver_text": "4 all-MiniLM-L6-v2 text", "quiver_image": "3 efficientnet-lite0 image",
+                // quiver_image: 3 images, and bikes.mp4's 10 one-second frames plus its whole-video row.
+                XCTAssertEqual(summary, ["quiver_text": "4 all-MiniLM-L6-v2 text", "quiver_image": "14 efficientnet-lite0 image",
                                          "quiver_audio": "1 faster-whisper-base audio"])
             }
         }
@@ -83,6 +84,15 @@ final class WebAPITests: XCTestCase {
                 XCTAssertEqual(hits.count, 3)
                 XCTAssertEqual(hits.first?["modality"] as? String, "image")
                 XCTAssertEqual((hits.first?["score"] as? NSNumber)?.floatValue ?? 0, 1, accuracy: 1e-3, "the same image")
+                // Video frames are image-space rows with their time range; modality=video keeps only them.
+                let frames = try await client.post("/api/search/file?limit=20&modality=video&name=chelsea.png", bytes: png)
+                let videoHits = try frames.results()
+                XCTAssertEqual(videoHits.count, 11, "10 one-second frames and the whole-video row")
+                XCTAssertEqual(Set(videoHits.compactMap { $0["name"] as? String }), ["bikes.mp4"])
+                XCTAssertEqual(Set(videoHits.compactMap { $0["modality"] as? String }), ["video"])
+                let frame = try XCTUnwrap(videoHits.first { $0["frame_index"] != nil })
+                let startS = try XCTUnwrap(frame["start_s"] as? Double), endS = try XCTUnwrap(frame["end_s"] as? Double)
+                XCTAssertEqual(endS - startS, 1, accuracy: 0.05)
                 XCTAssertEqual(hits.first?["media"] as? String,
                                "/api/media?collection=quiver_image&id=" + WebJSON.percentEncoded(fixture.files["chelsea.png"]!.path + "#0"))
 
@@ -154,6 +164,11 @@ final class WebAPITests: XCTestCase {
                 let wav = try await client.get("/api/media?id=" + WebJSON.percentEncoded(fixture.files["speech_0.wav"]!.path + "#0"))
                 XCTAssertEqual(wav.status, .ok)
                 XCTAssertEqual(wav.headers[.contentType], "audio/wav")
+                let mp4 = try await client.get("/api/media?collection=quiver_image&id=" + WebJSON.percentEncoded(fixture.files["bikes.mp4"]!.path + "#3"),
+                                               headers: [.range: "bytes=0-"])
+                XCTAssertEqual(mp4.status, .partialContent)
+                XCTAssertEqual(mp4.headers[.contentType], "video/mp4")
+                XCTAssertEqual(Data(mp4.body.readableBytesView), try Data(contentsOf: fixture.files["bikes.mp4"]!))
                 let txt = try await client.get("/api/media?id=" + WebJSON.percentEncoded(fixture.files["cats.txt"]!.path + "#0"))
                 XCTAssertEqual(txt.headers[.contentType], "text/plain; charset=utf-8")
                 XCTAssertEqual(String(buffer: txt.body), WebFixture.texts["cats.txt"])

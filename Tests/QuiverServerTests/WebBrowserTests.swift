@@ -80,23 +80,43 @@ final class WebBrowserTests: XCTestCase {
             document.querySelector('#results .card[data-modality="image"]') || document.querySelector('#messages .error')
             """, session: session, timeout: 30, what: "image results of the upload")
         try await browser.waitUntil("""
-            [...document.querySelectorAll('#results .card img')].every(i => i.complete && i.naturalWidth > 0)
-            """, session: session, timeout: 10, what: "thumbnails loaded",
-            diagnostic: "[...document.querySelectorAll('#results .card img')].map(i => i.src + ' ' + i.complete + ' ' + i.naturalWidth).join('; ')")
+            [...document.querySelectorAll('#results .card img')].every(i => i.complete && i.naturalWidth > 0) &&
+            [...document.querySelectorAll('#results .card video')].every(v => v.readyState >= 1)
+            """, session: session, timeout: 10, what: "thumbnails and video metadata loaded",
+            diagnostic: "[...document.querySelectorAll('#results .card img, #results .card video')].map(i => i.src + ' ' + (i.naturalWidth ?? i.readyState)).join('; ')")
         let uploadState = try await browser.evaluate("""
             (() => { const cards = [...document.querySelectorAll('#results .card')];
-                     return { paths: cards.map(c => c.dataset.path), modalities: cards.map(c => c.dataset.modality),
-                              widths: cards.map(c => { const i = c.querySelector('img'); return i ? i.naturalWidth : 0; }),
-                              lazy: cards.every(c => c.querySelector('img').loading === 'lazy'),
+                     const images = cards.filter(c => c.dataset.modality === 'image'), videos = cards.filter(c => c.dataset.modality === 'video');
+                     return { top: cards[0].dataset.path, cards: cards.length,
+                              widths: images.map(c => c.querySelector('img').naturalWidth),
+                              lazy: images.every(c => c.querySelector('img').loading === 'lazy'),
+                              videos: videos.map(c => ({ src: c.querySelector('video').getAttribute('src'), where: c.querySelector('.where').textContent,
+                                                          time: c.querySelector('video').currentTime, frame: c.dataset.id.split('#').pop() })),
                               chip: document.querySelector('#query-file').innerText.trim(),
                               error: (document.querySelector('#messages .error') || {}).textContent || null }; })()
             """, session: session)
         let upload = try XCTUnwrap(uploadState as? [String: Any])
         XCTAssertNil(upload["error"] as? String)
-        XCTAssertEqual((upload["paths"] as? [String])?.first, fixture.files["chelsea.png"]?.path, "\(upload)")
-        XCTAssertEqual(upload["modalities"] as? [String], ["image", "image", "image"])
-        XCTAssertEqual((upload["widths"] as? [Int])?.first, 451, "chelsea.png is 451 pixels wide")
-        XCTAssertTrue((upload["widths"] as? [Int] ?? []).allSatisfy { $0 > 0 }, "\(upload)")
+        XCTAssertEqual(upload["top"] as? String, fixture.files["chelsea.png"]?.path, "\(upload)")
+        // Limit 10 over 3 images and 11 video rows: both kinds show.
+        let widths = upload["widths"] as? [Int] ?? []
+        let videos = upload["videos"] as? [[String: Any]] ?? []
+        XCTAssertEqual(upload["cards"] as? Int, 10)
+        XCTAssertEqual(widths.count + videos.count, 10, "\(upload)")
+        XCTAssertEqual(widths.first, 451, "chelsea.png is 451 pixels wide")
+        XCTAssertTrue(widths.allSatisfy { $0 > 0 }, "\(upload)")
+        XCTAssertGreaterThanOrEqual(videos.count, 7, "\(upload)")
+        // Video hits: a player starting at the hit's second (media fragment) and the range printed.
+        for v in videos {
+            let src = v["src"] as? String ?? "", where_ = v["where"] as? String ?? "", time = v["time"] as? Double ?? -1
+            if let n = Int(v["frame"] as? String ?? "") {
+                XCTAssertTrue(src.hasSuffix("#t=\(n),\(n + 1)"), src)
+                XCTAssertEqual(where_, "0:\(String(format: "%02d", n))–0:\(String(format: "%02d", n + 1)) · frame \(n * 25)", "\(v)")
+                XCTAssertEqual(time, Double(n), accuracy: 0.05, "the player starts at the hit: \(v)")
+            } else {
+                XCTAssertEqual(where_, "0:00–0:10 · whole video", "\(v)")
+            }
+        }
         XCTAssertEqual(upload["lazy"] as? Bool, true)
         XCTAssertTrue((upload["chip"] as? String ?? "").contains("chelsea.png"))
         try await screenshot(browser, session: session, name: "web-upload")
@@ -117,6 +137,7 @@ final class WebBrowserTests: XCTestCase {
         XCTAssertGreaterThan(audio["duration"] as? Double ?? 0, 1, "\(audio)")
         XCTAssertTrue((audio["src"] as? String ?? "").contains("#t=0,"), "\(audio)")
         XCTAssertTrue((audio["where"] as? String ?? "").hasPrefix("0:00–0:0"), "\(audio)")
+        try await screenshot(browser, session: session, name: "web-audio")
 
         // 4. The server's error message is shown.
         _ = try await browser.evaluate("""

@@ -7,7 +7,8 @@ import QuiverTestSupport
 import XCTest
 @testable import QuiverServer
 
-/// A store ingested once per test run from four text files, three images and a speech clip,
+/// A store ingested once per test run from four text files, three images, a speech clip and a
+/// 10-second video (one row per second plus a whole-video row),
 /// with all-MiniLM-L6-v2, efficientnet-lite0 and faster-whisper-base (collections
 /// `quiver_text`, `quiver_image`, `quiver_audio`), for the web API and browser tests.
 enum WebFixture {
@@ -25,7 +26,7 @@ enum WebFixture {
         "cats.txt": "Cats are small domesticated carnivores. A house cat sleeps up to sixteen hours a day, curled up on the sofa, and purrs when it is content.",
         "gardening.txt": "Tomatoes need full sun, rich soil and regular watering; pinch off the side shoots and tie the stems to a stake as the plants grow.",
     ]
-    static let media = ["astronaut.png", "chelsea.png", "camera.png", "speech_0.wav"]
+    static let media = ["astronaut.png", "chelsea.png", "camera.png", "speech_0.wav", "bikes.mp4"]
     static let models = ["all-MiniLM-L6-v2", "efficientnet-lite0", "faster-whisper-base"]
 
     /// Skips (or fails under `QUIVER_REQUIRE_MODELS=1`) when a model is missing, then returns the
