@@ -199,7 +199,7 @@ async function loadStore() {
     const parts = info.collections.map((c) =>
       '<span class="coll"><b>' + esc(c.name) + "</b> " + plural(c.count, "row") +
       (c.model ? " &middot; " + esc(c.model) + (c.dimension ? " (" + c.dimension + "-d)" : "") : "") + "</span>");
-    $("#store").innerHTML = parts.length ? parts.join("")
+    $("#store").innerHTML = parts.length ? parts.join("") + '<span class="coll where">' + esc(info.store) + "</span>"
       : "The store at " + esc(info.store) + " is empty: run <code>quiver ingest FOLDER</code> first.";
     $("#store").title = info.store;
     const sel = $("#collection");

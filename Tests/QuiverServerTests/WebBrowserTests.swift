@@ -11,6 +11,17 @@ final class WebBrowserTests: XCTestCase {
     static let artifacts = TestPaths.repositoryRoot.appendingPathComponent(".build/test-artifacts")
 
     func testSearchPageInChromium() async throws {
+        try await withBrowser { browser, url, fixture in try await Self.drive(browser, url: url, fixture: fixture) }
+    }
+
+    func testAPIKeyFieldInChromium() async throws {
+        try await withBrowser(apiKey: "s3cret") { browser, url, fixture in try await Self.driveWithKey(browser, url: url, fixture: fixture) }
+    }
+
+    /// Runs `body` with a browser and a live server over the fixture store; the browser is killed
+    /// afterwards, also on failure. Skips when no Chromium is installed (fails under QUIVER_REQUIRE_MODELS=1).
+    func withBrowser(apiKey: String? = nil,
+                     _ body: @escaping @Sendable (BrowserSession, String, WebFixture.Prepared) async throws -> Void) async throws {
         guard let chromium = BrowserSession.executable() else {
             let message = "chromium is not installed: run `apt-get install chromium` (scripts/install-system-deps.sh does)"
             if TestPaths.modelsRequired { XCTFail(message) }
@@ -18,17 +29,19 @@ final class WebBrowserTests: XCTestCase {
         }
         let fixture = try await WebFixture.prepared()
         try FileManager.default.createDirectory(at: Self.artifacts, withIntermediateDirectories: true)
-        try await WebFixture.withServer(fixture) { server in
+        let log = Self.artifacts.appendingPathComponent("web-chromium.log").path
+        try await WebFixture.withServer(fixture, { $0.apiKey = apiKey }) { server in
             try await ServerTest.application(server).test(.live) { client in
                 let port = try XCTUnwrap(client.port)
-                let browser = try BrowserSession(executable: chromium, logPath: Self.artifacts.appendingPathComponent("web-chromium.log").path)
+                let browser = try BrowserSession(executable: chromium, logPath: log)
                 defer { browser.close() }
-                try await Self.drive(browser, url: "http://127.0.0.1:\(port)/", fixture: fixture)
+                try await body(browser, "http://127.0.0.1:\(port)/", fixture)
             }
         }
     }
 
-    static func drive(_ browser: BrowserSession, url: String, fixture: WebFixture.Prepared) async throws {
+    /// Opens a 1280×900 page at `url`; returns its DevTools session id.
+    static func open(_ browser: BrowserSession, url: String) async throws -> String {
         let target = try await browser.call("Target.createTarget", ["url": "about:blank"], timeout: 20)
         let targetID = try XCTUnwrap(target["targetId"] as? String)
         let attached = try await browser.call("Target.attachToTarget", ["targetId": targetID, "flatten": true])
@@ -37,6 +50,43 @@ final class WebBrowserTests: XCTestCase {
         try await browser.call("Emulation.setDeviceMetricsOverride",
                                ["width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": false], session: session)
         try await browser.call("Page.navigate", ["url": url], session: session)
+        return session
+    }
+
+    /// Uploads `file` through the page's file input.
+    static func upload(_ browser: BrowserSession, session: String, file: URL) async throws {
+        let document = try await browser.call("DOM.getDocument", ["depth": 0], session: session)
+        let root = try XCTUnwrap((document["root"] as? [String: Any])?["nodeId"] as? Int)
+        let input = try await browser.call("DOM.querySelector", ["nodeId": root, "selector": "#file"], session: session)
+        let inputNode = try XCTUnwrap(input["nodeId"] as? Int)
+        try await browser.call("DOM.setFileInputFiles", ["files": [file.path], "nodeId": inputNode], session: session)
+    }
+
+    static func driveWithKey(_ browser: BrowserSession, url: String, fixture: WebFixture.Prepared) async throws {
+        let session = try await open(browser, url: url)
+        // Without the key the page loads, says what to do and opens the key field.
+        try await browser.waitUntil("document.readyState === 'complete' && document.querySelector('#store').textContent.includes('API key')",
+                                    session: session, timeout: 10, what: "the missing-key message")
+        let opened = try await browser.evaluate("document.querySelector('#more').open", session: session)
+        XCTAssertEqual(opened as? Bool, true)
+        _ = try await browser.evaluate("""
+            (() => { const k = document.querySelector('#key'); k.value = 's3cret'; k.dispatchEvent(new Event('change')); return true; })()
+            """, session: session)
+        try await browser.waitUntil("document.querySelector('#store .coll')", session: session, timeout: 10, what: "the store line with the key")
+        let stored = try await browser.evaluate("localStorage.getItem('quiverKey')", session: session)
+        XCTAssertEqual(stored as? String, "s3cret")
+        // Thumbnails authenticate with the cookie the page sets.
+        try await Self.upload(browser, session: session, file: fixture.files["camera.png"]!)
+        try await browser.waitUntil("document.querySelector('#results .card img') || document.querySelector('#messages .error')",
+                                    session: session, timeout: 30, what: "image results with the key")
+        try await browser.waitUntil("[...document.querySelectorAll('#results .card img')].every(i => i.complete && i.naturalWidth > 0)",
+                                    session: session, timeout: 10, what: "thumbnails loaded with the key cookie")
+        let top = try await browser.evaluate("document.querySelector('#results .card').dataset.path", session: session)
+        XCTAssertEqual(top as? String, fixture.files["camera.png"]?.path)
+    }
+
+    static func drive(_ browser: BrowserSession, url: String, fixture: WebFixture.Prepared) async throws {
+        let session = try await open(browser, url: url)
         try await browser.waitUntil("document.readyState === 'complete' && document.querySelector('#store .coll')",
                                     session: session, timeout: 10, what: "the page and its store line")
         let storeLine = try await browser.evaluate("document.querySelector('#store').innerText", session: session)
@@ -71,11 +121,7 @@ final class WebBrowserTests: XCTestCase {
         try await screenshot(browser, session: session, name: "web-text")
 
         // 2. An upload through the file input: image results with loaded thumbnails.
-        let document = try await browser.call("DOM.getDocument", ["depth": 0], session: session)
-        let root = try XCTUnwrap((document["root"] as? [String: Any])?["nodeId"] as? Int)
-        let input = try await browser.call("DOM.querySelector", ["nodeId": root, "selector": "#file"], session: session)
-        let inputNode = try XCTUnwrap(input["nodeId"] as? Int)
-        try await browser.call("DOM.setFileInputFiles", ["files": [fixture.files["chelsea.png"]!.path], "nodeId": inputNode], session: session)
+        try await Self.upload(browser, session: session, file: fixture.files["chelsea.png"]!)
         try await browser.waitUntil("""
             document.querySelector('#results .card[data-modality="image"]') || document.querySelector('#messages .error')
             """, session: session, timeout: 30, what: "image results of the upload")
@@ -122,7 +168,7 @@ final class WebBrowserTests: XCTestCase {
         try await screenshot(browser, session: session, name: "web-upload")
 
         // 3. An audio upload: a player whose media loads (the browser reads it with Range requests).
-        try await browser.call("DOM.setFileInputFiles", ["files": [fixture.files["speech_0.wav"]!.path], "nodeId": inputNode], session: session)
+        try await Self.upload(browser, session: session, file: fixture.files["speech_0.wav"]!)
         try await browser.waitUntil("document.querySelector('#results .card[data-modality=\"audio\"] audio') || document.querySelector('#messages .error')",
                                     session: session, timeout: 30, what: "audio results")
         try await browser.waitUntil("document.querySelector('#results .card audio').readyState >= 1", session: session, timeout: 10,
