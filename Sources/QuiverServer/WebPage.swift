@@ -13,19 +13,20 @@ enum WebPage {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Quiver search</title>
+<link rel="icon" href="data:,">
 <style>
 :root {
   --bg: #f6f7f9; --panel: #ffffff; --text: #1d2330; --muted: #667085; --line: #e3e6ec;
   --accent: #3b5bdb; --accent-soft: #e8edff; --warn-bg: #fff8e6; --warn-line: #f1d48a;
   --err-bg: #fff0f0; --err-line: #f3b4b4; --err-text: #a32020; --mark: #fff3a3;
-  --text-badge: #2f6f4f; --image-badge: #3b5bdb; --audio-badge: #a3561b; --video-badge: #8a2f86;
+  --text-badge: #2f6f4f; --image-badge: #3b5bdb; --audio-badge: #a3561b; --video-badge: #8a2f86; --on-accent: #fff;
 }
 @media (prefers-color-scheme: dark) {
   :root {
     --bg: #14161b; --panel: #1d2027; --text: #e6e8ee; --muted: #9aa3b5; --line: #30343e;
     --accent: #7c96ff; --accent-soft: #263056; --warn-bg: #2e2814; --warn-line: #6b5a22;
     --err-bg: #341a1a; --err-line: #7a3434; --err-text: #ffb4b4; --mark: #6b5c10;
-    --text-badge: #6fd0a0; --image-badge: #9db0ff; --audio-badge: #f0a56a; --video-badge: #e19ade;
+    --text-badge: #6fd0a0; --image-badge: #9db0ff; --audio-badge: #f0a56a; --video-badge: #e19ade; --on-accent: #0d1020;
   }
 }
 * { box-sizing: border-box; }
@@ -39,6 +40,8 @@ header.top { display: flex; align-items: baseline; gap: 16px; flex-wrap: wrap;
 #store { color: var(--muted); font-size: 13px; flex: 1; min-width: 240px; }
 #store b { color: var(--text); font-weight: 600; }
 #store .coll { white-space: nowrap; margin-right: 14px; }
+#store .store-path { font-size: 12px; display: inline-block; max-width: 300px; overflow: hidden; text-overflow: ellipsis;
+  white-space: nowrap; vertical-align: bottom; direction: rtl; }
 main { max-width: 1240px; margin: 0 auto; padding: 20px 28px 48px; }
 form.panel { background: var(--panel); border: 1px solid var(--line); border-radius: 12px; padding: 16px 18px; }
 .row { display: flex; gap: 10px; align-items: center; flex-wrap: wrap; }
@@ -47,7 +50,7 @@ form.panel { background: var(--panel); border: 1px solid var(--line); border-rad
   border-radius: 8px; background: var(--bg); color: var(--text); }
 #q:focus, .field:focus { outline: 2px solid var(--accent); outline-offset: -1px; }
 button, .upload { font: inherit; border-radius: 8px; cursor: pointer; }
-button#go { padding: 10px 20px; border: 0; background: var(--accent); color: #fff; font-weight: 600; }
+button#go { padding: 10px 20px; border: 0; background: var(--accent); color: var(--on-accent); font-weight: 600; }
 button#go:disabled { opacity: .6; cursor: progress; }
 .upload { padding: 6px 12px; border: 1px dashed var(--muted); color: var(--text); background: transparent; }
 .upload:hover { border-color: var(--accent); color: var(--accent); }
@@ -199,7 +202,7 @@ async function loadStore() {
     const parts = info.collections.map((c) =>
       '<span class="coll"><b>' + esc(c.name) + "</b> " + plural(c.count, "row") +
       (c.model ? " &middot; " + esc(c.model) + (c.dimension ? " (" + c.dimension + "-d)" : "") : "") + "</span>");
-    $("#store").innerHTML = parts.length ? parts.join("") + '<span class="coll where">' + esc(info.store) + "</span>"
+    $("#store").innerHTML = parts.length ? parts.join("") + '<span class="store-path" title="The store">&lrm;' + esc(info.store) + "&lrm;</span>"
       : "The store at " + esc(info.store) + " is empty: run <code>quiver ingest FOLDER</code> first.";
     $("#store").title = info.store;
     const sel = $("#collection");
@@ -243,6 +246,7 @@ async function searchText() {
   try {
     const out = await api("/api/search", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
     render(out, "\u201c" + text + "\u201d", text);
+    history.replaceState(null, "", "?q=" + encodeURIComponent(text));
   } catch (e) { fail(e); } finally { busy(false); }
 }
 
@@ -259,6 +263,7 @@ async function searchFile(file) {
     const out = await api("/api/search/file?" + params, {
       method: "POST", headers: { "Content-Type": file.type || "application/octet-stream" }, body: file });
     render(out, file.name, "");
+    history.replaceState(null, "", location.pathname);
   } catch (e) { fail(e); } finally { busy(false); }
 }
 
@@ -351,6 +356,9 @@ window.addEventListener("drop", (e) => {
 });
 if (state.key) setKey(state.key);
 loadStore();
+// A link may carry a query: /?q=words
+const initial = new URLSearchParams(location.search).get("q");
+if (initial) { $("#q").value = initial; searchText(); }
 </script>
 </body>
 </html>

@@ -10,16 +10,17 @@ import QuiverStore
 actor WebSearchers {
     private let stores: StoreHolder
     private let home: ModelHome
-    private var lanes: [String: SearchLane] = [:]
+    private var lanes: [String: (store: ObjectIdentifier, lane: SearchLane)] = [:]
 
     init(stores: StoreHolder, home: ModelHome) { self.stores = stores; self.home = home }
 
-    /// The lane of base name `base` (the `Ingestor`'s collection option), made on first use.
+    /// The lane of base name `base` (the `Ingestor`'s collection option), made on first use and
+    /// again when the store was closed and reopened since.
     func lane(_ base: String) async throws -> SearchLane {
-        if let lane = lanes[base] { return lane }
         let store = try await stores.get()
+        if let entry = lanes[base], entry.store == ObjectIdentifier(store) { return entry.lane }
         let lane = SearchLane(searcher: Searcher(store: store, collection: base, home: home))
-        lanes[base] = lane
+        lanes[base] = (ObjectIdentifier(store), lane)
         return lane
     }
 }

@@ -189,7 +189,8 @@ final class BrowserSession: @unchecked Sendable {
         while true {
             if let ok = try await evaluate("!!(\(condition))", session: session) as? Bool, ok { return }
             if Date() > deadline {
-                let state = (try? await evaluate(diagnostic, session: session)).map { "\($0 ?? "nil")" } ?? "?"
+                let state: String
+                do { state = String(describing: try await evaluate(diagnostic, session: session) ?? "nil") } catch { state = "(\(error))" }
                 throw Failure.timeout("\(what) within \(timeout) s; page: \(state)")
             }
             try await Task.sleep(nanoseconds: 50_000_000)

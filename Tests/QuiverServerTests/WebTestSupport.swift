@@ -37,7 +37,14 @@ enum WebFixture {
     }
 
     private static let ingest = Task<Prepared, Error> {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("quiver-web-tests-\(getpid())")
+        let tmp = FileManager.default.temporaryDirectory
+        // Folders of earlier runs whose process is gone are removed (a run cannot remove its own at exit).
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: tmp.path)) ?? [] where name.hasPrefix("quiver-web-tests-") {
+            if let pid = Int32(name.dropFirst("quiver-web-tests-".count)), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH {
+                try? FileManager.default.removeItem(at: tmp.appendingPathComponent(name))
+            }
+        }
+        let root = tmp.appendingPathComponent("quiver-web-tests-\(getpid())")
         try? FileManager.default.removeItem(at: root)
         let folder = root.appendingPathComponent("files")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
