@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Quiver
+import QuiverStore
 import QuiverTestSupport
 import XCTest
 @testable import QuiverServer
@@ -251,6 +253,69 @@ final class WebAPITests: XCTestCase {
                 XCTAssertEqual(embeddings.status, .unauthorized)
             }
         }
+    }
+
+    func testConcurrentSearchesShareOneSearcher() async throws {
+        let fixture = try await WebFixture.prepared()
+        let png = try Data(contentsOf: fixture.files["camera.png"]!)
+        try await WebFixture.withServer(fixture) { server in
+            try await ServerTest.application(server).test(.live) { client in
+                // Requests arriving together (one connection each) take turns on the base's searcher,
+                // whose model caches are not thread-safe.
+                let port = try XCTUnwrap(client.port)
+                let tops = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+                    for i in 0..<8 {
+                        group.addTask {
+                            let request = i % 2 == 0
+                                ? TestClient.Request("/api/search", method: .post, headers: [.contentType: "application/json"],
+                                                     body: ByteBuffer(string: #"{"text": "tomatoes in the garden", "limit": 2}"#))
+                                : TestClient.Request("/api/search/file?limit=2&name=camera.png", method: .post, body: ByteBuffer(bytes: png))
+                            let response = try await TestClient.withClient(host: "127.0.0.1", port: port) { try await $0.execute(request) }
+                            let body = try JSONSerialization.jsonObject(with: Data(response.body.map { Array($0.readableBytesView) } ?? []))
+                            let results = (body as? [String: Any])?["results"] as? [[String: Any]]
+                            return (i, results?.first?["name"] as? String)
+                        }
+                    }
+                    var out: [Int: String] = [:]
+                    for try await (i, name) in group { out[i] = name ?? "none" }
+                    return out
+                }
+                for i in 0..<8 { XCTAssertEqual(tops[i], i % 2 == 0 ? "gardening.txt" : "camera.png", "request \(i)") }
+            }
+        }
+    }
+
+    func testSearchLaneRunsOneSearchAtATime() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("quiver-web-lane-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = try VectorStore(path: folder.path)
+        let lane = SearchLane(searcher: Searcher(store: store, collection: "quiver", home: ModelHome(root: TestPaths.modelHome)))
+        let meter = Meter()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<6 {
+                group.addTask {
+                    try await lane.run { _ in
+                        meter.enter()
+                        try await Task.sleep(nanoseconds: 20_000_000)   // a suspension point inside the turn
+                        meter.leave()
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        XCTAssertEqual(meter.runs, 6)
+        XCTAssertEqual(meter.peak, 1, "searches of one lane never overlap, even across suspension points")
+        try await store.close()
+    }
+
+    /// Counts bodies running at once.
+    final class Meter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var now = 0
+        private(set) var peak = 0
+        private(set) var runs = 0
+        func enter() { lock.withLock { now += 1; runs += 1; peak = max(peak, now) } }
+        func leave() { lock.withLock { now -= 1 } }
     }
 
     func testRangeParsing() {
