@@ -29,6 +29,7 @@ public protocol ImageEmbeddingModel: Sendable {
 }
 
 extension ImageEmbeddingModel {
+    /// Runs ``forward(_:into:workspace:threads:)`` on each image in turn, `images[i]` into `outs[i]`.
     public func forward(_ images: [ImageTensor], into outs: [UnsafeMutablePointer<Float>], workspace: Workspace, threads: Int) {
         for (image, out) in zip(images, outs) { forward(image, into: out, workspace: workspace, threads: threads) }
     }

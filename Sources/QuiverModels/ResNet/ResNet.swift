@@ -14,11 +14,16 @@ public struct ResNet: ImageEmbeddingModel {
     /// Where the weights came from (their names and default preprocessing differ).
     public enum Layout: String, Sendable { case huggingFace, torchvision }
 
+    /// Whether the weights use Hugging Face or torchvision tensor names.
     public let layout: Layout
+    /// Depth and origin, e.g. `resnet50 (torchvision)` or `resnet50 (Hugging Face)`.
     public let name: String
+    /// Makes the `[3, H, W]` input from a decoded image: the folder's `preprocessor_config.json`, else
+    /// ``ImagePreprocessor/torchvisionImageNet`` (resize 256, center crop 224, ImageNet mean/std).
     public let preprocessor: ImagePreprocessor
     let network: ConvNetwork
 
+    /// Length of the embedding: channels of the last stage (2048 for ResNet-50, 512 for ResNet-18/34).
     public var dimension: Int { network.featureCount }
     /// Number of residual blocks per stage.
     public let depths: [Int]
@@ -173,6 +178,9 @@ public struct ResNet: ImageEmbeddingModel {
         String(depths.reduce(0, +) * (bottleneck ? 3 : 2) + 2)
     }
 
+    /// Accepts an image with the network's input channels that is large enough to leave at least one pixel after
+    /// the stem and the strided stages (about 32x32 pixels).
+    /// - Throws: `ModelsError.invalidImage` naming `index` for a wrong channel count or a too small image.
     public func validate(_ image: ImageTensor, index: Int) throws {
         guard image.channels == network.inputChannels else {
             throw ModelsError.invalidImage(index: index, reason: "has \(image.channels) channels, \(name) takes \(network.inputChannels)")
@@ -183,6 +191,8 @@ public struct ResNet: ImageEmbeddingModel {
         }
     }
 
+    /// Embeds one validated `[3, H, W]` image on the calling thread, writing ``dimension`` unnormalized floats
+    /// (the globally average-pooled last stage) to `out`; convolutions are split over `threads`.
     public func forward(_ image: ImageTensor, into out: UnsafeMutablePointer<Float>, workspace: Workspace, threads: Int) {
         image.values.withUnsafeBufferPointer { px in
             network.forward(chw: px.baseAddress!, height: image.height, width: image.width, features: out, workspace: workspace, threads: threads)

@@ -7,6 +7,7 @@ import QuiverWeights
 /// self-attention, cross-attention over the encoder output and a GELU MLP, final LayerNorm.
 /// No KV cache: it runs a short token prefix once.
 public struct WhisperDecoder: Sendable {
+    /// The model dimensions (`d_model`, decoder layers and heads, vocabulary, 448 target positions).
     public let config: WhisperConfig
     let weights: WhisperDecoderWeights
 

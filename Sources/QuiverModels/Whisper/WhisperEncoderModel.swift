@@ -31,18 +31,33 @@ public struct WhisperWindowEmbeddings: Sendable, Equatable {
 /// ships; dimensions inferred from the tensors, `<|startoftranscript|>` from `tokenizer.json`)
 /// or Hugging Face (`config.json` + `model.safetensors`). Input is mono float PCM at 16 kHz;
 /// each 30 s window costs one full encoder pass (1500 frames), whatever its length.
+///
+/// Thread safety: the embedding methods may be called from several threads at once (each call takes
+/// its own workspace from a pool guarded by a lock).
+///
+/// ```swift
+/// let model = try WhisperEncoderModel(folder: URL(fileURLWithPath: "models/faster-whisper-base"))
+/// let audio = try AudioDecoder.decode(contentsOf: URL(fileURLWithPath: "talk.mp3"))  // mono, 16 kHz
+/// let vector = try model.embed(samples: audio.samples)          // 512 floats (base), unit length
+/// let perWindow = try model.embedWindows(samples: audio.samples) // one vector per 30 s window
+/// ```
 public final class WhisperEncoderModel: @unchecked Sendable {
     /// Input sample rate in Hz.
     public static let sampleRate = WhisperLogMel.sampleRate
     /// Samples per window (30 s).
     public static let windowSamples = WhisperLogMel.windowSamples
 
+    /// Which checkpoint layout the weights were read from (CTranslate2 or Hugging Face).
     public let layout: WhisperLayout
+    /// The model dimensions, from `config.json` (Hugging Face) or inferred from the tensors (CTranslate2).
     public let config: WhisperConfig
+    /// The encoder forward pass: `[numMelBins, 3000]` log-mel features (band-major) in, `[1500, dimension]` states out.
     public let encoder: WhisperEncoder
     /// Present for `.seedDecoder` pooling.
     public let decoder: WhisperDecoder?
+    /// The front end: 16 kHz samples to the `[numMelBins, 3000]` log-mel spectrogram of one 30 s window.
     public let logMel: WhisperLogMel
+    /// How ``embed(samples:normalize:threads:)`` turns a window's encoder output into one vector.
     public let pooling: WhisperPooling
     /// The `<|startoftranscript|>` id used by `.seedDecoder`.
     public let startTokenID: Int
