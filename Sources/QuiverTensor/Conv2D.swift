@@ -19,11 +19,17 @@ public struct Conv2D: Sendable {
         public static func symmetric(_ p: Int) -> Padding { .explicit(top: p, left: p, bottom: p, right: p) }
     }
 
+    /// Channels of the input image (for a depthwise convolution, equal to ``outChannels``).
     public let inChannels: Int
+    /// Channels of the output image (number of filters).
     public let outChannels: Int
+    /// Filter height in pixels.
     public let kernelHeight: Int
+    /// Filter width in pixels.
     public let kernelWidth: Int
+    /// Step between filter positions, in pixels, in both directions (at least 1).
     public let stride: Int
+    /// Zero padding around the input: fixed per side, or TensorFlow 'SAME'.
     public let padding: Padding
     /// True for a depthwise convolution (one filter per channel).
     public let isDepthwise: Bool
