@@ -24,30 +24,23 @@ public enum WeightFormat: String, Sendable, Codable, CaseIterable {
     case ctranslate2
 }
 
-/// The network family a model's forward pass implements.
+/// The network family a model's forward pass implements (QuiverModels type in parentheses):
+/// `bert` (`BertModel`: MiniLM, BGE, E5 and other BERT-family checkpoints), `mpnet` (`MPNetModel`:
+/// all-mpnet-base-v2), `resnet` (`ResNet`, torchvision or Hugging Face weights), `efficientnetLite`
+/// (`EfficientNetLite`: ReLU6, no squeeze-and-excitation), `clip` (`CLIPModel`: vision and text towers
+/// projected into one space) and `whisper` (`WhisperEncoderModel`: log-mel spectrogram in, frame states out).
 public enum Architecture: String, Sendable, Codable, CaseIterable {
-    /// BERT encoder (`BertModel`: MiniLM, BGE, e5 and other BERT-family checkpoints).
-    case bert
-    /// MPNet encoder (`MPNetModel`: all-mpnet-base-v2).
-    case mpnet
-    /// torchvision ResNet (ResNet-50 as an image feature extractor).
-    case resnet
-    /// EfficientNet-Lite (TensorFlow Lite variant without squeeze-excitation and with ReLU6).
+    case bert, mpnet, resnet
+    /// EfficientNet-Lite (the TensorFlow Lite variant: ReLU6, no squeeze-and-excitation).
     case efficientnetLite = "efficientnet-lite"
-    /// CLIP dual encoder (vision and text towers with projections into one space).
-    case clip
-    /// Whisper audio encoder (log-mel spectrogram in, frame states out).
-    case whisper
+    case clip, whisper
 }
 
-/// How token (or frame) states become one vector.
+/// How token (or frame) states become one vector: `mean` averages the states of the real tokens (or of the
+/// frames covering real audio), `cls` takes the first token's state (`[CLS]` / `<s>`), `max` the element-wise
+/// maximum over the tokens.
 public enum Pooling: String, Sendable, Codable, CaseIterable {
-    /// Average of the states of the real (unmasked) tokens or frames.
-    case mean
-    /// The state of the first token (`[CLS]` / `<s>`).
-    case cls
-    /// Element-wise maximum over the real tokens.
-    case max
+    case mean, cls, max
     /// The model's own pooled output (CLIP's projected embedding, an image network's global pool).
     case model
 }
@@ -71,7 +64,7 @@ public struct ModelFiles: Sendable, Codable, Hashable {
     /// Files used when present (extra tokenizer files, model card).
     public var optional: [String]
 
-    /// The files of a model.
+    /// Lists what a working install needs, relative to the model folder.
     /// - Parameters:
     ///   - required: paths that must all be present, relative to the model folder.
     ///   - weights: candidate weight files, most preferred first; a pull fetches the first one the repository has.

@@ -30,7 +30,7 @@ public struct CLIPModel: ImageEmbeddingModel {
     /// A description of the checkpoint, e.g. `clip-vit-768w-patch32-224` (vision width, patch and image size) when loaded from a folder.
     public let name: String
     /// Makes the `[3, imageSize, imageSize]` input from a decoded image: the folder's `preprocessor_config.json`,
-    /// else ``ImagePreprocessor/clip`` (shorter side 224 bicubic, center crop, CLIP mean/std).
+    /// else `ImagePreprocessor.clip` (shorter side 224 bicubic, center crop, CLIP mean/std).
     public let preprocessor: ImagePreprocessor
     /// The tokenizer found next to the weights (`tokenizer.json`), if any.
     public let tokenizer: Tokenizer?

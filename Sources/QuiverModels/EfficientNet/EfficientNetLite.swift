@@ -15,7 +15,7 @@ import QuiverWeights
 public struct EfficientNetLite: ImageEmbeddingModel {
     /// The variant, e.g. `efficientnet-lite0` (taken from the checkpoint file name), else `efficientnet-lite`.
     public let name: String
-    /// Turns a decoded image into the `[3, 224, 224]` input (``ImagePreprocessor/efficientNetLite0`` unless overridden).
+    /// Turns a decoded image into the `[3, 224, 224]` input (`ImagePreprocessor.efficientNetLite0` unless overridden).
     public let preprocessor: ImagePreprocessor
     let network: ConvNetwork
     /// The ImageNet classifier (`_fc`): `[classes, 1280]`, or nil if the checkpoint has none.

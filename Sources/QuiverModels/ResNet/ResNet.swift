@@ -19,7 +19,7 @@ public struct ResNet: ImageEmbeddingModel {
     /// Depth and origin, e.g. `resnet50 (torchvision)` or `resnet50 (Hugging Face)`.
     public let name: String
     /// Makes the `[3, H, W]` input from a decoded image: the folder's `preprocessor_config.json`, else
-    /// ``ImagePreprocessor/torchvisionImageNet`` (resize 256, center crop 224, ImageNet mean/std).
+    /// `ImagePreprocessor.torchvisionImageNet` (resize 256, center crop 224, ImageNet mean/std).
     public let preprocessor: ImagePreprocessor
     let network: ConvNetwork
 
