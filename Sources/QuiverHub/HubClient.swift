@@ -55,6 +55,7 @@ public struct HubClient: Sendable {
 
     /// Installs `model` into its folder.
     /// - Parameters:
+    ///   - model: a model resolved by ``ModelHome/resolve(_:catalog:)`` (not a local folder, which is already in place).
     ///   - revision: hub branch, tag or commit (default: the catalog's, else `main`).
     ///   - refresh: ask the hub even when every needed file is already available locally.
     ///   - progress: called as files start, receive bytes and finish (on a background queue).

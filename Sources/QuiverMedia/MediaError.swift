@@ -28,7 +28,7 @@ public enum MediaError: Error, Equatable, Sendable, CustomStringConvertible {
     /// (a truncated file).
     case truncatedMedia(path: String, kind: String, declaredSeconds: Double, decodedSeconds: Double)
 
-    /// A one-line message naming the file (or `<memory>`) and what is wrong with it.
+    /// A one-line message saying what is wrong, naming the file (or `<memory>`) when one is involved.
     public var description: String {
         switch self {
         case let .unreadableFile(path, reason):

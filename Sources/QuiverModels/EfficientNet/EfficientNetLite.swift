@@ -30,7 +30,10 @@ public struct EfficientNetLite: ImageEmbeddingModel {
     static let stageStrides = [1, 2, 2, 2, 1, 2, 1]
 
     /// Binds a state dict.
-    /// - Parameter preprocessor: defaults to the TF-Lite recipe (`ImagePreprocessor.efficientNetLite0`).
+    /// - Parameters:
+    ///   - source: the checkpoint (any ``WeightSource``, e.g. from `WeightFiles.open(path:)`).
+    ///   - preprocessor: defaults to the TF-Lite recipe (`ImagePreprocessor.efficientNetLite0`).
+    ///   - name: the ``name`` reported for the model.
     /// - Throws: `WeightsError` naming a missing, misshapen or unused tensor; `ModelsError` when
     ///   the blocks do not form the EfficientNet stage structure.
     public init(weights source: WeightSource, preprocessor: ImagePreprocessor? = nil, name: String = "efficientnet-lite") throws {

@@ -20,7 +20,11 @@ public protocol ImageEmbeddingModel: Sendable {
     func validate(_ image: ImageTensor, index: Int) throws
 
     /// Embeds one validated image on the calling thread (convolutions split over `threads`).
-    /// - Parameter out: receives `dimension` floats (unnormalized).
+    /// - Parameters:
+    ///   - image: a preprocessed `[channels, height, width]` input that passed ``validate(_:index:)``.
+    ///   - out: receives `dimension` floats (unnormalized).
+    ///   - workspace: scratch memory for this call; not shared with a concurrent call.
+    ///   - threads: threads the layers are split over.
     func forward(_ image: ImageTensor, into out: UnsafeMutablePointer<Float>, workspace: Workspace, threads: Int)
 
     /// Embeds several validated images on the calling thread, `images[i]` into `outs[i]`. The

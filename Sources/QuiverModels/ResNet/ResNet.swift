@@ -31,8 +31,12 @@ public struct ResNet: ImageEmbeddingModel {
     public let isBottleneck: Bool
 
     /// Binds a Hugging Face checkpoint described by `config`.
-    /// - Parameter preprocessor: defaults to the ConvNext-style pipeline microsoft/resnet-50 ships
-    ///   (shorter side 256 bilinear, center crop 224, ImageNet mean/std).
+    /// - Parameters:
+    ///   - config: the decoded `config.json` (depths, widths, block type).
+    ///   - source: the checkpoint, `ResNetModel` or `ResNetForImageClassification` names (`classifier.*` is ignored).
+    ///   - preprocessor: defaults to `ImagePreprocessor.torchvisionImageNet` (shorter side 256 bilinear, center
+    ///     crop 224, ImageNet mean/std); ``init(folder:)`` passes the folder's `preprocessor_config.json` instead.
+    ///   - configPath: names the configuration in error messages.
     /// - Throws: `ModelsError` for an unsupported configuration; `WeightsError` naming a missing,
     ///   misshapen or unused tensor.
     public init(config: ResNetConfig, weights source: WeightSource, preprocessor: ImagePreprocessor? = nil, configPath: String = "config.json") throws {
@@ -93,7 +97,9 @@ public struct ResNet: ImageEmbeddingModel {
     /// Binds a torchvision ResNet state dict (`torchvision.models.resnet50().state_dict()` and the
     /// other depths), inferring depth, block type and widths from the tensor names and shapes.
     /// `fc.*` (the classifier) is ignored.
-    /// - Parameter preprocessor: defaults to torchvision's ImageNet recipe (Resize 256, CenterCrop 224).
+    /// - Parameters:
+    ///   - source: the state dict (`conv1.weight`, `layer1.0.conv1.weight`, ...).
+    ///   - preprocessor: defaults to torchvision's ImageNet recipe (Resize 256, CenterCrop 224).
     /// - Throws: `ModelsError.unsupported` for grouped (ResNeXt) convolutions; `WeightsError` for a
     ///   missing, misshapen or unused tensor.
     public init(torchvisionWeights source: WeightSource, preprocessor: ImagePreprocessor? = nil) throws {

@@ -20,6 +20,7 @@ public struct WhisperDecoder: Sendable {
     /// - Parameters:
     ///   - tokens: decoder input ids (positions 0..<count), at most `maxTargetPositions`.
     ///   - encoderOutput: `[frames, d]` (the encoder's last hidden state, all 1500 frames).
+    ///   - frames: rows of `encoderOutput` (1500).
     ///   - threads: workers for the cross-attention key/value projections.
     /// - Returns: `[tokens.count, d]` floats, row-major.
     /// - Throws: `ModelsError.invalidTokenID` / `.sequenceTooLong` naming the position.

@@ -71,8 +71,11 @@ public final class WhisperEncoderModel: @unchecked Sendable {
     /// `model.safetensors` (Hugging Face).
     /// - Throws: `ModelsError.missingFile` naming what is missing, `.invalidConfig`/`.unsupported`
     ///   for a configuration Quiver cannot run, `WeightsError` naming a missing, misshapen or unused tensor.
-    /// - Parameter startTokenID: overrides the `<|startoftranscript|>` id (`tokenizer.json`, else
-    ///   `decoder_start_token_id`, else inferred from the vocabulary size).
+    /// - Parameters:
+    ///   - folder: a faster-whisper folder (`model.bin`, `tokenizer.json`) or a Hugging Face one.
+    ///   - pooling: `.mean` (default) or `.seedDecoder` (also loads the decoder).
+    ///   - startTokenID: overrides the `<|startoftranscript|>` id (`tokenizer.json`, else
+    ///     `decoder_start_token_id`, else inferred from the vocabulary size).
     public convenience init(folder: URL, pooling: WhisperPooling = .mean, startTokenID: Int? = nil) throws {
         let fm = FileManager.default
         let ct2 = folder.appendingPathComponent("model.bin"), st = folder.appendingPathComponent("model.safetensors")
@@ -91,7 +94,9 @@ public final class WhisperEncoderModel: @unchecked Sendable {
     /// Binds a checkpoint.
     /// - Parameters:
     ///   - weights: the tensors, in `layout`'s names.
+    ///   - layout: the checkpoint's naming (Hugging Face or CTranslate2).
     ///   - config: required for `.huggingFace`; for `.ctranslate2` nil infers it from the tensors.
+    ///   - pooling: `.mean` (default) or `.seedDecoder` (binds the decoder too; otherwise its tensors may stay unused).
     ///   - startTokenID: overrides `config.decoderStartTokenID`.
     public init(weights source: WeightSource, layout: WhisperLayout, config: WhisperConfig?, pooling: WhisperPooling = .mean,
                 startTokenID: Int? = nil) throws {
@@ -144,6 +149,7 @@ public final class WhisperEncoderModel: @unchecked Sendable {
     /// The embedding of a recording (mono float PCM at 16 kHz, any length): for up to 30 s the
     /// pooled window, beyond that the duration-weighted mean of the 30 s windows (see `embedWindows`).
     /// - Parameters:
+    ///   - samples: mono float PCM at 16 kHz (e.g. `AudioDecoder.decode(contentsOf:).samples`), at least one sample.
     ///   - normalize: L2-normalize (default true; false gives the raw pooled vector).
     ///   - threads: worker threads (default: all cores).
     /// - Returns: `dimension` floats.
@@ -239,7 +245,12 @@ public final class WhisperEncoderModel: @unchecked Sendable {
     /// Pools one window's encoder output (`[1500, dimension]`, from `encode`) that came from
     /// `sampleCount` samples of real audio.
     /// - Parameters:
+    ///   - encoderOutput: `[1500, dimension]` floats from ``encode(samples:threads:)``.
+    ///   - sampleCount: samples of real audio in the window (frames past `ceil(sampleCount / 320)` are left out by `.mean`).
     ///   - pooling: default: the model's; `.seedDecoder` needs the decoder (a model loaded with it).
+    ///   - normalize: L2-normalize the result (default true).
+    ///   - threads: worker threads for the seed decoder (default: all cores).
+    /// - Throws: `ModelsError.unsupported` for `.seedDecoder` on a model loaded without the decoder.
     /// - Returns: `dimension` floats.
     public func pool(encoderOutput: [Float], sampleCount: Int, pooling: WhisperPooling? = nil, normalize: Bool = true,
                      threads: Int = Parallel.defaultThreads) throws -> [Float] {
