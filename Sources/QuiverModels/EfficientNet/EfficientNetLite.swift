@@ -31,7 +31,7 @@ public struct EfficientNetLite: ImageEmbeddingModel {
 
     /// Binds a state dict.
     /// - Parameters:
-    ///   - source: the checkpoint (any ``WeightSource``, e.g. from `WeightFiles.open(path:)`).
+    ///   - source: the checkpoint (any `WeightSource`, e.g. from `WeightFiles.open(path:)`).
     ///   - preprocessor: defaults to the TF-Lite recipe (`ImagePreprocessor.efficientNetLite0`).
     ///   - name: the ``name`` reported for the model.
     /// - Throws: `WeightsError` naming a missing, misshapen or unused tensor; `ModelsError` when
