@@ -10,6 +10,22 @@ import QuiverWeights
 /// Weights stay memory-mapped. `embed` sorts the batch by length, packs it without padding into
 /// sub-batches and runs them on `threads` workers, each with its own reusable workspace; BLAS runs
 /// single-threaded inside each worker (the constructor sets OpenBLAS to 1 thread, process-wide).
+///
+/// Thread safety: after loading, `embed` and `embedFlat` may be called from several threads at once
+/// (workspaces are handed out under a lock); set ``maxBatchTokens`` before sharing the instance.
+///
+/// It takes token ids, not text: tokenize with the folder's `tokenizer.json` (QuiverTokenizers), which adds
+/// `[CLS]`/`[SEP]` (or `<s>`/`</s>`) as sentence-transformers does, and truncate to ``maxSequenceLength``.
+///
+/// ```swift
+/// let folder = URL(fileURLWithPath: "/home/me/.cache/quiver/models/all-MiniLM-L6-v2")
+/// let model = try SentenceTransformer(folder: folder)
+/// var tokenizer = try Tokenizer(contentsOf: folder.appendingPathComponent("tokenizer.json"))
+/// tokenizer.padding = nil                                   // packed batches need no padding
+/// tokenizer.truncation = Truncation(maxLength: model.maxSequenceLength)
+/// let ids = tokenizer.encodeBatch(["A man is eating food.", "Someone eats."]).map(\.ids)
+/// let vectors = try model.embed(tokenIDs: ids)              // 2 x 384 floats, unit length
+/// ```
 public final class SentenceTransformer: @unchecked Sendable {
     /// The folder it was loaded from.
     public let folder: URL
