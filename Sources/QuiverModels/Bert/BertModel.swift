@@ -56,10 +56,10 @@ public struct BertModel: TextEncoder {
         try loader.finish()
     }
 
-    /// Loads `config.json` and `model.safetensors` from a Hugging Face model folder.
+    /// Loads `config.json` and `model.safetensors` (else `pytorch_model.bin`) from a Hugging Face model folder.
     public init(folder: URL) throws {
         let config = try BertConfig.load(folder.appendingPathComponent("config.json"))
-        try self.init(config: config, weights: try SafeTensorsFile(path: folder.appendingPathComponent("model.safetensors").path))
+        try self.init(config: config, weights: try Checkpoint.open(in: folder))
     }
 
     /// Runs the encoder on a packed batch (validated by the caller with `TokenBatch.validate`) on the calling thread.

@@ -58,10 +58,10 @@ public struct MPNetModel: TextEncoder {
         try loader.finish()
     }
 
-    /// Loads `config.json` and `model.safetensors` from a Hugging Face model folder.
+    /// Loads `config.json` and `model.safetensors` (else `pytorch_model.bin`) from a Hugging Face model folder.
     public init(folder: URL) throws {
         let config = try MPNetConfig.load(folder.appendingPathComponent("config.json"))
-        try self.init(config: config, weights: try SafeTensorsFile(path: folder.appendingPathComponent("model.safetensors").path))
+        try self.init(config: config, weights: try Checkpoint.open(in: folder))
     }
 
     /// The bucket of a relative position `memory - context` (MPNet's `relative_position_bucket`,

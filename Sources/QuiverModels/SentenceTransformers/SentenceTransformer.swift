@@ -3,7 +3,7 @@ import QuiverTensor
 import QuiverWeights
 
 /// A sentence-transformers model folder (all-MiniLM-L6-v2, all-mpnet-base-v2, BGE, E5, GTE...):
-/// the transformer (`config.json` + `model.safetensors`, BERT or MPNet), the pooling module
+/// the transformer (`config.json` + `model.safetensors` or `pytorch_model.bin`, BERT or MPNet), the pooling module
 /// (`1_Pooling/config.json`), the optional Normalize module (listed in `modules.json`) and
 /// `max_seq_length` (`sentence_bert_config.json`).
 ///
@@ -86,7 +86,7 @@ public final class SentenceTransformer: @unchecked Sendable {
         let modelFolder = transformerPath.isEmpty ? folder : folder.appendingPathComponent(transformerPath)
         let configURL = modelFolder.appendingPathComponent("config.json")
         let type = try decodeJSONFile(ModelType.self, at: configURL).model_type ?? ""
-        let weights = try SafeTensorsFile(path: modelFolder.appendingPathComponent("model.safetensors").path)
+        let weights = try Checkpoint.open(in: modelFolder)
         switch type {
         case "bert": encoder = try BertModel(config: try BertConfig.load(configURL), weights: weights)
         case "mpnet": encoder = try MPNetModel(config: try MPNetConfig.load(configURL), weights: weights)
