@@ -70,12 +70,11 @@ struct MilvusError: Error, Sendable {
             case let .collectionNotFound(name): return .collectionNotFound(name)
             case .invalidData, .modelMismatch:
                 return insert ? .insertData(e.description) : .invalid(e.description)
-            case .invalidSchema, .invalidRequest, .invalidFilter, .collectionExists, .indexUnavailable:
+            case .invalidSchema, .invalidRequest, .invalidFilter, .collectionExists, .indexUnavailable,
+                 .invalidIndexParameter, .dimensionMismatch, .indexNotTrained:
                 return .invalid(e.description)
             default: return MilvusError(code: 65535, message: e.description)
             }
-        case let e as FilterError: return .invalid(e.description)
-        case let e as IndexError: return .invalid(e.description)
         default: return MilvusError(code: 65535, message: "\(error)")
         }
     }
