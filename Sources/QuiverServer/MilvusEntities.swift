@@ -3,6 +3,10 @@ import QuiverStore
 
 /// `entities/{insert,upsert,delete,get,query,search}`, as Milvus' v2 handler reads and answers them.
 extension MilvusController {
+    /// Milvus' `quotaAndLimits.limits.maxTopK` default: search `limit` and query/search
+    /// `offset + limit` stay within it.
+    static let maxTopK = 16384
+
     // MARK: insert / upsert
 
     /// `data` is an array of row objects. Answers `{"insertCount", "insertIds"}` (or
@@ -119,8 +123,9 @@ extension MilvusController {
         let filter = try body.string("filter").flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
         let limit = try body.int("limit") ?? 100
         let offset = try body.int("offset") ?? 0
-        guard limit >= 0, offset >= 0 else {
-            throw MilvusError.invalid("limit and offset must not be negative", actual: "limit=\(limit), offset=\(offset)")
+        guard limit >= 0, offset >= 0, offset + limit <= Self.maxTopK else {
+            throw MilvusError.invalid("invalid max query result window, (offset+limit) should be in range [1, \(Self.maxTopK)], "
+                                      + "but got offset \(offset) + limit \(limit)")
         }
         let fields = try body.strings("outputFields") ?? ["*"]
         if fields.count == 1, fields[0].trimmingCharacters(in: .whitespaces).lowercased() == "count(*)" {
@@ -161,8 +166,11 @@ extension MilvusController {
         var request = SearchRequest(field: field.name, vectors: vectors)
         request.limit = try body.int("limit") ?? 100
         request.offset = try body.int("offset") ?? 0
-        guard request.limit >= 1, request.offset >= 0 else {
-            throw MilvusError.invalid("limit must be at least 1 and offset not negative", actual: "limit=\(request.limit), offset=\(request.offset)")
+        guard (1...Self.maxTopK).contains(request.limit) else {
+            throw MilvusError.invalid("topk [\(request.limit)] is invalid, it should be in range [1, \(Self.maxTopK)] (the search 'limit')")
+        }
+        guard request.offset >= 0, request.offset + request.limit <= Self.maxTopK else {
+            throw MilvusError.invalid("(offset+limit) should be in range [1, \(Self.maxTopK)], but got offset \(request.offset) + limit \(request.limit)")
         }
         if let f = try body.string("filter"), !f.trimmingCharacters(in: .whitespaces).isEmpty { request.filter = f }
         request.outputFields = try outputFields(body, schema: schema, default: [])

@@ -458,6 +458,10 @@ final class MilvusDocsExamplesTests: XCTestCase {
                                                                "searchParams": ["radius": 0.1, "params": ["radius": 0.5]]],
                                    code: 1100, contains: ["ambiguous parameter: radius"])
             try await Self.failure(client, "entities/search", ["collectionName": "quick_setup"], code: 1802, contains: ["'data'"])
+            try await Self.failure(client, "entities/search", ["collectionName": "quick_setup", "data": [Self.vectors[0]], "limit": 16385],
+                                   code: 1100, contains: ["topk [16385] is invalid, it should be in range [1, 16384]"])
+            try await Self.failure(client, "entities/query", ["collectionName": "quick_setup", "filter": "id > 0", "offset": 16000, "limit": 1000],
+                                   code: 1100, contains: ["(offset+limit) should be in range [1, 16384]"])
             try await Self.failure(client, "entities/search", ["collectionName": "quick_setup", "data": [Self.vectors[0]], "limit": "3"],
                                    code: 1801, contains: ["'limit' must be an integer"])
             try await Self.failure(client, "entities/query", ["collectionName": "quick_setup", "filter": "color like"], code: 1100,
