@@ -56,6 +56,48 @@ public final class AudioEmbedder: Sendable {
         return (windows, w.mean)
     }
 
+    /// Embeds a decoded stream window by window, reading at most `windowsPerBatch` 30 s windows
+    /// (16 kHz mono) at a time, so a long sound track never sits in memory whole. The windows and
+    /// their vectors are those of `embedWindows(samples:)` on the whole stream.
+    /// - Returns: the windows in time order (empty for a stream without samples).
+    /// - Throws: `MediaError` naming the file when decoding fails midway; `QuiverError.unreadableInput`
+    ///   for a reader at another rate than 16 kHz.
+    public func embedWindows(reading reader: AudioReader, windowsPerBatch: Int? = nil, threads: Int? = nil) throws -> [AudioWindowEmbedding] {
+        guard reader.sampleRate == WhisperEncoderModel.sampleRate else {
+            throw QuiverError.unreadableInput(path: reader.url.path, reason: "read at \(reader.sampleRate) Hz; the Whisper encoder takes \(WhisperEncoderModel.sampleRate) Hz")
+        }
+        let per = WhisperEncoderModel.windowSamples
+        let threads = threads ?? Parallel.defaultThreads
+        let batchSize = max(1, windowsPerBatch ?? threads)
+        var out: [AudioWindowEmbedding] = []
+        var buffer = [Float](repeating: 0, count: per)
+        var offset = 0
+        var done = false
+        while !done {
+            var batch: [[Float]] = []
+            while batch.count < batchSize {
+                var filled = 0
+                while filled < per {
+                    let n = try buffer.withUnsafeMutableBufferPointer { b in
+                        try reader.read(into: UnsafeMutableBufferPointer(rebasing: b[filled...]))
+                    }
+                    if n == 0 { done = true; break }
+                    filled += n
+                }
+                if filled > 0 { batch.append(Array(buffer[0..<filled])) }
+                if done { break }
+            }
+            if batch.isEmpty { break }
+            let vectors = try model.embed(batch: batch, threads: threads)
+            let rate = Double(WhisperEncoderModel.sampleRate)
+            for (w, v) in zip(batch, vectors) {
+                out.append(AudioWindowEmbedding(start: Double(offset) / rate, end: Double(offset + w.count) / rate, vector: v))
+                offset += w.count
+            }
+        }
+        return out
+    }
+
     /// Decodes and embeds an audio file (or a video's audio track).
     /// - Returns: the vector and the duration in seconds.
     /// - Throws: `MediaError` naming a file that cannot be decoded.

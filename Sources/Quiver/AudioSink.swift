@@ -60,13 +60,15 @@ final class AudioSink {
         return (old == nil ? .added : .replaced, entities.count, nil)
     }
 
-    /// Embeds a video's decoded sound track (16 kHz mono samples) as one row per 30 s window,
-    /// replacing the rows an older version of the video left. The caller decides whether the video
-    /// changed (its frames' sink keeps the hash that says so).
-    /// - Returns: rows written.
-    func addSoundTrack(path: String, samples: [Float], hash: String, size: Int64) async throws -> Int {
-        if known[path] != nil { try await forget(path: path) }
-        let windows = try embedder.embedWindows(samples: samples, threads: threads).windows
+    /// Embeds a video's sound track, streamed from `reader` (16 kHz mono), as one row per 30 s
+    /// window, replacing the rows an older version of the video left. The caller decides whether
+    /// the video changed (the frames' sink keeps the hash that says so).
+    /// - Returns: rows written (0 for a stream without samples: the old rows are gone all the same).
+    /// - Throws: `MediaError` naming the file when the track cannot be decoded (nothing is written).
+    func addSoundTrack(path: String, reader: AudioReader, hash: String, size: Int64) async throws -> Int {
+        try await forget(path: path)
+        let windows = try embedder.embedWindows(reading: reader, threads: threads)
+        if windows.isEmpty { return 0 }
         known[path] = hash
         let entities = windows.enumerated().map { i, w in
             Entity(id: .string("\(path)#sound\(i)"), vectors: ["vector": w.vector], fields: [

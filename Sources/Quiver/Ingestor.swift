@@ -102,7 +102,9 @@ public final class Ingestor: @unchecked Sendable {
     public static func collectionName(_ base: String, _ modality: ContentModality) -> String { "\(base)_\(modality.rawValue)" }
 
     /// Ingests the files under `paths`. Unreadable files are collected in the report's `failures`
-    /// and the run goes on; model and store errors stop it.
+    /// and the run goes on; model and store errors stop it (except an audio model that cannot be
+    /// loaded for the sound track of a video: the frames are ingested and the video is listed in
+    /// `skipped` with the reason).
     /// - Throws: model loading errors, `QuiverError.embeddingSpaceMismatch` when the text collection
     ///   holds another model's vectors, store errors.
     public func ingest(_ paths: [String], progress: (IngestProgress) -> Void = { _ in }) async throws -> IngestReport {
@@ -115,6 +117,7 @@ public final class Ingestor: @unchecked Sendable {
         var text: TextSink?
         var image: ImageSink?
         var audio: AudioSink?
+        var soundTrackProblem: String?   // why the audio model could not be loaded for sound tracks
 
         for (fi, url) in files.enumerated() {
             defer {
@@ -167,20 +170,32 @@ public final class Ingestor: @unchecked Sendable {
                     try await forgetSoundTrack(url.path, audio)
                     continue
                 }
+                report.collections.insert(image!.collection.name)
                 switch status {
                 case .unchanged: report.unchanged += 1; continue   // frames and sound track both kept
                 case .replaced: report.replaced += 1
                 case .added, .empty: report.added += 1
                 }
-                report.collections.insert(image!.collection.name)
                 report.pieces += n
                 // The sound track, when the video has one, goes to the audio space.
                 switch Self.soundTrack(of: url) {
-                case let .samples(samples):
-                    if audio == nil { audio = try await openAudioSink() }
-                    let k = try await audio!.addSoundTrack(path: url.path, samples: samples, hash: hash, size: Int64(data.count))
-                    report.pieces += k; report.soundTrackRows += k
-                    report.collections.insert(audio!.collection.name)
+                case let .reader(reader):
+                    if audio == nil && soundTrackProblem == nil {
+                        // Without an audio model the frames are still ingested; the track is listed as skipped.
+                        do { audio = try await openAudioSink() } catch let e as QuiverError { soundTrackProblem = "\(e)" }
+                          catch let e as HubError { soundTrackProblem = "\(e)" }
+                    }
+                    guard audio != nil else {
+                        report.skipped.append(IngestIssue(path: url.path, reason: "sound track not embedded: \(soundTrackProblem ?? "no audio model")"))
+                        continue
+                    }
+                    do {
+                        let k = try await audio!.addSoundTrack(path: url.path, reader: reader, hash: hash, size: Int64(data.count))
+                        report.pieces += k; report.soundTrackRows += k
+                        if k > 0 { report.collections.insert(audio!.collection.name) }
+                    } catch let e as MediaError {
+                        report.failures.append(IngestIssue(path: url.path, reason: "frames ingested, but the sound track cannot be decoded: \(e)"))
+                    }
                 case .none:
                     try await forgetSoundTrack(url.path, audio)
                 case let .unreadable(reason):
@@ -212,20 +227,19 @@ public final class Ingestor: @unchecked Sendable {
 
     private typealias Progress = IngestProgress
 
-    /// What a video's audio stream gave.
+    /// What a video's audio stream is.
     enum SoundTrack {
-        /// 16 kHz mono samples.
-        case samples([Float])
-        /// No audio stream (or an empty one).
+        /// A reader of the stream, resampled to 16 kHz mono as the audio model reads it.
+        case reader(AudioReader)
+        /// The container has no audio stream.
         case none
         case unreadable(String)
     }
 
-    /// Decodes the audio stream of a video container (16 kHz mono, as the audio model reads it).
+    /// Opens the audio stream of a video container, if it has one.
     static func soundTrack(of url: URL) -> SoundTrack {
         do {
-            let samples = try AudioDecoder.decode(contentsOf: url).samples
-            return samples.isEmpty ? .none : .samples(samples)
+            return .reader(try AudioReader(contentsOf: url))
         } catch MediaError.missingStream(_, _) {
             return .none
         } catch {

@@ -67,13 +67,14 @@ public struct SearchOutcome: Sendable {
 /// second best, and hits of equal rank are ordered by score. Within one collection the order is
 /// by score. `SearchResult.rank` and `.collection` let a caller list the spaces separately.
 ///
-/// Not thread-safe (it caches the query models): use one instance from one task at a time.
+/// Thread-safe: the query models it loads are cached (under a lock) for the next queries.
 public final class Searcher: @unchecked Sendable {
     public let store: VectorStore
     /// The base name given to the `Ingestor` (collections `<collection>_text`, `_image`, ...).
     public let collection: String
     let home: ModelHome
     private var textEmbedders: [String: TextEmbedder] = [:]
+    private let cacheLock = NSLock()
 
     public init(store: VectorStore, collection: String = "quiver", home: ModelHome = .fromEnvironment()) {
         self.store = store; self.collection = collection; self.home = home
@@ -140,7 +141,7 @@ public final class Searcher: @unchecked Sendable {
 
     /// The CLIP model (cached) whose image tower embedded a collection, or why there is none.
     func clipEmbedder(for model: String, collection name: String) -> Result<CLIPEmbedder, NoTextEncoder> {
-        if let e = clipEmbedders[model] { return .success(e) }
+        if let e = cacheLock.withLock({ clipEmbedders[model] }) { return .success(e) }
         let resolved: ResolvedModel
         do { resolved = try home.resolve(model) } catch {
             return .failure(NoTextEncoder(message: "\(name) was embedded with \(model), which cannot be found (\(error)); a text query needs that model's text tower"))
@@ -156,9 +157,7 @@ public final class Searcher: @unchecked Sendable {
                 + "\(pull)`quiver ingest --collection NAME --image-model \(target) PATHS`, and search with `--collection NAME`"))
         }
         do {
-            let e = try CLIPEmbedder(model: model, home: home)
-            clipEmbedders[model] = e
-            return .success(e)
+            return .success(try cached(\.clipEmbedders, model) { try CLIPEmbedder(model: model, home: home) })
         } catch {
             return .failure(NoTextEncoder(message: "\(name) was embedded with the CLIP model \(model), whose text tower cannot be loaded: \(error)"))
         }
@@ -283,23 +282,24 @@ public final class Searcher: @unchecked Sendable {
     private var clipEmbedders: [String: CLIPEmbedder] = [:]
 
     private func audioEmbedder(_ model: String) throws -> AudioEmbedder {
-        if let e = audioEmbedders[model] { return e }
-        let e = try AudioEmbedder(model: model, home: home)
-        audioEmbedders[model] = e
-        return e
+        try cached(\.audioEmbedders, model) { try AudioEmbedder(model: model, home: home) }
+    }
+
+    /// The cached model of `cache` for `key`, loaded by `make` on first use.
+    private func cached<T>(_ cache: ReferenceWritableKeyPath<Searcher, [String: T]>, _ key: String, _ make: () throws -> T) throws -> T {
+        try cacheLock.withLock {
+            if let e = self[keyPath: cache][key] { return e }
+            let e = try make()
+            self[keyPath: cache][key] = e
+            return e
+        }
     }
     private func imageEmbedder(_ model: String) throws -> ImageEmbedder {
-        if let e = imageEmbedders[model] { return e }
-        let e = try ImageEmbedder(model: model, home: home)
-        imageEmbedders[model] = e
-        return e
+        try cached(\.imageEmbedders, model) { try ImageEmbedder(model: model, home: home) }
     }
 
     private func textEmbedder(_ model: String) throws -> TextEmbedder {
-        if let e = textEmbedders[model] { return e }
-        let e = try TextEmbedder(model: model, home: home)
-        textEmbedders[model] = e
-        return e
+        try cached(\.textEmbedders, model) { try TextEmbedder(model: model, home: home) }
     }
 
     /// Searches one collection; returns its hits, best first, ranked 1, 2, ...
