@@ -152,7 +152,8 @@ public final class Searcher: @unchecked Sendable {
             let target = installed ? clip : "clip-vit-base-patch32"
             let pull = installed ? "" : "`quiver models pull clip-vit-base-patch32`, then "
             return .failure(NoTextEncoder(message:
-                "\(name) holds \(model) vectors and \(model) has no text encoder, so a text query cannot be compared with its images; "
+                (installed ? "" : "no CLIP model installed: ")
+                + "images were embedded with \(model), which has no text encoder, so a text query cannot be compared with \(name); "
                 + "to search images by text, ingest them with a CLIP model into another collection (\(name) keeps \(model)'s space): "
                 + "\(pull)`quiver ingest --collection NAME --image-model \(target) PATHS`, and search with `--collection NAME`"))
         }

@@ -118,11 +118,15 @@ final class CLIPSearchTests: XCTestCase {
             XCTFail("EfficientNet vectors cannot be searched with text")
         } catch let QuiverError.noCompatibleCollection(query, reason) {
             XCTAssertEqual(query, "a text query")
-            XCTAssertTrue(reason.contains("quiver_image holds efficientnet-lite0 vectors and efficientnet-lite0 has no text encoder"), reason)
+            XCTAssertTrue(reason.contains("images were embedded with efficientnet-lite0, which has no text encoder, so a text query cannot be compared with quiver_image"), reason)
             XCTAssertTrue(reason.contains("--image-model clip-vit-"), reason)
             XCTAssertTrue(reason.contains("another collection") && reason.contains("--collection NAME"), reason)
+            // `quiver models pull` is proposed only when no CLIP model is installed, and offers that name.
             let clipInstalled = ImageEmbedder.defaultModel(home: home) != "efficientnet-lite0"
+            XCTAssertEqual(reason.contains("no CLIP model installed: "), !clipInstalled, reason)
             XCTAssertEqual(reason.contains("quiver models pull clip-vit-base-patch32"), !clipInstalled, reason)
+            XCTAssertEqual(ModelCatalog.standard.entry(named: "clip-vit-base-patch32")?.modality, .imageText)
+            XCTAssertFalse(ModelCatalog.standard.entry(named: "clip-vit-base-patch32")?.sources.isEmpty ?? true, "pullable")
         }
         // The re-ingest the message proposes works: another collection takes CLIP vectors.
         let r = try await Ingestor(store: store, options: IngestOptions(collection: "clip", imageModel: clip.path), home: home)

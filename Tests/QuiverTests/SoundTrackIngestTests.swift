@@ -68,11 +68,11 @@ final class SoundTrackIngestTests: XCTestCase {
         XCTAssertEqual(sound[0].fields["modality"], .string("video"))
         XCTAssertEqual(sound[0].fields["start_s"], .double(0))
         XCTAssertEqual(sound[0].fields["end_s"], .double(Double(track.count) / 16_000))
-        XCTAssertEqual(sound[0].fields["sha256"], try await rows(store, "quiver_image", path: video)[0].fields["sha256"])
+        let frameRows = try await rows(store, "quiver_image", path: video)
+        XCTAssertEqual(sound[0].fields["sha256"], frameRows[0].fields["sha256"])
         XCTAssertEqual(cosine(sound[0].vectors["vector"]!, expected), 1, accuracy: 1e-5)
         let silentRows = try await rows(store, "quiver_audio", path: silent)
         XCTAssertEqual(silentRows.count, 0)
-        let frameRows = try await rows(store, "quiver_image", path: video)
         XCTAssertEqual(frameRows.count, 5, "4 frames (one per second) and the whole-video row")
 
         // An audio query of the same speech (the wav the track was made from) finds the video's
