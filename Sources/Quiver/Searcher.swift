@@ -3,7 +3,8 @@ import QuiverStore
 
 /// One hit of a `Searcher` query.
 public struct SearchResult: Sendable {
-    /// Cosine similarity to the query (higher is closer).
+    /// Cosine similarity to the query in the hit's collection's space (higher is closer); not
+    /// comparable in absolute terms with the scores of another collection.
     public var score: Float
     /// The collection it comes from.
     public var collection: String
