@@ -1,7 +1,7 @@
 import Foundation
 
-/// Every error QuiverStore throws. Messages name the store, collection, field, file and position
-/// involved so a user can act on them.
+/// Every error QuiverStore throws: the engine, filter expressions and vector indexes. Messages
+/// name the store, collection, field, file and position involved so a user can act on them.
 public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Another process (or another `VectorStore` in this one) holds the store's lock.
     case storeInUse(path: String, pid: Int32)
@@ -19,14 +19,31 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case corruptFile(path: String, reason: String)
     /// A system call failed.
     case io(path: String, operation: String, reason: String)
-    /// A filter expression could not be parsed or evaluated.
-    case invalidFilter(expression: String, reason: String)
+    /// A filter expression was rejected: `column` is the 1-based character position in
+    /// `expression` the problem is at, `reason` what was expected or found there and how to fix it.
+    /// `expression` is empty while the filter code has not yet been told the text (it always is
+    /// when the error leaves `FilterExpression`).
+    case invalidFilter(expression: String, column: Int, reason: String)
     /// An index kind this build cannot create.
     case indexUnavailable(IndexKind)
     /// The collection or store was closed.
     case closed(String)
     /// An NPY file that cannot be read as a 2-D float matrix; `field` is the header field or part at fault.
     case invalidNPY(path: String, field: String, reason: String)
+    /// A vector or buffer given to an index has the wrong number of floats; `what` names it.
+    case dimensionMismatch(expected: Int, got: Int, what: String)
+    /// An index construction or search parameter is out of range or unknown.
+    case invalidIndexParameter(name: String, value: String, reason: String)
+    /// A row number was added to an index twice.
+    case duplicateIndexRow(UInt32)
+    /// An IVF index needs training before vectors can be added, and too few vectors were given.
+    case indexNotTrained(String)
+    /// An index file could not be created, written or opened, or is not a Quiver index file.
+    case indexFile(path: String, reason: String)
+    /// An index file is damaged: a checksum, size or field check failed.
+    case corruptIndex(path: String, reason: String)
+    /// An index file has a format version this build does not read.
+    case unsupportedIndexVersion(path: String, version: UInt32)
 
     public var description: String {
         switch self {
@@ -41,11 +58,37 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .invalidRequest(r): return r
         case let .corruptFile(p, r): return "\(p) is corrupt: \(r)"
         case let .io(p, op, r): return "\(op) \(p) failed: \(r)"
-        case let .invalidFilter(e, r): return "invalid filter \"\(e)\": \(r)"
+        case let .invalidFilter(e, c, r): return "invalid filter \"\(e)\": filter error at column \(c): \(r)"
         case let .indexUnavailable(k): return "index type \(k.rawValue) is not available in this build"
         case let .closed(what): return "\(what) is closed"
         case let .invalidNPY(p, f, r): return "\(p): NPY \(f): \(r)"
+        case let .dimensionMismatch(e, g, w): return "\(w): expected \(e) floats, got \(g)"
+        case let .invalidIndexParameter(n, v, r): return "invalid index parameter \(n)=\(v): \(r)"
+        case let .duplicateIndexRow(r): return "row \(r) is already in the index"
+        case let .indexNotTrained(m): return "index is not trained: \(m)"
+        case let .indexFile(p, r): return "cannot use index file \(p): \(r)"
+        case let .corruptIndex(p, r): return "index file \(p) is corrupt: \(r)"
+        case let .unsupportedIndexVersion(p, v): return "index file \(p) has format version \(v); this build reads version \(IndexFileFormat.version)"
         }
+    }
+
+    /// For `.invalidFilter`: the 1-based column of the problem in the expression; nil for other cases.
+    public var filterColumn: Int? {
+        guard case let .invalidFilter(_, c, _) = self else { return nil }
+        return c
+    }
+
+    /// For `.invalidFilter`: `filter error at column N: reason`, without the expression (the
+    /// form to show under an expression the user can see); nil for other cases.
+    public var filterMessage: String? {
+        guard case let .invalidFilter(_, c, r) = self else { return nil }
+        return "filter error at column \(c): \(r)"
+    }
+
+    /// The same error naming `expression` when it is a filter error that does not name one yet.
+    func naming(expression: String) -> StoreError {
+        guard case let .invalidFilter(e, c, r) = self, e.isEmpty else { return self }
+        return .invalidFilter(expression: expression, column: c, reason: r)
     }
 }
 

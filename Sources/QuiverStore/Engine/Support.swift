@@ -42,10 +42,7 @@ public typealias RowPredicate = @Sendable (any FieldLookup) -> Bool
 /// predicates, checked against the collection's schema.
 enum FilterCompiler {
     static func compile(_ expression: String, schema: CollectionSchema) throws -> RowPredicate {
-        let f: FilterExpression
-        do { f = try FilterExpression(parsing: expression) } catch {
-            throw StoreError.invalidFilter(expression: expression, reason: error.description)
-        }
+        let f = try FilterExpression(parsing: expression)
         if f.isAlwaysTrue { return { _ in true } }
         var types: [String: FilterFieldType] = [schema.primaryKey.name: schema.primaryKey.type == .int64 ? .int : .string]
         for s in schema.scalarFields {
@@ -58,9 +55,7 @@ enum FilterCompiler {
             }
         }
         for v in schema.vectorFields { types[v.name] = .vector }
-        do { try f.validate(against: types, allowDynamicFields: schema.enableDynamicField) } catch {
-            throw StoreError.invalidFilter(expression: expression, reason: error.description)
-        }
+        try f.validate(against: types, allowDynamicFields: schema.enableDynamicField)
         return { f.matches($0) }
     }
 }

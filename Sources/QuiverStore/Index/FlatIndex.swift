@@ -24,7 +24,7 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
     /// An empty index of `dimension`-wide vectors compared with `metric`.
     public init(dimension: Int, metric: Metric) throws {
         if dimension < 1 || dimension > 65536 {
-            throw IndexError.invalidParameter(name: "dimension", value: "\(dimension)", reason: "must lie in 1...65536")
+            throw StoreError.invalidIndexParameter(name: "dimension", value: "\(dimension)", reason: "must lie in 1...65536")
         }
         self.dimension = dimension
         self.metric = metric
@@ -163,7 +163,7 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
         try validateParams(params, allowed: [:])
         try checkK(k)
         if queries.count % dimension != 0 {
-            throw IndexError.dimensionMismatch(expected: dimension, got: queries.count % dimension, what: "query batch remainder")
+            throw StoreError.dimensionMismatch(expected: dimension, got: queries.count % dimension, what: "query batch remainder")
         }
         let nq = queries.count / dimension
         if nq == 0 { return [] }

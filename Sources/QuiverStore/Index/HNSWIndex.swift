@@ -34,10 +34,10 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
 
     /// An empty graph. `M` in 2...128, `efConstruction` in 1...4096.
     public init(dimension: Int, metric: Metric, M: Int = 16, efConstruction: Int = 200, seed: UInt64 = 42) throws {
-        if dimension < 1 || dimension > 65536 { throw IndexError.invalidParameter(name: "dimension", value: "\(dimension)", reason: "must lie in 1...65536") }
-        if M < 2 || M > 128 { throw IndexError.invalidParameter(name: "M", value: "\(M)", reason: "must lie in 2...128") }
+        if dimension < 1 || dimension > 65536 { throw StoreError.invalidIndexParameter(name: "dimension", value: "\(dimension)", reason: "must lie in 1...65536") }
+        if M < 2 || M > 128 { throw StoreError.invalidIndexParameter(name: "M", value: "\(M)", reason: "must lie in 2...128") }
         if efConstruction < 1 || efConstruction > 4096 {
-            throw IndexError.invalidParameter(name: "efConstruction", value: "\(efConstruction)", reason: "must lie in 1...4096")
+            throw StoreError.invalidIndexParameter(name: "efConstruction", value: "\(efConstruction)", reason: "must lie in 1...4096")
         }
         self.dimension = dimension
         self.metric = metric
@@ -47,7 +47,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         rng = SplitMix64(seed: seed)
         vectors = VectorStorage(dimension: dimension)
         guard let g = qk_hnsw_create(dimension, metric == .l2 ? 1 : 0, M, efConstruction) else {
-            throw IndexError.invalidParameter(name: "M", value: "\(M)", reason: "out of memory creating the graph")
+            throw StoreError.invalidIndexParameter(name: "M", value: "\(M)", reason: "out of memory creating the graph")
         }
         graph = g
     }
@@ -119,7 +119,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                 _ = rows.append(r)
             }
             if qk_hnsw_reserve(graph, vectors.capacity) != 0 {
-                throw IndexError.invalidParameter(name: "rows", value: "\(newRows.count)", reason: "out of memory growing the graph")
+                throw StoreError.invalidIndexParameter(name: "rows", value: "\(newRows.count)", reason: "out of memory growing the graph")
             }
             qk_hnsw_set_vectors(graph, vectors.base)
             let levels = (0..<newRows.count).map { _ in Int32(drawLevel()) }
@@ -150,7 +150,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
             }
         }
         if failed || fails.contains(true) {
-            throw IndexError.invalidParameter(name: "rows", value: "\(n)", reason: "out of memory inserting into the graph")
+            throw StoreError.invalidIndexParameter(name: "rows", value: "\(n)", reason: "out of memory inserting into the graph")
         }
     }
 
@@ -167,7 +167,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                 _ = table.append(rows.rowOfSlot[s])
             }
             guard let g = qk_hnsw_create(dimension, metric == .l2 ? 1 : 0, M, efConstruction), qk_hnsw_reserve(g, max(1, live.count)) == 0 else {
-                throw IndexError.invalidParameter(name: "rows", value: "\(live.count)", reason: "out of memory rebuilding the graph")
+                throw StoreError.invalidIndexParameter(name: "rows", value: "\(live.count)", reason: "out of memory rebuilding the graph")
             }
             qk_hnsw_free(graph)
             graph = g

@@ -33,10 +33,10 @@ public class IVFIndex: VectorIndex, @unchecked Sendable {
     static let exactSelectivity = 0.05
 
     init(kind: IndexKind, dimension: Int, metric: Metric, nlist: Int, rerank: Int, seed: UInt64, iterations: Int) throws {
-        if dimension < 1 || dimension > 65536 { throw IndexError.invalidParameter(name: "dimension", value: "\(dimension)", reason: "must lie in 1...65536") }
-        if nlist < 1 || nlist > 65536 { throw IndexError.invalidParameter(name: "nlist", value: "\(nlist)", reason: "must lie in 1...65536") }
-        if iterations < 1 || iterations > 100 { throw IndexError.invalidParameter(name: "iterations", value: "\(iterations)", reason: "must lie in 1...100") }
-        if rerank < 0 || rerank > 100 { throw IndexError.invalidParameter(name: "rerank", value: "\(rerank)", reason: "must lie in 0...100") }
+        if dimension < 1 || dimension > 65536 { throw StoreError.invalidIndexParameter(name: "dimension", value: "\(dimension)", reason: "must lie in 1...65536") }
+        if nlist < 1 || nlist > 65536 { throw StoreError.invalidIndexParameter(name: "nlist", value: "\(nlist)", reason: "must lie in 1...65536") }
+        if iterations < 1 || iterations > 100 { throw StoreError.invalidIndexParameter(name: "iterations", value: "\(iterations)", reason: "must lie in 1...100") }
+        if rerank < 0 || rerank > 100 { throw StoreError.invalidIndexParameter(name: "rerank", value: "\(rerank)", reason: "must lie in 0...100") }
         self.kind = kind; self.dimension = dimension; self.metric = metric; self.nlist = nlist
         self.rerank = kind == .ivfSQ8 ? rerank : 0
         self.seed = seed; self.iterations = iterations
@@ -96,10 +96,10 @@ public class IVFIndex: VectorIndex, @unchecked Sendable {
     }
 
     private func trainLocked(_ v: UnsafeBufferPointer<Float>) throws {
-        if v.count % dimension != 0 { throw IndexError.dimensionMismatch(expected: dimension, got: v.count % dimension, what: "training vectors remainder") }
+        if v.count % dimension != 0 { throw StoreError.dimensionMismatch(expected: dimension, got: v.count % dimension, what: "training vectors remainder") }
         let n = v.count / dimension
-        if n < nlist { throw IndexError.notTrained("training needs at least nlist=\(nlist) vectors, got \(n)") }
-        if rows.slots > 0 { throw IndexError.invalidParameter(name: "train", value: "\(n) vectors", reason: "the index already holds rows; train before adding") }
+        if n < nlist { throw StoreError.indexNotTrained("training needs at least nlist=\(nlist) vectors, got \(n)") }
+        if rows.slots > 0 { throw StoreError.invalidIndexParameter(name: "train", value: "\(n) vectors", reason: "the index already holds rows; train before adding") }
         var rng = SplitMix64(seed: seed)
         let m = min(n, nlist * 256)
         var sample = [Float](repeating: 0, count: m * dimension)
@@ -130,7 +130,7 @@ public class IVFIndex: VectorIndex, @unchecked Sendable {
             if newRows.isEmpty { return }
             if !trained {
                 if newRows.count < nlist {
-                    throw IndexError.notTrained("\(kind.rawValue) with nlist=\(nlist) needs train(_:) or a first add of at least \(nlist) vectors (got \(newRows.count))")
+                    throw StoreError.indexNotTrained("\(kind.rawValue) with nlist=\(nlist) needs train(_:) or a first add of at least \(nlist) vectors (got \(newRows.count))")
                 }
                 try trainLocked(v)
             }

@@ -43,7 +43,7 @@ public protocol VectorIndex: AnyObject, Sendable {
     var count: Int { get }
 
     /// Adds `rows.count` vectors (`vectors.count == rows.count * dimension`).
-    /// - Throws: `IndexError.dimensionMismatch`, `.duplicateRow` (nothing is added then).
+    /// - Throws: `StoreError.dimensionMismatch`, `.duplicateIndexRow` (nothing is added then).
     func add(rows: [UInt32], vectors: UnsafeBufferPointer<Float>) throws
     /// Tombstones a row: it is never returned again; `compact` reclaims its space.
     func remove(row: UInt32)
@@ -72,7 +72,7 @@ public protocol VectorIndex: AnyObject, Sendable {
 extension VectorIndex {
     public func searchBatch(_ queries: UnsafeBufferPointer<Float>, k: Int, params: IndexParams, allow: ((UInt32) -> Bool)?) throws -> [[IndexHit]] {
         if queries.count % dimension != 0 {
-            throw IndexError.dimensionMismatch(expected: dimension, got: queries.count % dimension, what: "query batch remainder")
+            throw StoreError.dimensionMismatch(expected: dimension, got: queries.count % dimension, what: "query batch remainder")
         }
         let n = queries.count / dimension
         var out: [[IndexHit]] = []
@@ -94,10 +94,10 @@ func validateParams(_ params: IndexParams, allowed: [String: ClosedRange<Double>
     for (key, value) in params {
         guard let range = allowed[key] else {
             let known = allowed.keys.sorted().joined(separator: ", ")
-            throw IndexError.invalidParameter(name: key, value: "\(value)", reason: known.isEmpty ? "this index takes no search parameters" : "unknown key; expected one of \(known)")
+            throw StoreError.invalidIndexParameter(name: key, value: "\(value)", reason: known.isEmpty ? "this index takes no search parameters" : "unknown key; expected one of \(known)")
         }
         if !value.isFinite || !range.contains(value) {
-            throw IndexError.invalidParameter(name: key, value: "\(value)", reason: "must lie in \(range.lowerBound)...\(range.upperBound)")
+            throw StoreError.invalidIndexParameter(name: key, value: "\(value)", reason: "must lie in \(range.lowerBound)...\(range.upperBound)")
         }
     }
 }
