@@ -3,6 +3,7 @@ import Foundation
 /// A field's type as filter validation sees it. The storage engine maps its schema onto this.
 public indirect enum FilterFieldType: Sendable, Hashable, CustomStringConvertible {
     /// A boolean field.
+    case bool
     /// Any integer width (int8...int64).
     case int
     /// float or double.
