@@ -32,7 +32,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     ///
     /// Examples: an unknown vector or output field, a query vector of the wrong width, a
     /// negative limit or offset, an unknown or out-of-range index build parameter, too few
-    /// vectors to train an IVF index, an invalid collection or field name.
+    /// vectors to train an IVF index, an invalid collection name.
     case invalidRequest(String)
     /// A file on disk is damaged or not what it claims to be: a checksum mismatch, a bad magic
     /// number, a row count that disagrees with the manifest, a gap in the WAL sequence, or a

@@ -50,9 +50,10 @@ struct Snapshot: Sendable {
 /// ``compact()``, ``createIndex(field:kind:params:)`` and ``dropIndex(field:)`` hold the writer
 /// lock for their whole run, so writes wait for them (reads do not). A search on an indexed field
 /// shares the index's lock with other searches and waits only while a write adds or removes
-/// its rows in that index. Reads do not check whether the store was closed: they keep answering
-/// from the last state. A change becomes visible to readers when it is applied in memory, which is just
-/// before its fsync: a concurrent reader can see a write whose call has not returned yet.
+/// its rows in that index. A change becomes visible to readers when it is applied in memory,
+/// which is just before its fsync: a concurrent reader can see a write whose call has not
+/// returned yet. Reads do not check whether the store was closed: they keep answering from the
+/// last state.
 ///
 /// Durability: when a write call returns, its record is in the fsync'd write-ahead log and
 /// survives a process or machine crash. A write that threw while validating or appending did

@@ -77,7 +77,9 @@ public final class VectorStore: @unchecked Sendable {
     ///
     /// The first call reads the manifest, maps the segments, loads the index files (rebuilding an
     /// index whose file is missing or damaged, which can take a while for large collections) and
-    /// replays the write-ahead log; later calls return the same object at once.
+    /// replays the write-ahead log; later calls return the same object at once. While one
+    /// collection is being opened, other calls that open, create or drop collections of this
+    /// store (and ``close()``) wait for it.
     /// - Throws: `collectionNotFound`; `invalidRequest` for an invalid name; `corruptFile` when a
     ///   segment, the manifest or the middle of the log is damaged; `closed` after ``close()``.
     public func collection(_ name: String) async throws -> Collection {

@@ -297,7 +297,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     public var distanceComputations: UInt64 { qk_hnsw_distance_count(graph) }
 
     /// Writes the index file, atomically: header parameters M, efConstruction, entry point,
-    /// max level, seed and generator state; sections ROWS, DEAD, VECS, LVLS, LNK0 and LPPU (see
+    /// max level, seed and generator state; sections ROWS, DEAD, VECS, LVLS, LNK0 and LPPR (see
     /// ``IndexFileFormat``). A loaded graph continues exactly where this one stopped.
     /// - Throws: `StoreError.indexFile` naming the file and the failed step.
     public func write(to path: String) throws {

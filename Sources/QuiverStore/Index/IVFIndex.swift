@@ -18,8 +18,8 @@ public class IVFIndex: VectorIndex, @unchecked Sendable {
     public let kind: IndexKind
     /// Floats per vector.
     public let dimension: Int
-    /// How vectors are compared; COSINE vectors are normalized and clustered by spherical k-means; IP vectors are
-    /// assigned to the list whose centroid has the largest dot product.
+    /// How vectors are compared. COSINE vectors are normalized and clustered by spherical
+    /// k-means; IP vectors go to the list whose centroid has the largest dot product.
     public let metric: Metric
     /// Number of k-means lists (1...65536). A common rule of thumb is about 4·√n for n vectors.
     public let nlist: Int

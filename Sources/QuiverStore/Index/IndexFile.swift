@@ -14,7 +14,7 @@ import Foundation
 /// Kind codes: 1 FLAT, 2 HNSW, 3 IVF_FLAT, 4 IVF_SQ8. Metric codes: 1 COSINE, 2 IP, 3 L2.
 /// Section tags are four ASCII bytes read as a little-endian u32: `ROWS` (u32 caller row per
 /// slot), `DEAD` (u64 tombstone bitmap words), `VECS` (f32 slots × dimension; normalized for
-/// COSINE), `LVLS`/`LNK0`/`LPPU` (HNSW levels and links), `CENT` (IVF centroids), `LIST` (IVF
+/// COSINE), `LVLS`/`LNK0`/`LPPR` (HNSW levels and links), `CENT` (IVF centroids), `LIST` (IVF
 /// list of each slot), `SQQ8`/`SQ8P` (SQ8 codes and per-dimension min and scale).
 /// A reader checks every checksum before using a byte; the file is written to a temporary name,
 /// fsync'd and renamed into place.
@@ -38,7 +38,7 @@ enum SectionTag: UInt32 {
     case vectors = 0x53434556   // "VECS": f32 slots × dimension
     case links0 = 0x304B4E4C    // "LNK0": HNSW level-0 adjacency
     case levels = 0x534C564C    // "LVLS": HNSW level per slot (u8)
-    case upper = 0x5250504C     // "LPPU": HNSW upper-level adjacency (u32 stream)
+    case upper = 0x5250504C     // "LPPR": HNSW upper-level adjacency (u32 stream)
     case centroids = 0x544E4543 // "CENT": IVF centroids f32 nlist × dimension
     case lists = 0x5453494C     // "LIST": IVF list of each slot (u32)
     case sq8 = 0x38515153       // "SQQ8": SQ8 codes u8 slots × dimension

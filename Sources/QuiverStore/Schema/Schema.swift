@@ -78,7 +78,8 @@ public struct EmbeddingModel: Sendable, Hashable, Codable, CustomStringConvertib
 
 /// The primary key field: every entity has exactly one key, unique within the collection.
 public struct PrimaryKeyField: Sendable, Hashable, Codable {
-    /// The field's name (default `id`); filters and output use it like any other field.
+    /// The field's name (default `id`); filters use it like any other field, results carry
+    /// the key as `id` (``Row/id``, ``SearchHit/id``).
     public var name: String
     /// Whether keys are integers or strings.
     public var type: PrimaryKeyType
