@@ -63,6 +63,7 @@ public struct FilterExpression: Sendable, CustomStringConvertible {
         }
     }
 
+    /// The expression text as given (``source``).
     public var description: String { source }
 
     /// True for an empty expression (matches every entity).

@@ -2,6 +2,7 @@ import Foundation
 
 /// A field's type as filter validation sees it. The storage engine maps its schema onto this.
 public indirect enum FilterFieldType: Sendable, Hashable, CustomStringConvertible {
+    /// A boolean field.
     case bool
     /// Any integer width (int8...int64).
     case int
@@ -16,6 +17,7 @@ public indirect enum FilterFieldType: Sendable, Hashable, CustomStringConvertibl
     /// A vector field: exists, but cannot be used in a filter.
     case vector
 
+    /// The type's name as error messages show it: `int`, `array<string>`, ...
     public var description: String {
         switch self {
         case .bool: return "bool"

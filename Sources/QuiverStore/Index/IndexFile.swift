@@ -10,10 +10,22 @@ import Foundation
 /// - the section table at 256: per section tag u32, CRC-32C u32 of its bytes, offset u64, length u64,
 ///   reserved u64; followed by the table's CRC-32C (u32);
 /// - the sections, each starting at a multiple of 64 bytes (so float data can be used in place).
+///
+/// Kind codes: 1 FLAT, 2 HNSW, 3 IVF_FLAT, 4 IVF_SQ8. Metric codes: 1 COSINE, 2 IP, 3 L2.
+/// Section tags are four ASCII bytes read as a little-endian u32: `ROWS` (u32 caller row per
+/// slot), `DEAD` (u64 tombstone bitmap words), `VECS` (f32 slots × dimension; normalized for
+/// COSINE), `LVLS`/`LNK0`/`LPPR` (HNSW levels and links), `CENT` (IVF centroids), `LIST` (IVF
+/// list of each slot), `SQQ8`/`SQ8P` (SQ8 codes and per-dimension min and scale).
+/// A reader checks every checksum before using a byte; the file is written to a temporary name,
+/// fsync'd and renamed into place.
 public enum IndexFileFormat {
+    /// The first 8 bytes of every index file: ASCII `QUIVERIX`.
     public static let magic: [UInt8] = Array("QUIVERIX".utf8)
+    /// The format version this build writes and the only one it reads.
     public static let version: UInt32 = 1
+    /// Bytes of the fixed header; the section table starts here.
     public static let headerSize = 256
+    /// Number of u64 kind-specific parameters in the header (at byte 56).
     public static let paramCount = 16
     static let sectionEntrySize = 32
     static let maxSections = 64
@@ -26,7 +38,7 @@ enum SectionTag: UInt32 {
     case vectors = 0x53434556   // "VECS": f32 slots × dimension
     case links0 = 0x304B4E4C    // "LNK0": HNSW level-0 adjacency
     case levels = 0x534C564C    // "LVLS": HNSW level per slot (u8)
-    case upper = 0x5250504C     // "LPPU": HNSW upper-level adjacency (u32 stream)
+    case upper = 0x5250504C     // "LPPR": HNSW upper-level adjacency (u32 stream)
     case centroids = 0x544E4543 // "CENT": IVF centroids f32 nlist × dimension
     case lists = 0x5453494C     // "LIST": IVF list of each slot (u32)
     case sq8 = 0x38515153       // "SQQ8": SQ8 codes u8 slots × dimension
