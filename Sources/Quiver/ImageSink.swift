@@ -39,7 +39,8 @@ final class ImageSink {
     }
 
     /// Embeds a video's sampled frames now (one row per frame, with `frame_index`, `start_s`,
-    /// `end_s`, and a whole-video row, the frames' mean, with `chunk` -1).
+    /// `end_s`, and a whole-video row, the frames' mean, with `chunk` -1). The sound track is the
+    /// `AudioSink`'s (the `Ingestor` hands it over when this returns `.added` or `.replaced`).
     /// - Returns: rows written, or the reason the video could not be decoded.
     func addVideo(url: URL, hash: String, size: Int64) async throws -> (TextSink.Status, Int, String?) {
         let path = url.path
@@ -51,7 +52,7 @@ final class ImageSink {
             known[path] = nil
             return (.empty, 0, "cannot decode the video: \(error)")
         }
-        guard let mean = VideoEmbedder.mean(frames) else { return (.empty, 0, "no video frames decoded") }
+        guard let mean = VideoEmbedder.mean(frames) else { known[path] = nil; return (.empty, 0, "no video frames decoded") }
         known[path] = hash
         func fields(_ chunk: Int) -> [String: FieldValue] {
             ["path": .string(path), "modality": .string("video"), "chunk": .int(Int64(chunk)), "size": .int(size), "sha256": .string(hash)]

@@ -1,4 +1,5 @@
 import Foundation
+import QuiverMedia
 import QuiverStore
 
 /// Options of an `Ingestor` run.
@@ -54,8 +55,10 @@ public struct IngestReport: Sendable {
     public var replaced = 0
     /// Files skipped because their content hash matches what the store holds.
     public var unchanged = 0
-    /// Rows written (one per text chunk, frame or segment).
+    /// Rows written (one per text chunk, image, video frame, audio window or sound-track window).
     public var pieces = 0
+    /// Of `pieces`, the rows of videos' sound tracks written to the audio collection (one per 30 s window).
+    public var soundTrackRows = 0
     /// Files that could not be read or embedded (the run went on without them).
     public var failures: [IngestIssue] = []
     /// Files of a kind no installed model embeds (listed, not failures).
@@ -71,7 +74,13 @@ public struct IngestReport: Sendable {
 /// Row metadata (scalar fields): `path` (absolute), `modality`, `chunk` (piece number in the file),
 /// `start`/`end` (Unicode-scalar offsets of a text chunk in its file), `size` (file bytes),
 /// `sha256` (of the file content; a file whose hash is unchanged is skipped on the next run, a
-/// changed one has all its rows replaced) and `text` (the chunk).
+/// changed one has all its rows replaced) and `text` (the chunk). Audio and video rows carry
+/// `start_s`/`end_s` (seconds).
+///
+/// A video is its sampled frames (one row each, and a whole-video row, in `<collection>_image`)
+/// plus its sound track, when it has one: one row per 30 s window in `<collection>_audio`, with
+/// modality `video`, so an audio query finds the moment. Audio files over 30 s get one row per
+/// 30 s window and a whole-file row (see `AudioSink`).
 ///
 /// Example:
 /// ```swift
@@ -93,7 +102,9 @@ public final class Ingestor: @unchecked Sendable {
     public static func collectionName(_ base: String, _ modality: ContentModality) -> String { "\(base)_\(modality.rawValue)" }
 
     /// Ingests the files under `paths`. Unreadable files are collected in the report's `failures`
-    /// and the run goes on; model and store errors stop it.
+    /// and the run goes on; model and store errors stop it (except an audio model that cannot be
+    /// loaded for the sound track of a video: the frames are ingested and the video is listed in
+    /// `skipped` with the reason).
     /// - Throws: model loading errors, `QuiverError.embeddingSpaceMismatch` when the text collection
     ///   holds another model's vectors, store errors.
     public func ingest(_ paths: [String], progress: (IngestProgress) -> Void = { _ in }) async throws -> IngestReport {
@@ -106,6 +117,7 @@ public final class Ingestor: @unchecked Sendable {
         var text: TextSink?
         var image: ImageSink?
         var audio: AudioSink?
+        var soundTrackProblem: String?   // why the audio model could not be loaded for sound tracks
 
         for (fi, url) in files.enumerated() {
             defer {
@@ -151,15 +163,45 @@ public final class Ingestor: @unchecked Sendable {
                 report.added -= failed.count
             case .video:
                 if image == nil { image = try await openImageSink() }
-                let (status, n, problem) = try await image!.addVideo(url: url, hash: Self.sha256(data), size: Int64(data.count))
-                if let problem { report.failures.append(IngestIssue(path: url.path, reason: problem)); continue }
+                let hash = Self.sha256(data)
+                let (status, n, problem) = try await image!.addVideo(url: url, hash: hash, size: Int64(data.count))
+                if let problem {
+                    report.failures.append(IngestIssue(path: url.path, reason: problem))
+                    try await forgetSoundTrack(url.path, audio)
+                    continue
+                }
+                report.collections.insert(image!.collection.name)
                 switch status {
-                case .unchanged: report.unchanged += 1
+                case .unchanged: report.unchanged += 1; continue   // frames and sound track both kept
                 case .replaced: report.replaced += 1
                 case .added, .empty: report.added += 1
                 }
-                report.collections.insert(image!.collection.name)
                 report.pieces += n
+                // The sound track, when the video has one, goes to the audio space.
+                switch Self.soundTrack(of: url) {
+                case let .reader(reader):
+                    if audio == nil && soundTrackProblem == nil {
+                        // Without an audio model the frames are still ingested; the track is listed as skipped.
+                        do { audio = try await openAudioSink() } catch let e as QuiverError { soundTrackProblem = "\(e)" }
+                          catch let e as HubError { soundTrackProblem = "\(e)" }
+                    }
+                    guard audio != nil else {
+                        report.skipped.append(IngestIssue(path: url.path, reason: "sound track not embedded: \(soundTrackProblem ?? "no audio model")"))
+                        continue
+                    }
+                    do {
+                        let k = try await audio!.addSoundTrack(path: url.path, reader: reader, hash: hash, size: Int64(data.count))
+                        report.pieces += k; report.soundTrackRows += k
+                        if k > 0 { report.collections.insert(audio!.collection.name) }
+                    } catch let e as MediaError {
+                        report.failures.append(IngestIssue(path: url.path, reason: "frames ingested, but the sound track cannot be decoded: \(e)"))
+                    }
+                case .none:
+                    try await forgetSoundTrack(url.path, audio)
+                case let .unreadable(reason):
+                    try await forgetSoundTrack(url.path, audio)
+                    report.failures.append(IngestIssue(path: url.path, reason: "frames ingested, but the sound track cannot be decoded: \(reason)"))
+                }
             case .audio:
                 if audio == nil { audio = try await openAudioSink() }
                 let (status, n, problem) = try await audio!.add(url: url, hash: Self.sha256(data), size: Int64(data.count))
@@ -184,6 +226,35 @@ public final class Ingestor: @unchecked Sendable {
     }
 
     private typealias Progress = IngestProgress
+
+    /// What a video's audio stream is.
+    enum SoundTrack {
+        /// A reader of the stream, resampled to 16 kHz mono as the audio model reads it.
+        case reader(AudioReader)
+        /// The container has no audio stream.
+        case none
+        case unreadable(String)
+    }
+
+    /// Opens the audio stream of a video container, if it has one.
+    static func soundTrack(of url: URL) -> SoundTrack {
+        do {
+            return .reader(try AudioReader(contentsOf: url))
+        } catch MediaError.missingStream(_, _) {
+            return .none
+        } catch {
+            return .unreadable("\(error)")
+        }
+    }
+
+    /// Removes the sound-track rows an older version of a video left in the audio collection
+    /// (without loading the audio model when its sink is not open yet).
+    private func forgetSoundTrack(_ path: String, _ audio: AudioSink?) async throws {
+        if let audio { return try await audio.forget(path: path) }
+        let name = Self.collectionName(options.collection, .audio)
+        guard store.hasCollection(name) else { return }
+        try await store.collection(name).delete(where: { $0.value(of: "path") == .string(path) })
+    }
 
     private func openTextSink() async throws -> TextSink {
         let embedder = try textEmbedder ?? TextEmbedder(model: options.textModel, home: home)

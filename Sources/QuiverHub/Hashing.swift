@@ -19,6 +19,7 @@ public struct SHA256Hasher: Sendable {
         0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
     ]
 
+    /// A hasher with the standard initial state and no input yet.
     public init() {}
 
     /// Adds `data` to the message.
@@ -102,6 +103,7 @@ public struct SHA1Hasher: Sendable {
     private var buffer: [UInt8] = []
     private var length: UInt64 = 0
 
+    /// A hasher with the standard initial state and no input yet.
     public init() {}
 
     /// Adds `data` to the message.
@@ -191,6 +193,7 @@ public enum ExpectedChecksum: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The algorithm and digest for messages, e.g. `sha256 3f1c…` or `git blob sha1 9a2b…`.
     public var description: String {
         switch self {
         case .sha256(let h): return "sha256 \(h)"

@@ -16,11 +16,32 @@ import FoundationNetworking
 ///   request is made at all.
 /// - Offline (`HF_HUB_OFFLINE=1`, or the hub cannot be reached) nothing touches the network and the error lists
 ///   the files that are missing.
+/// - A lock file in the model home stops two processes from pulling the same model at once
+///   (``HubError/busy(model:lockFile:)``).
+///
+/// `HubClient` is a value type holding only settings; it is `Sendable` and its pulls may run concurrently for
+/// different models.
+///
+/// ```swift
+/// let client = HubClient()                                  // QUIVER_HOME, HF_* from the environment
+/// let result = try await client.pull("all-MiniLM-L6-v2") { p in
+///     if p.phase == .finished { print(p.file, p.outcome!.rawValue) }
+/// }
+/// print(result.model.folder.path, result.bytesDownloaded)  // ~/.cache/quiver/models/all-MiniLM-L6-v2
+/// ```
 public struct HubClient: Sendable {
+    /// Where models are installed: each pull writes into a folder under `home.modelsDirectory`.
     public var home: ModelHome
+    /// Endpoint, token, offline mode, local caches, retries and timeout used by every request.
     public var configuration: HubConfiguration
+    /// Models known by name; a catalogued model is pulled with its declared file list and checksums.
     public var catalog: ModelCatalog
 
+    /// Creates a client. Nothing is read from the network or the disk until a pull.
+    /// - Parameters:
+    ///   - home: the model home to install into (default: `QUIVER_HOME`, else `~/.cache/quiver`).
+    ///   - configuration: hub settings (default: from `HF_ENDPOINT`, `HF_TOKEN`, `HF_HUB_OFFLINE`, `HF_HOME`, …).
+    ///   - catalog: the models known by name (default: ``ModelCatalog/standard``).
     public init(home: ModelHome = .fromEnvironment(), configuration: HubConfiguration = .fromEnvironment(),
                 catalog: ModelCatalog = .standard) {
         self.home = home; self.configuration = configuration; self.catalog = catalog
@@ -34,6 +55,7 @@ public struct HubClient: Sendable {
 
     /// Installs `model` into its folder.
     /// - Parameters:
+    ///   - model: a model resolved by ``ModelHome/resolve(_:catalog:)`` (not a local folder, which is already in place).
     ///   - revision: hub branch, tag or commit (default: the catalog's, else `main`).
     ///   - refresh: ask the hub even when every needed file is already available locally.
     ///   - progress: called as files start, receive bytes and finish (on a background queue).

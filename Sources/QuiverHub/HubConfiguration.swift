@@ -20,6 +20,16 @@ public struct HubConfiguration: Sendable {
     /// `User-Agent` header.
     public var userAgent: String
 
+    /// Creates a configuration from explicit values, ignoring the environment (tests, embedders that manage their own paths).
+    /// - Parameters:
+    ///   - endpoint: hub base URL, without a trailing slash.
+    ///   - token: access token sent as `Authorization: Bearer …` to the hub (not to other hosts after a redirect); nil sends none.
+    ///   - offline: when true no request is made; pulls succeed only from the model folder and the local caches.
+    ///   - huggingFaceCache: a `huggingface_hub` cache folder whose blobs are linked instead of downloaded.
+    ///   - torchHubCheckpoints: torch hub's checkpoint folder, looked up for `url` sources.
+    ///   - maxAttempts: attempts per file (values below 1 become 1).
+    ///   - timeout: seconds without data before a request fails.
+    ///   - userAgent: the `User-Agent` header value.
     public init(endpoint: URL = URL(string: "https://huggingface.co")!, token: String? = nil, offline: Bool = false,
                 huggingFaceCache: URL, torchHubCheckpoints: URL, maxAttempts: Int = 3, timeout: TimeInterval = 60,
                 userAgent: String = "quiver/0.1") {
@@ -57,8 +67,10 @@ public struct HubConfiguration: Sendable {
 /// Read access to a Hugging Face hub cache laid out by `huggingface_hub`:
 /// `models--ORG--NAME/refs/REVISION` holds a commit id, `models--ORG--NAME/snapshots/COMMIT/FILE` links to `blobs/ETAG`.
 public struct HuggingFaceCache: Sendable {
+    /// The cache folder that holds the `models--ORG--NAME` folders (for example `~/.cache/huggingface/hub`).
     public let root: URL
 
+    /// Reads the cache at `root`. Nothing is checked or created; lookups in a missing folder find nothing.
     public init(root: URL) { self.root = root }
 
     /// `models--ORG--NAME`.

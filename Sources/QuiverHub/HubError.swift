@@ -30,6 +30,7 @@ public enum HubError: Error, Sendable, Equatable, CustomStringConvertible, Local
     /// Another process is pulling the same model (it holds `lockFile`).
     case busy(model: String, lockFile: String)
 
+    /// A one-line message naming the model, file, URL or folder involved and what to do about it.
     public var description: String {
         switch self {
         case .unknownModel(let name, let suggestions):
@@ -65,5 +66,6 @@ public enum HubError: Error, Sendable, Equatable, CustomStringConvertible, Local
         }
     }
 
+    /// The same text as ``description``, so `localizedDescription` shows it too.
     public var errorDescription: String? { description }
 }

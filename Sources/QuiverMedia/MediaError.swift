@@ -28,6 +28,7 @@ public enum MediaError: Error, Equatable, Sendable, CustomStringConvertible {
     /// (a truncated file).
     case truncatedMedia(path: String, kind: String, declaredSeconds: Double, decodedSeconds: Double)
 
+    /// A one-line message saying what is wrong, naming the file (or `<memory>`) when one is involved.
     public var description: String {
         switch self {
         case let .unreadableFile(path, reason):
@@ -57,5 +58,6 @@ public enum MediaError: Error, Equatable, Sendable, CustomStringConvertible {
 }
 
 extension MediaError: LocalizedError {
+    /// The same text as ``description``, so `localizedDescription` shows it too.
     public var errorDescription: String? { description }
 }

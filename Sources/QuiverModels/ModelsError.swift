@@ -19,6 +19,7 @@ public enum ModelsError: Error, CustomStringConvertible, Sendable, Equatable {
     /// An empty token sequence where the model needs at least one token.
     case emptySequence(sequence: Int)
 
+    /// A one-line message naming the file, field or input position and, where possible, the fix.
     public var description: String {
         switch self {
         case let .missingFile(path):

@@ -5,8 +5,11 @@
 public struct BatchNorm: Sendable {
     /// `[channels]` each.
     public let weight: [Float]
+    /// Learned shift `beta`, `[channels]`.
     public let bias: [Float]
+    /// Mean of each channel over the training data (`running_mean`), `[channels]`.
     public let runningMean: [Float]
+    /// Variance of each channel over the training data (`running_var`), `[channels]`.
     public let runningVar: [Float]
     /// Added to the variance (1e-5 in PyTorch, 1e-3 in TF-converted EfficientNets).
     public let eps: Float

@@ -19,11 +19,17 @@ public struct Conv2D: Sendable {
         public static func symmetric(_ p: Int) -> Padding { .explicit(top: p, left: p, bottom: p, right: p) }
     }
 
+    /// Channels of the input image (for a depthwise convolution, equal to ``outChannels``).
     public let inChannels: Int
+    /// Channels of the output image (number of filters).
     public let outChannels: Int
+    /// Filter height in pixels.
     public let kernelHeight: Int
+    /// Filter width in pixels.
     public let kernelWidth: Int
+    /// Step between filter positions, in pixels, in both directions (at least 1).
     public let stride: Int
+    /// Zero padding around the input: fixed per side, or TensorFlow 'SAME'.
     public let padding: Padding
     /// True for a depthwise convolution (one filter per channel).
     public let isDepthwise: Bool
@@ -40,7 +46,10 @@ public struct Conv2D: Sendable {
     ///   - weight: `[outChannels, inChannels / groups, kernelHeight, kernelWidth]` (PyTorch `Conv2d.weight`).
     ///   - bias: `[outChannels]` or nil.
     ///   - batchNorm: a BatchNorm applied right after the convolution, folded into weight and bias.
+    ///   - stride: step between filter positions in pixels, both directions (at least 1).
+    ///   - padding: zero padding, explicit per side or TensorFlow 'SAME'.
     ///   - groups: 1 (dense) or `inChannels` with `outChannels == inChannels` (depthwise).
+    ///   - activation: applied after the bias (fused into the convolution's output pass).
     public init(weight: Tensor, bias: Tensor? = nil, batchNorm: BatchNorm? = nil, stride: Int = 1,
                 padding: Padding, groups: Int = 1, activation: Activation = .none) {
         precondition(weight.rank == 4, "Conv2D weight must be [out, in/groups, kh, kw], got \(weight.shape)")
@@ -110,6 +119,8 @@ public struct Conv2D: Sendable {
     /// Runs the convolution on one NHWC image.
     /// - Parameters:
     ///   - input: `[height, width, inChannels]`.
+    ///   - height: input height in pixels.
+    ///   - width: input width in pixels.
     ///   - output: `[outHeight, outWidth, outChannels]` (see `geometry`); must not overlap `input`.
     ///   - accumulate: add the convolution to what `output` holds (a residual) before the bias
     ///     and activation: `output = act(output + conv(input) + bias)`. Dense layers only.

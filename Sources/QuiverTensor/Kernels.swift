@@ -1,6 +1,8 @@
 import CQuiverKernels
 
-/// Instruction-set levels of the C kernels (see `qk_cpu.h`).
+/// Instruction-set levels of the C kernels (see `qk_cpu.h`): `scalar` (portable C, every machine),
+/// `neon` (ARM64), `avx2` (x86-64 AVX2 + FMA) and `avx512` (x86-64 AVX-512 F, BW, DQ and VL). Each kernel has a
+/// variant per level, chosen at run time; the scalar twin is the reference the others are tested against.
 public enum SIMDLevel: Int, Sendable, CaseIterable, Comparable {
     case scalar = 0, neon = 1, avx2 = 2, avx512 = 3
 
@@ -19,6 +21,7 @@ public enum SIMDLevel: Int, Sendable, CaseIterable, Comparable {
 
     var cLevel: qk_level { qk_level(rawValue: UInt32(rawValue)) }
 
+    /// Orders levels by capability: `scalar < neon < avx2 < avx512`.
     public static func < (a: SIMDLevel, b: SIMDLevel) -> Bool { a.rawValue < b.rawValue }
 }
 

@@ -14,7 +14,9 @@ public struct Linear: Sendable {
         self.bias = bias
     }
 
+    /// Width of each input row (`weight.shape[1]`).
     public var inFeatures: Int { weight.shape[1] }
+    /// Width of each output row (`weight.shape[0]`).
     public var outFeatures: Int { weight.shape[0] }
 
     /// `y[r, :] = act(x[r, :] Wᵀ + b)` for `rows` rows. `x` rows are `ldx` floats apart (default
@@ -59,6 +61,13 @@ public struct LayerNorm: Sendable {
     /// Added to the variance (`layer_norm_eps`).
     public let eps: Float
 
+    /// A LayerNorm over `features` values per row.
+    /// - Parameters:
+    ///   - weight: scale, `[features]`, or nil for no scaling.
+    ///   - bias: shift, `[features]`, or nil for no shift.
+    ///   - features: length of the normalized (last) axis.
+    ///   - eps: added to the variance before the square root (`layer_norm_eps`, e.g. 1e-12 for BERT, 1e-5 for CLIP).
+    /// - Precondition: `weight` and `bias`, when given, have `features` elements (a programming error traps).
     public init(weight: Tensor?, bias: Tensor?, features: Int, eps: Float) {
         if let weight { precondition(weight.count == features, "LayerNorm weight \(weight.shape) for \(features) features") }
         if let bias { precondition(bias.count == features, "LayerNorm bias \(bias.shape) for \(features) features") }

@@ -38,6 +38,7 @@ public enum Parallel {
 public final class Workspace: @unchecked Sendable {
     private var slots: [TensorStorage?] = []
 
+    /// An empty workspace; buffers are allocated by the first ``buffer(_:count:)`` call for each slot.
     public init() {}
 
     /// A buffer of at least `count` floats for slot `slot` (contents unspecified; valid until the

@@ -149,6 +149,7 @@ public struct Tensor: @unchecked Sendable {
 }
 
 extension Tensor: CustomStringConvertible {
+    /// The shape and the first six values (`%.5g`), e.g. `Tensor([2, 3]: [1, 2, 3, 4, 5, 6])`, for debugging.
     public var description: String {
         let head = buffer.prefix(6).map { String(format: "%.5g", $0) }.joined(separator: ", ")
         return "Tensor(\(shape): [\(head)\(count > 6 ? ", …" : "")])"

@@ -27,6 +27,8 @@ public struct AddedToken: Decodable, Sendable, Equatable {
         self.rstrip = rstrip; self.normalized = normalized; self.special = special
     }
 
+    /// Decodes an `added_tokens` entry: `id` and `content` are required; the flags default to false, and `normalized`
+    /// defaults to `!special`, as in `tokenizers`.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         id = try c.decode(Int.self, forKey: .id)

@@ -21,9 +21,13 @@ public enum CLIPTokenizer {
     public static let mergeCount = 48894
 
     /// Loads the merges file (gzip or plain text) and builds the tokenizer.
-    /// - Parameter maxLength: truncation length including the two special tokens (77 for CLIP's
-    ///   text encoder); nil disables truncation. No padding is configured (the model takes the
-    ///   end-of-text position as the pooled token).
+    /// - Parameters:
+    ///   - url: OpenAI's `bpe_simple_vocab_16e6.txt.gz` (or its uncompressed text).
+    ///   - maxLength: truncation length including the two special tokens (77 for CLIP's
+    ///     text encoder); nil disables truncation. No padding is configured (the model takes the
+    ///     end-of-text position as the pooled token).
+    /// - Throws: `TokenizerError.unreadableFile` when the file cannot be read or its gzip data is corrupt;
+    ///   `.invalidMergesFile` when it is not UTF-8 text or does not hold CLIP's header line and 48 894 merges.
     public static func load(mergesFile url: URL, maxLength: Int? = contextLength) throws -> Tokenizer {
         var data: Data
         do { data = try Data(contentsOf: url) } catch {

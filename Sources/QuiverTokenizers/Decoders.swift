@@ -2,14 +2,24 @@ import Foundation
 
 /// The `decoder` section of tokenizer.json (turns tokens back into text).
 public indirect enum DecoderConfig: Decodable, Sendable {
+    /// `WordPiece`: drops `prefix` (`##`) from continuation pieces and puts a space before the others; with `cleanup`,
+    /// removes the space before punctuation and inside English contractions (`clean_up_tokenization`).
     case wordPiece(prefix: String, cleanup: Bool)
+    /// `ByteLevel`: maps GPT-2's printable byte symbols (`Ġ` = space) back to bytes and decodes UTF-8 (invalid bytes become U+FFFD).
     case byteLevel
+    /// `Metaspace`: turns `replacement` (`▁`) back into spaces and, unless the scheme is `never`, drops the leading one.
     case metaspace(replacement: String, prependScheme: PrependScheme)
+    /// `BPEDecoder`: replaces the end-of-word `suffix` (`</w>`, CLIP) by a space, by nothing after the last token.
     case bpe(suffix: String)
+    /// `Replace`: replaces every match of `pattern` in each token by `content`.
     case replace(pattern: PatternConfig, content: String)
+    /// `ByteFallback`: turns runs of `<0xXX>` tokens into the text their bytes spell (U+FFFD per invalid byte).
     case byteFallback
+    /// `Fuse`: concatenates all tokens into one string.
     case fuse
+    /// `Strip`: removes up to `start` leading and `stop` trailing occurrences of the one-character `content` from each token.
     case strip(content: String, start: Int, stop: Int)
+    /// `Sequence`: the decoders applied one after the other.
     case sequence([DecoderConfig])
 
     enum CodingKeys: String, CodingKey {
@@ -17,6 +27,9 @@ public indirect enum DecoderConfig: Decodable, Sendable {
         case prependScheme = "prepend_scheme", addPrefixSpace = "add_prefix_space"
     }
 
+    /// Decodes one decoder object by its `type` (`WordPiece`, `ByteLevel`, `Metaspace`, `BPEDecoder`, `Replace`,
+    /// `ByteFallback`, `Fuse`, `Strip`, `Sequence`), with the `tokenizers` defaults for missing options.
+    /// - Throws: `TokenizerError.unsupported` for another `type`; `DecodingError` for a missing or mistyped field.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let type = try c.decode(String.self, forKey: .type)

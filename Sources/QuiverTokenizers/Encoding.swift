@@ -77,7 +77,8 @@ public struct Encoding: Sendable, Equatable {
     }
 }
 
-/// Left or right (which end truncation removes from / padding adds to).
+/// Left or right (which end truncation removes from / padding adds to): `left` (`"Left"` in
+/// tokenizer.json) works at the start of the sequence, `right` (`"Right"`) at its end.
 public enum Direction: String, Sendable, Decodable {
     case left = "Left", right = "Right"
 }
@@ -112,6 +113,8 @@ public struct Truncation: Sendable, Decodable, Equatable {
         self.maxLength = maxLength; self.strategy = strategy; self.direction = direction; self.stride = stride
     }
 
+    /// Decodes a `truncation` object: `max_length` is required; `strategy`, `direction` and `stride` default to
+    /// `LongestFirst`, `Right` and 0.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         maxLength = try c.decode(Int.self, forKey: .maxLength)
@@ -125,7 +128,9 @@ public struct Truncation: Sendable, Decodable, Equatable {
 public struct Padding: Sendable, Decodable, Equatable {
     /// Pad a batch to its longest encoding, or every encoding to a fixed length.
     public enum Strategy: Sendable, Equatable {
+        /// Pad every encoding of a batch to the longest one's length.
         case batchLongest
+        /// Pad every encoding to this many tokens (longer ones are left as they are).
         case fixed(Int)
     }
     /// Batch-longest or fixed length.
@@ -136,7 +141,9 @@ public struct Padding: Sendable, Decodable, Equatable {
     public var padToMultipleOf: Int?
     /// Id, type id and token string of the padding token.
     public var padID: Int
+    /// Segment (token type) id given to padding tokens.
     public var padTypeID: Int
+    /// Token string given to padding positions in ``Encoding/tokens``.
     public var padToken: String
 
     enum CodingKeys: String, CodingKey {
@@ -152,6 +159,8 @@ public struct Padding: Sendable, Decodable, Equatable {
         self.padID = padID; self.padTypeID = padTypeID; self.padToken = padToken
     }
 
+    /// Decodes a `padding` object: `strategy` is `"BatchLongest"` or `{"Fixed": n}` (anything else reads as batch-longest);
+    /// missing fields take the defaults of ``init(strategy:direction:padToMultipleOf:padID:padTypeID:padToken:)``.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let s = try? c.decode(String.self, forKey: .strategy), s == "BatchLongest" {

@@ -6,6 +6,8 @@ public struct MergeList: Decodable, Sendable {
     /// Merges from pairs in rank order.
     public init(pairs: [(String, String)]) { self.pairs = pairs }
 
+    /// Decodes the `merges` array, accepting both forms.
+    /// - Throws: `DecodingError.dataCorrupted` naming the merge number when a string has no space or a pair does not have two symbols.
     public init(from decoder: Decoder) throws {
         var c = try decoder.unkeyedContainer()
         var pairs: [(String, String)] = []
@@ -32,9 +34,11 @@ public struct MergeList: Decodable, Sendable {
 public struct UnigramPiece: Decodable, Sendable {
     /// The piece text and its log-probability.
     public var piece: String
+    /// Log-probability of the piece; segmentation maximizes the sum over the pieces.
     public var score: Double
     /// A piece and its score.
     public init(piece: String, score: Double) { self.piece = piece; self.score = score }
+    /// Decodes a `[piece, score]` array.
     public init(from decoder: Decoder) throws {
         var c = try decoder.unkeyedContainer()
         piece = try c.decode(String.self)
@@ -44,8 +48,13 @@ public struct UnigramPiece: Decodable, Sendable {
 
 /// The `model` section of tokenizer.json.
 public enum ModelConfig: Decodable, Sendable {
+    /// `WordPiece` (BERT): greedy longest-match-first pieces; continuation pieces carry `continuingSubwordPrefix` (`##`);
+    /// a word with no segmentation, or longer than `maxInputCharsPerWord` characters, becomes `unkToken`.
     case wordPiece(vocab: Vocabulary, unkToken: String, continuingSubwordPrefix: String, maxInputCharsPerWord: Int)
+    /// `BPE` (GPT-2, RoBERTa, CLIP): merges symbol pairs in rank order.
     case bpe(BPEConfig)
+    /// `Unigram` (SentencePiece, e.g. T5, XLM-R): the segmentation with the highest total piece score (Viterbi); pieces
+    /// not in the vocabulary map to `unkID`, or to `<0xXX>` byte pieces with `byteFallback`.
     case unigram(vocab: [UnigramPiece], unkID: Int?, byteFallback: Bool)
 
     /// BPE settings (HF key names in the coding keys).
@@ -83,6 +92,7 @@ public enum ModelConfig: Decodable, Sendable {
             self.fuseUnk = fuseUnk; self.byteFallback = byteFallback; self.ignoreMerges = ignoreMerges
         }
 
+        /// Decodes a BPE `model` object (`vocab` required; `merges` default empty, flags default false, `dropout` read but not applied).
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             vocab = try c.decode(Vocabulary.self, forKey: .vocab)
@@ -103,6 +113,9 @@ public enum ModelConfig: Decodable, Sendable {
         case maxInputCharsPerWord = "max_input_chars_per_word", unkID = "unk_id", byteFallback = "byte_fallback"
     }
 
+    /// Decodes the `model` object by its `type` (`WordPiece`, `BPE`, `Unigram`); without a `type`, a model with
+    /// `merges` is BPE, one whose `vocab` is a list of `[piece, score]` is Unigram, else WordPiece.
+    /// - Throws: `TokenizerError.unsupported` for another `type`; `DecodingError` for a missing or mistyped field.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         var type = try c.decodeIfPresent(String.self, forKey: .type)

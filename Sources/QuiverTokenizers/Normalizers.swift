@@ -1,12 +1,22 @@
 /// The `normalizer` section of tokenizer.json.
 public indirect enum NormalizerConfig: Decodable, Sendable {
+    /// `BertNormalizer`: `cleanText` removes control characters and maps whitespace to spaces, `handleChineseChars`
+    /// puts spaces around CJK ideographs, `stripAccents` (nil: follows `lowercase`) removes combining marks after NFD,
+    /// `lowercase` lowercases.
     case bert(cleanText: Bool, handleChineseChars: Bool, stripAccents: Bool?, lowercase: Bool)
+    /// `NFC`, `NFD`, `NFKC` or `NFKD` Unicode normalization.
     case unicode(UnicodeForm)
+    /// `Lowercase`: Unicode lowercase mapping.
     case lowercase
+    /// `Strip`: removes whitespace at the left and/or right end of the text.
     case strip(left: Bool, right: Bool)
+    /// `StripAccents`: removes combining marks (expects decomposed text, e.g. after NFD).
     case stripAccents
+    /// `Replace`: replaces every match of `pattern` by `content`.
     case replace(pattern: PatternConfig, content: String)
+    /// `Prepend`: puts this string before the text (SentencePiece-style `▁`).
     case prepend(String)
+    /// `Sequence`: the normalizers applied one after the other.
     case sequence([NormalizerConfig])
 
     enum CodingKeys: String, CodingKey {
@@ -16,6 +26,9 @@ public indirect enum NormalizerConfig: Decodable, Sendable {
         case stripLeft = "strip_left", stripRight = "strip_right"
     }
 
+    /// Decodes one normalizer object by its `type` (`BertNormalizer`, `NFC`, `NFD`, `NFKC`, `NFKD`, `Lowercase`, `Strip`,
+    /// `StripAccents`, `Replace`, `Prepend`, `Sequence`), with the `tokenizers` defaults for missing options.
+    /// - Throws: `TokenizerError.unsupported` for another `type`; `DecodingError` for a missing or mistyped field.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let type = try c.decode(String.self, forKey: .type)

@@ -5,11 +5,15 @@ import Foundation
 /// recognized and run as hand-written scanners over scalars; any other regex runs on
 /// `NSRegularExpression`.
 public enum PatternConfig: Decodable, Sendable, Equatable {
+    /// A literal string, matched exactly.
     case string(String)
+    /// A regular expression; the common ones run as built-in scanners, any other on `NSRegularExpression` (ICU syntax).
     case regex(String)
 
     enum CodingKeys: String, CodingKey { case string = "String", regex = "Regex" }
 
+    /// Decodes `{"String": s}` or `{"Regex": r}`.
+    /// - Throws: `DecodingError.dataCorrupted` when the object has neither key.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let s = try c.decodeIfPresent(String.self, forKey: .string) { self = .string(s); return }

@@ -8,6 +8,7 @@ public enum TemplatePiece: Decodable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey { case sequence = "Sequence", special = "SpecialToken" }
     enum InnerKeys: String, CodingKey { case id, typeID = "type_id" }
 
+    /// Decodes `{"Sequence": {"id": "A"|"B", "type_id": n}}` or `{"SpecialToken": {"id": name, "type_id": n}}`.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if c.contains(.sequence) {
@@ -25,16 +26,24 @@ public enum TemplatePiece: Decodable, Sendable, Equatable {
 public struct TemplateSpecialToken: Decodable, Sendable, Equatable {
     /// The name used in the template, and the ids/tokens it stands for.
     public var id: String
+    /// The ids the special token expands to, in order (usually one).
     public var ids: [Int]
+    /// The token strings matching ``ids``, one per id.
     public var tokens: [String]
 }
 
 /// The `post_processor` section of tokenizer.json.
 public indirect enum PostProcessorConfig: Decodable, Sendable {
+    /// `BertProcessing`: `[CLS] A [SEP]` (type 0) and `[CLS] A [SEP] B [SEP]` (B with type 1); `sep`/`cls` are (token, id).
     case bert(sep: (String, Int), cls: (String, Int))
+    /// `RobertaProcessing`: `<s> A </s>` and `<s> A </s></s> B </s>` (all type 0); `trimOffsets` drops leading spaces from the
+    /// offsets of byte-level tokens.
     case roberta(sep: (String, Int), cls: (String, Int), trimOffsets: Bool, addPrefixSpace: Bool)
+    /// `ByteLevel`: adds no tokens; with `trimOffsets` it drops leading and trailing spaces from the offsets.
     case byteLevel(trimOffsets: Bool, addPrefixSpace: Bool)
+    /// `TemplateProcessing`: the `single` and `pair` templates, with `specialTokens` giving the ids of each named special token.
     case template(single: [TemplatePiece], pair: [TemplatePiece], specialTokens: [String: TemplateSpecialToken])
+    /// `Sequence`: the post-processors applied one after the other.
     case sequence([PostProcessorConfig])
 
     enum CodingKeys: String, CodingKey {
@@ -50,6 +59,9 @@ public indirect enum PostProcessorConfig: Decodable, Sendable {
         }
     }
 
+    /// Decodes one post-processor object by its `type` (`BertProcessing`, `RobertaProcessing`, `ByteLevel`,
+    /// `TemplateProcessing`, `Sequence`); `trim_offsets` and `add_prefix_space` default to true.
+    /// - Throws: `TokenizerError.unsupported` for another `type`; `DecodingError` for a missing or mistyped field.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let type = try c.decode(String.self, forKey: .type)

@@ -1,18 +1,30 @@
-/// Where Metaspace adds its replacement character in front of a piece.
+/// Where Metaspace adds its replacement character in front of a piece: `always` before every piece that does not
+/// start with a space, `first` only before a piece at the very start of the text, `never` not at all.
 public enum PrependScheme: String, Sendable, Decodable {
     case always, first, never
 }
 
 /// The `pre_tokenizer` section of tokenizer.json.
 public indirect enum PreTokenizerConfig: Decodable, Sendable {
+    /// `BertPreTokenizer`: splits on whitespace (removed) and around each punctuation character (kept as its own word).
     case bert
+    /// `Whitespace`: words are the matches of `\w+|[^\w\s]+`; whitespace is removed.
     case whitespace
+    /// `WhitespaceSplit`: splits on whitespace only (removed).
     case whitespaceSplit
+    /// `ByteLevel` (GPT-2): optionally adds a leading space, splits with GPT-2's regex when `useRegex`, and maps
+    /// every byte to a printable symbol.
     case byteLevel(addPrefixSpace: Bool, useRegex: Bool)
+    /// `Metaspace` (SentencePiece): replaces spaces by `replacement` (`▁`), prepends one per `prependScheme`, and splits
+    /// before each `replacement` when `split`.
     case metaspace(replacement: String, prependScheme: PrependScheme, split: Bool)
+    /// `Punctuation`: splits at punctuation characters with the given behavior (default: isolated).
     case punctuation(SplitBehavior)
+    /// `Split`: splits at the matches of `pattern` (at what does not match when `invert`) with the given behavior.
     case split(pattern: PatternConfig, behavior: SplitBehavior, invert: Bool)
+    /// `Digits`: separates digits from other characters; each digit on its own when `individualDigits`.
     case digits(individualDigits: Bool)
+    /// `Sequence`: the pre-tokenizers applied one after the other.
     case sequence([PreTokenizerConfig])
 
     enum CodingKeys: String, CodingKey {
@@ -21,6 +33,9 @@ public indirect enum PreTokenizerConfig: Decodable, Sendable {
         case individualDigits = "individual_digits"
     }
 
+    /// Decodes one pre-tokenizer object by its `type` (`BertPreTokenizer`, `Whitespace`, `WhitespaceSplit`, `ByteLevel`,
+    /// `Metaspace`, `Punctuation`, `Split`, `Digits`, `Sequence`), with the `tokenizers` defaults for missing options.
+    /// - Throws: `TokenizerError.unsupported` for another `type`; `DecodingError` for a missing or mistyped field.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let type = try c.decode(String.self, forKey: .type)

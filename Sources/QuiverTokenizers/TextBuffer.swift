@@ -112,10 +112,15 @@ struct PreTokenizedText: Sendable {
 
 /// How a delimiter found by a pre-tokenizer is kept (HF `SplitDelimiterBehavior`).
 public enum SplitBehavior: String, Sendable, Decodable {
+    /// The delimiter is dropped.
     case removed = "Removed"
+    /// The delimiter becomes a piece of its own.
     case isolated = "Isolated"
+    /// The delimiter is appended to the piece before it.
     case mergedWithPrevious = "MergedWithPrevious"
+    /// The delimiter is prepended to the piece after it.
     case mergedWithNext = "MergedWithNext"
+    /// Consecutive delimiters form one piece of their own.
     case contiguous = "Contiguous"
 }
 

@@ -10,9 +10,13 @@ public struct TokenizerConfig: Decodable, Sendable {
     public var addedTokens: [AddedToken]
     /// Pipeline stages; nil where the file has `null`.
     public var normalizer: NormalizerConfig?
+    /// How the normalized text is split into words before the model runs (`pre_tokenizer`); nil: the whole text is one word.
     public var preTokenizer: PreTokenizerConfig?
+    /// The subword model that turns each word into tokens (`model`: WordPiece, BPE or Unigram); required.
     public var model: ModelConfig
+    /// Adds the special tokens and type ids around the encoded sequence(s) (`post_processor`); nil adds none.
     public var postProcessor: PostProcessorConfig?
+    /// Turns token strings back into text for ``Tokenizer/decode(_:skipSpecialTokens:)`` (`decoder`); nil joins them with spaces.
     public var decoder: DecoderConfig?
 
     enum CodingKeys: String, CodingKey {
@@ -27,6 +31,9 @@ public struct TokenizerConfig: Decodable, Sendable {
         self.preTokenizer = preTokenizer; self.model = model; self.postProcessor = postProcessor; self.decoder = decoder
     }
 
+    /// Decodes the top-level sections; `model` is required, the others may be missing or `null`.
+    /// Prefer ``init(contentsOf:)`` or ``init(data:source:)``, which map decoding failures to `TokenizerError`
+    /// and re-read vocabularies whose keys Swift's dictionary merged.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         truncation = try c.decodeIfPresent(Truncation.self, forKey: .truncation)

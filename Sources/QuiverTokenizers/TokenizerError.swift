@@ -39,5 +39,6 @@ public enum TokenizerError: Error, CustomStringConvertible, Sendable {
 }
 
 extension TokenizerError: LocalizedError {
+    /// The same text as ``description``, so `localizedDescription` shows it too.
     public var errorDescription: String? { description }
 }

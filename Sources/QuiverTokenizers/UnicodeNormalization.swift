@@ -1,6 +1,8 @@
 import Foundation
 
-/// A Unicode normalization form (UAX #15).
+/// A Unicode normalization form (UAX #15): `nfc` canonical composition, `nfd` canonical decomposition,
+/// `nfkc` / `nfkd` the same with compatibility mappings (e.g. `ﬁ` → `fi`, full-width → ASCII). The raw values are
+/// the normalizer `type` names of tokenizer.json.
 public enum UnicodeForm: String, Sendable {
     case nfc = "NFC", nfd = "NFD", nfkc = "NFKC", nfkd = "NFKD"
 

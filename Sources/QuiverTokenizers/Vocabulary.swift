@@ -31,6 +31,8 @@ public struct Vocabulary: Decodable, Sendable, Equatable {
         hasMissingIDs = filled.contains(false)
     }
 
+    /// Decodes a `{token: id}` object. Keys that Swift's `String` equality merges are lost here and reported by
+    /// ``hasMissingIDs``; ``TokenizerConfig/init(data:source:)`` then re-reads them exactly.
     public init(from decoder: Decoder) throws {
         let map = try decoder.singleValueContainer().decode([String: Int].self)
         self.init(pairs: map.map { ($0.key, $0.value) })

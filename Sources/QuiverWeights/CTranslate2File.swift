@@ -20,7 +20,9 @@ public struct CTranslate2File: WeightSource {
     /// CTranslate2's type ids, in order.
     static let typeIDs: [WeightDType] = [.float32, .int8, .int16, .int32, .float16, .bfloat16]
 
+    /// The file, as given to ``init(path:)``; used in error messages.
     public let path: String
+    /// Name, shape and element type of every variable and every alias (an alias with its target's shape), sorted by name.
     public let infos: [WeightInfo]
     /// The model specification's name (`WhisperSpec`).
     public let specName: String
@@ -108,10 +110,15 @@ public struct CTranslate2File: WeightSource {
         return s
     }
 
+    /// Name, shape and element type of the variable `name` (`/`-scoped, e.g. `encoder/conv1/weight`), or nil if absent.
     public func info(_ name: String) -> WeightInfo? { entries[name]?.info }
 
+    /// The variable an alias stands for (see ``aliases``), or `name` itself when it is not an alias.
     public func canonicalName(_ name: String) -> String { aliases[name] ?? name }
 
+    /// The variable `name` as float32: mapped in place when it is float32 and aligned, else widened into a new buffer
+    /// (int8/int16/int32 by integer value, not rescaled).
+    /// - Throws: `WeightsError.missingTensor` (with similar names) when there is no such variable.
     public func tensor(_ name: String) throws -> WeightTensor {
         guard let e = entries[name] else {
             throw WeightsError.missingTensor(path: path, tensor: name, similar: WeightNames.similar(to: name, in: names))

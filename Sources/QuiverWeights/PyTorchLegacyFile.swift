@@ -15,7 +15,9 @@ public struct PyTorchLegacyFile: WeightSource {
     /// The serialization protocol version this reader understands.
     static let protocolVersion = 1001
 
+    /// The checkpoint file, as given to ``init(path:)``; used in error messages.
     public let path: String
+    /// Name, shape and element type of every tensor of the state dict, sorted by name.
     public var infos: [WeightInfo] { table.infos }
     private let table: TorchTensorTable
 
@@ -78,7 +80,11 @@ public struct PyTorchLegacyFile: WeightSource {
         }
     }
 
+    /// Name, shape and element type of the tensor `name` (a state dict key such as `_conv_stem.weight`), or nil if absent.
     public func info(_ name: String) -> WeightInfo? { table.entries[name]?.info }
 
+    /// The tensor `name` as row-major float32: mapped in place when it is contiguous float32, else converted into a new buffer.
+    /// - Throws: `WeightsError.missingTensor` (with similar names) when there is no such tensor; `.malformed` when its
+    ///   storage lies outside the file.
     public func tensor(_ name: String) throws -> WeightTensor { try table.tensor(name) }
 }

@@ -10,7 +10,9 @@ import Foundation
 /// is executed. Float32 contiguous tensors are used in place from the mapping; other types and
 /// strided views are converted to row-major float32 on access.
 public struct PyTorchZipFile: WeightSource {
+    /// The checkpoint file, as given to ``init(path:)``; used in error messages.
     public let path: String
+    /// Name, shape and element type of every tensor of the state dict, sorted by name.
     public var infos: [WeightInfo] { table.infos }
     /// The archive's top folder (`archive`, or the file's stem for older writers).
     public let archiveName: String
@@ -61,7 +63,12 @@ public struct PyTorchZipFile: WeightSource {
         }
     }
 
+    /// Name, shape and element type of the tensor `name` (a state dict key such as `layer1.0.conv1.weight`), or nil if absent.
     public func info(_ name: String) -> WeightInfo? { table.entries[name]?.info }
 
+    /// The tensor `name` as row-major float32: mapped in place when it is contiguous float32 in a stored entry, else
+    /// converted (strided views gathered, deflated entries inflated) into a new buffer.
+    /// - Throws: `WeightsError.missingTensor` (with similar names) when there is no such tensor; `.malformed` when its
+    ///   storage lies outside the file or does not inflate.
     public func tensor(_ name: String) throws -> WeightTensor { try table.tensor(name) }
 }

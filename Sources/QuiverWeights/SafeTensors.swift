@@ -6,11 +6,23 @@ import Foundation
 /// Format: 8-byte little-endian header length N, N bytes of JSON
 /// (`{"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, "__metadata__": {..}}`),
 /// then the data; offsets are relative to the end of the header.
+///
+/// Immutable and `Sendable`: tensors may be read from several threads. A mapped tensor keeps the mapping alive.
+///
+/// ```swift
+/// let file = try SafeTensorsFile(path: "/home/me/.cache/quiver/models/all-MiniLM-L6-v2/model.safetensors")
+/// file.info("embeddings.word_embeddings.weight")?.shape      // [30522, 384]
+/// let w = try file.tensor("embeddings.word_embeddings.weight")
+/// w.storage.isMapped                                         // true: F32 used in place
+/// let first = w.withValues { Array($0.prefix(4)) }
+/// ```
 public struct SafeTensorsFile: WeightSource {
     /// Largest JSON header accepted (the format's own reference caps it at 100 MB).
     public static let maxHeaderBytes = 100_000_000
 
+    /// The file, as given to ``init(path:)``; used in error messages.
     public let path: String
+    /// Name, shape and element type of every tensor in the header, sorted by name (`__metadata__` excluded).
     public let infos: [WeightInfo]
     /// The free-form `__metadata__` strings.
     public let metadata: [String: String]
@@ -84,8 +96,12 @@ public struct SafeTensorsFile: WeightSource {
         return Int(d)
     }
 
+    /// Name, shape and element type of the tensor `name`, or nil if the header has no such entry.
     public func info(_ name: String) -> WeightInfo? { entries[name]?.info }
 
+    /// The tensor `name` as row-major float32: a view into the mapping when it is F32 and 4-byte aligned (no copy),
+    /// else converted into a new buffer (F16, BF16, F64 and the integer types by value).
+    /// - Throws: `WeightsError.missingTensor` (with up to five similar names) when the header has no such entry.
     public func tensor(_ name: String) throws -> WeightTensor {
         guard let e = entries[name] else {
             throw WeightsError.missingTensor(path: path, tensor: name, similar: WeightNames.similar(to: name, in: names))

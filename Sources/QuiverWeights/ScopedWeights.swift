@@ -11,6 +11,7 @@ public final class WeightLoader: @unchecked Sendable {
     /// or a classifier head a feature extractor drops).
     public var ignoredUnused: [(String) -> Bool] = []
 
+    /// Starts tracking `source` with nothing taken and nothing ignored.
     public init(_ source: WeightSource) { self.source = source }
 
     /// The root scope (no prefix).
@@ -50,10 +51,12 @@ public final class WeightLoader: @unchecked Sendable {
 
 /// A view of a checkpoint under a name prefix (`encoder.layer.3.`), as model blocks use it.
 public struct WeightScope: Sendable {
+    /// The loader that records which tensors were taken (shared by every scope derived from it).
     public let loader: WeightLoader
     /// The prefix, ending with "." unless empty.
     public let prefix: String
 
+    /// A scope whose tensor names start with `prefix` (use "" for the root, otherwise end it with ".").
     public init(loader: WeightLoader, prefix: String) { self.loader = loader; self.prefix = prefix }
 
     /// A nested scope: `scope("attention")` under `encoder.layer.0.` is `encoder.layer.0.attention.`.

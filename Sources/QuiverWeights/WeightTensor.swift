@@ -1,6 +1,8 @@
 import Foundation
 
-/// Element types found in checkpoints.
+/// Element types found in checkpoints. The raw values are safetensors' `dtype` strings: `F32`, `F16`
+/// (IEEE half), `BF16` (bfloat16), `F64`, the signed integers `I64`/`I32`/`I16`/`I8`, `U8` and `BOOL`.
+/// Every type is delivered as float32 (integers and booleans by value).
 public enum WeightDType: String, Sendable, Equatable {
     case float32 = "F32", float16 = "F16", bfloat16 = "BF16", float64 = "F64"
     case int64 = "I64", int32 = "I32", int16 = "I16", int8 = "I8", uint8 = "U8", bool = "BOOL"
@@ -68,6 +70,7 @@ public struct WeightTensor: Sendable {
     /// The values.
     public let storage: FloatStorage
 
+    /// Wraps values already in float32; `shape`'s element count should equal `storage.count`.
     public init(name: String, shape: [Int], sourceDType: WeightDType, storage: FloatStorage) {
         self.name = name; self.shape = shape; self.sourceDType = sourceDType; self.storage = storage
     }
@@ -88,9 +91,13 @@ public struct WeightTensor: Sendable {
 
 /// Metadata of one tensor, without reading its values.
 public struct WeightInfo: Sendable, Equatable {
+    /// The tensor's name in the checkpoint (`encoder.layer.0.attention.self.query.weight`).
     public let name: String
+    /// Dimensions, outermost first; `[]` for a scalar.
     public let shape: [Int]
+    /// The element type stored in the file (``WeightSource/tensor(_:)`` delivers float32 whatever it is).
     public let dtype: WeightDType
+    /// Metadata for a tensor `name` of `shape` stored as `dtype`.
     public init(name: String, shape: [Int], dtype: WeightDType) { self.name = name; self.shape = shape; self.dtype = dtype }
 }
 
@@ -110,6 +117,7 @@ public protocol WeightSource: Sendable {
 }
 
 extension WeightSource {
+    /// Returns `name` unchanged: most formats have no aliases.
     public func canonicalName(_ name: String) -> String { name }
 
     /// Names of all tensors, sorted.

@@ -17,6 +17,7 @@ public enum WeightsError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The file's SHA-256 differs from the expected one.
     case checksumMismatch(path: String, expected: String, actual: String)
 
+    /// A one-line message naming the file and, where it applies, the tensor, the expected and actual values.
     public var description: String {
         switch self {
         case let .cannotOpen(path, reason):

@@ -11,12 +11,19 @@ struct IngestCommand: AsyncParsableCommand {
         discussion: """
         Walks the folders (hidden files are skipped, symbolic-link loops are not followed), detects \
         each file's kind from its content, and embeds text files with --text-model into the \
-        collection NAME_text, and images with --image-model into NAME_image. Text is cut into overlapping windows of --chunk-size characters \
+        collection NAME_text, images with --image-model into NAME_image, and audio files with \
+        --audio-model into NAME_audio. A video is its frames (one per second, and a whole-video \
+        row) in NAME_image plus, when it has a sound track, one row per 30 s window of that track \
+        in NAME_audio (modality video, start_s/end_s), so an audio query finds the moment. Audio \
+        files over 30 s get one row per 30 s window and a whole-file row. With a CLIP image model \
+        (the default when one is installed) text queries find images and video frames too.
+
+        Text is cut into overlapping windows of --chunk-size characters \
         (Unicode code points) overlapping by --chunk-overlap, ended at a word boundary; --split \
         lines makes one row per non-empty line instead (WordNet-style record files).
 
         Each row keeps path, modality, chunk, start/end (character offsets), size, sha256 and the \
-        chunk's text. Running again skips unchanged files and replaces the rows of changed ones. \
+        chunk's text; audio and video rows keep start_s/end_s (seconds). Running again skips unchanged files and replaces the rows of changed ones. \
         Unreadable files are listed at the end and make the exit code 1; the rest is ingested.
 
         The store is --db, else $QUIVER_DB, else ./quiver.db.
@@ -31,8 +38,8 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "Store directory (default: $QUIVER_DB or ./quiver.db).") var db: String?
     @Option(help: "Base name of the collections (NAME_text, NAME_image, ...).") var collection: String = "quiver"
     @Option(help: "Model for text files.") var textModel: String = "all-MiniLM-L6-v2"
-    @Option(help: "Model for image files (default: an installed CLIP model, else efficientnet-lite0).") var imageModel: String?
-    @Option(help: "Model for audio files (Whisper).") var audioModel: String = "faster-whisper-base"
+    @Option(help: "Model for images and video frames (default: an installed CLIP model, else efficientnet-lite0); a CLIP model lets text queries find them.") var imageModel: String?
+    @Option(help: "Model for audio files and video sound tracks (Whisper).") var audioModel: String = "faster-whisper-base"
     @Option(help: "How text files are split: chars (overlapping windows) or lines (one row per line).") var split: Split = .chars
     @Option(help: "Characters per text chunk (with --split chars).") var chunkSize: Int = 1000
     @Option(help: "Characters shared by consecutive chunks (with --split chars).") var chunkOverlap: Int = 200
@@ -60,8 +67,9 @@ struct IngestCommand: AsyncParsableCommand {
         let report = try await Ingestor(store: store, options: opts).ingest(paths) { bar.update($0) }
         bar.finish()
         try await store.close()
+        let sound = report.soundTrackRows > 0 ? " (\(report.soundTrackRows) of them video sound-track windows)" : ""
         let line = "ingested into \(path): \(report.added) new, \(report.replaced) changed, \(report.unchanged) unchanged files; " +
-            "\(report.pieces) rows written to \(report.collections.sorted().joined(separator: ", "))"
+            "\(report.pieces) rows written\(sound) to \(report.collections.sorted().joined(separator: ", "))"
         FileHandle.standardError.write(Data((line + "\n").utf8))
         for s in report.skipped { FileHandle.standardError.write(Data("skipped \(s.path): \(s.reason)\n".utf8)) }
         if !report.failures.isEmpty {

@@ -12,7 +12,16 @@ struct SearchCommand: AsyncParsableCommand {
         discussion: """
         QUERY is a text, or the path of a file (a text file is read as the query). The query is \
         embedded with each collection's own model and every compatible collection NAME_text, \
-        NAME_image, ... is searched; the hits are merged by score (cosine similarity).
+        NAME_image, ... is searched. A text searches NAME_text and, when the images were ingested \
+        with a CLIP model, the images and video frames of NAME_image (CLIP's text tower); an image \
+        or video searches images and video frames; an audio file searches audio files and the \
+        sound tracks of videos, each hit with its time range.
+
+        Scores are cosine similarities within each collection's embedding space; spaces are not \
+        comparable in absolute terms, so the hits of several collections are interleaved by rank \
+        (every collection's best hit first, then the second best, ...; equal ranks by score).
+        The table shows audio and video time ranges as m:ss–m:ss; --format json gives every row \
+        field, with start_s/end_s in seconds, and the hit's collection and rank.
 
         --vector gives the query vector itself (a JSON array, or an .npy file of one row).
         --vectors FILE.npy searches the collection named exactly --collection with each row and \
@@ -20,6 +29,8 @@ struct SearchCommand: AsyncParsableCommand {
 
         Examples:
           quiver search "a small rodent"
+          quiver search --modality image "a cat on a sofa"
+          quiver search --modality video recording.wav
           quiver search --modality text --filter 'path like "%wordnet%"' --format json "a small rodent"
           quiver search --db vectors.db --collection docs --vectors queries.npy --limit 5
         """)

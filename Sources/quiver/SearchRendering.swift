@@ -4,8 +4,9 @@ import QuiverStore
 
 /// How `quiver search` prints hits.
 enum SearchRendering {
-    /// Columns: rank, score, modality, path (shortened from the left), and the matched text or the
-    /// time range / character range.
+    /// Columns: rank, score, modality, path (shortened from the left), and the matched text or,
+    /// for audio and video rows, what the row is (frame, sound track, whole video) and its time
+    /// range ("0:30–1:00").
     static func table(_ results: [SearchResult]) -> String {
         if results.isEmpty { return "no results\n" }
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
@@ -26,18 +27,32 @@ enum SearchRendering {
             return "\"\(snip)\""
         }
         var parts: [String] = []
-        if r.int("chunk") == -1 { parts.append("whole video") }
+        let sound = r.collection.hasSuffix("_audio")
+        if r.int("chunk") == -1 { parts.append(r.modality == "video" ? "whole video" : "whole file") }
+        if r.modality == "video" && sound { parts.append("sound track") }
         if let f = r.int("frame_index") { parts.append("frame \(f)") }
-        if case let .double(s)? = r.fields["start_s"], case let .double(e)? = r.fields["end_s"] {
-            parts.append(String(format: "%.2f–%.2f s", s, e))
-        }
+        if let t = r.timeRange { parts.append(clock(t.lowerBound) + "–" + clock(t.upperBound)) }
         return parts.joined(separator: ", ")
     }
 
-    /// A JSON array of {score, collection, id, path, modality, fields...}.
+    /// A time in seconds as `m:ss` (`h:mm:ss` from an hour on), with tenths when it is not a
+    /// whole second: 30 → "0:30", 3.392 → "0:03.4", 3725 → "1:02:05".
+    static func clock(_ t: Double) -> String {
+        let tenths = Int((max(0, t) * 10).rounded())
+        let whole = tenths / 10, frac = tenths % 10
+        let h = whole / 3600, m = (whole / 60) % 60, sec = whole % 60
+        var out = h > 0 ? "\(h):" + String(format: "%02d", m) : "\(m)"
+        out += ":" + String(format: "%02d", sec)
+        if frac != 0 { out += ".\(frac)" }
+        return out
+    }
+
+    /// A JSON array of {score, collection, rank, id, path, modality, fields...}; audio and video
+    /// rows carry `start_s`/`end_s` (seconds).
     static func json(_ results: [SearchResult]) -> String {
         let items: [[String: JSONValue]] = results.map { r in
-            var o: [String: JSONValue] = ["score": .number(Double(r.score)), "collection": .string(r.collection), "id": .string(r.id)]
+            var o: [String: JSONValue] = ["score": .number(Double(r.score)), "collection": .string(r.collection),
+                                          "rank": .number(Double(r.rank)), "id": .string(r.id)]
             for (k, v) in r.fields {
                 switch v {
                 case .null: o[k] = .null

@@ -1,5 +1,6 @@
 import Foundation
 import QuiverMedia
+import QuiverTestSupport
 import XCTest
 
 final class ImageDecoderTests: XCTestCase {
@@ -118,7 +119,7 @@ final class ImageDecoderTests: XCTestCase {
     /// Bit-flipped copies either decode to an image of a sane size or fail with a corrupt-image
     /// error: the codecs' error paths never take the process down.
     func testBitFlippedFilesNeverCrash() throws {
-        var generator = SplitMix64(seed: 42)
+        var generator = SeededRandom(seed: 42)
         var failures = 0, decoded = 0
         for name in ["rocket.jpg", "cmyk.jpg", "progressive.jpg", "camera.png", "palette8_trns.png", "rgba16.png",
                      "lossy.webp", "lossless.webp", "two_frames.gif", "gray1.png"] {
@@ -149,18 +150,5 @@ final class ImageDecoderTests: XCTestCase {
         let image = try buffer.withUnsafeBytes { try RGBImage(width: 2, height: 2, copying: $0.baseAddress!, rowStride: 8) }
         XCTAssertEqual(image.pixels, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])
         XCTAssertThrowsError(try RGBImage(width: 2, height: 2, pixels: [1, 2, 3]))
-    }
-}
-
-/// A small deterministic generator for the corruption test.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -57,6 +57,17 @@ final class ModelLoadingTests: XCTestCase {
         XCTAssertEqual(alone.array, states[1].array)
     }
 
+    func testFolderWithoutWeightsNamesBothCheckpointFiles() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("quiver-noweights-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try #"{"model_type": "bert", "hidden_size": 8, "num_attention_heads": 2}"#.write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try BertModel(folder: dir)) { error in
+            let text = String(describing: error)
+            XCTAssertTrue(text.contains(dir.appendingPathComponent("model.safetensors").path) && text.contains("pytorch_model.bin"), text)
+        }
+    }
+
     func testMissingTensorIsNamed() throws {
         var (c, w) = tinyBert()
         w.tensors["encoder.layer.0.attention.self.key.bias"] = nil

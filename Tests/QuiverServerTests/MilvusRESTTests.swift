@@ -172,7 +172,7 @@ final class MilvusRESTTests: XCTestCase {
             // No dynamic field: an undeclared field is refused with the row and field named.
             let bad = try await Self.call(client, "entities/insert", ["collectionName": "customized_setup_1",
                                                                   "data": [["my_id": 1, "my_vector": Self.vectors[0], "my_varchar": "x", "color": "red"]]])
-            XCTAssertEqual(bad["code"] as? Int, 1100)
+            XCTAssertEqual(bad["code"] as? Int, 1804)
             XCTAssertTrue((bad["message"] as? String ?? "").contains("'color'"), "\(bad)")
         }
         try await server.closeStore()
@@ -188,20 +188,20 @@ final class MilvusRESTTests: XCTestCase {
             }
             try await expect("collections/describe", ["collectionName": "nope"], code: 100, contains: "nope")
             try await expect("entities/search", ["collectionName": "nope", "data": [[1.0]]], code: 100, contains: "nope")
-            try await expect("collections/create", ["dimension": 5], code: 1100, contains: "collectionName")
+            try await expect("collections/create", ["dimension": 5], code: 1802, contains: "collectionName")
             try await expect("collections/create", ["collectionName": "c"], code: 1100, contains: "dimension")
             try await expect("collections/create", ["collectionName": "c", "dimension": 5, "metricType": "HAMMING"], code: 1100, contains: "metricType")
             _ = try await Self.ok(client, "collections/create", ["collectionName": "c", "dimension": 3])
             try await expect("collections/create", ["collectionName": "c", "dimension": 3], code: 1100, contains: "already exists")
-            try await expect("entities/insert", ["collectionName": "c", "data": [["id": 1, "vector": [1, 2]]]], code: 1100, contains: "2-d")
-            try await expect("entities/insert", ["collectionName": "c", "data": [["id": 1, "vector": [1, "x", 3]]]], code: 1100, contains: "data[0].vector[1]")
-            try await expect("entities/insert", ["collectionName": "c", "data": [["id": "a", "vector": [1, 2, 3]]]], code: 1100, contains: "Int64 primary key")
+            try await expect("entities/insert", ["collectionName": "c", "data": [["id": 1, "vector": [1, 2]]]], code: 1804, contains: "data[0].vector has 2 values")
+            try await expect("entities/insert", ["collectionName": "c", "data": [["id": 1, "vector": [1, "x", 3]]]], code: 1804, contains: "data[0].vector[1]")
+            try await expect("entities/insert", ["collectionName": "c", "data": [["id": "a", "vector": [1, 2, 3]]]], code: 1804, contains: "Int64 primary key")
             try await expect("entities/query", ["collectionName": "c", "filter": "id >>> 3"], code: 1100, contains: "invalid filter")
-            try await expect("entities/delete", ["collectionName": "c"], code: 1100, contains: "filter")
+            try await expect("entities/delete", ["collectionName": "c"], code: 1802, contains: "filter")
             try await expect("entities/search", ["collectionName": "c", "data": [[1, 0, 0]], "searchParams": ["metricType": "L2"]], code: 1100, contains: "COSINE")
             // Malformed JSON, and an unknown route under /v2, keep the Milvus envelope.
             let raw = try await client.post("/v2/vectordb/collections/list", raw: "{\"x\": ")
-            XCTAssertEqual(try ServerTest.decode(raw)["code"] as? Int, 1100)
+            XCTAssertEqual(try ServerTest.decode(raw)["code"] as? Int, 1801)
             let missing = try await client.post("/v2/vectordb/collections/rename", json: [:])
             XCTAssertEqual(missing.status, .notFound)
             XCTAssertNotNil(try ServerTest.decode(missing)["code"] as? Int)

@@ -9,7 +9,11 @@ final class FilterErrorTests: XCTestCase {
             XCTFail("\(expr) parsed but should not", file: file, line: line)
             return nil
         } catch {
-            return error.description
+            // The error names the expression; the rest is the column and what is wrong there.
+            guard case let .invalidFilter(expression, _, _) = error else { XCTFail("\(error)", file: file, line: line); return nil }
+            XCTAssertEqual(expression, expr, file: file, line: line)
+            XCTAssertEqual(error.description, "invalid filter \"\(expr)\": " + (error.filterMessage ?? ""), file: file, line: line)
+            return error.filterMessage
         }
     }
 
@@ -114,8 +118,8 @@ final class FilterErrorTests: XCTestCase {
             _ = try FilterExpression(parsing: "age >= ")
             XCTFail("parsed")
         } catch {
-            XCTAssertEqual(error.column, 8)
-            XCTAssertEqual(error, .syntax(column: 8, expected: "a value after '>='", found: "end of expression"))
+            XCTAssertEqual(error.filterColumn, 8)
+            XCTAssertEqual(error, .invalidFilter(expression: "age >= ", column: 8, reason: "expected a value after '>=', found end of expression"))
             XCTAssertEqual((error as Error).localizedDescription, error.description)
         }
     }

@@ -42,8 +42,8 @@ final class FilterRobustnessTests: XCTestCase {
                 XCTAssertEqual(FilterTestRows.matchingIDs(f), FilterTestRows.matchingIDsByRow(f), text)
             } catch {
                 rejected += 1
-                XCTAssertTrue(error.description.hasPrefix("filter error at column "), error.description)
-                XCTAssertTrue((1...(text.count + 1)).contains(error.column), "column \(error.column) outside \(text)")
+                XCTAssertEqual(error.filterMessage?.hasPrefix("filter error at column "), true, error.description)
+                XCTAssertTrue((1...(text.count + 1)).contains(error.filterColumn ?? 0), "column \(String(describing: error.filterColumn)) outside \(text)")
             }
         }
         // Both outcomes are exercised.
@@ -60,7 +60,7 @@ final class FilterRobustnessTests: XCTestCase {
                 let f = try FilterExpression(parsing: text)
                 for row in FilterTestRows.rows { _ = f.matches(row) }
             } catch {
-                XCTAssertTrue((1...(text.count + 1)).contains(error.column), "column \(error.column) outside \(text.debugDescription)")
+                XCTAssertTrue((1...(text.count + 1)).contains(error.filterColumn ?? 0), "column \(String(describing: error.filterColumn)) outside \(text.debugDescription)")
             }
         }
     }
@@ -72,7 +72,7 @@ final class FilterRobustnessTests: XCTestCase {
 
         let deep = String(repeating: "(", count: limit + 1) + "age > 1" + String(repeating: ")", count: limit + 1)
         XCTAssertThrowsError(try FilterExpression(parsing: deep)) { e in
-            XCTAssertEqual((e as? FilterError)?.description,
+            XCTAssertEqual((e as? StoreError)?.filterMessage,
                            "filter error at column \(limit + 1): expression nests more than \(limit) levels deep (parentheses, 'not', signs or chained operators); simplify it")
         }
         // Other ways to nest hit the same limit.
@@ -83,7 +83,8 @@ final class FilterRobustnessTests: XCTestCase {
                      "a in " + String(repeating: "[", count: 10_000),
                      String(repeating: "array_length(", count: 10_000)] {
             XCTAssertThrowsError(try FilterExpression(parsing: text)) { e in
-                guard case .nestingTooDeep(_, limit)? = e as? FilterError else {
+                guard case let .invalidFilter(expression, _, reason)? = e as? StoreError, expression == text,
+                      reason.hasPrefix("expression nests more than \(limit) levels deep") else {
                     return XCTFail("\(text.prefix(20))...: \(e)")
                 }
             }
@@ -127,7 +128,7 @@ final class FilterRobustnessTests: XCTestCase {
                 _ = try FilterExpression(parsing: overLimit)
                 outcome.append("over limit parsed")
             } catch {
-                if case .nestingTooDeep? = error as? FilterError { outcome.append("too deep") } else { outcome.append("error \(error)") }
+                if case let .invalidFilter(_, _, reason)? = error as? StoreError, reason.hasPrefix("expression nests more than") { outcome.append("too deep") } else { outcome.append("error \(error)") }
             }
             done.fulfill()
         }

@@ -28,7 +28,11 @@ final class FilterTemplateTests: XCTestCase {
 
     func testParameterErrors() {
         func message(_ expr: String, _ params: [String: FieldValue]) -> String? {
-            do { _ = try FilterExpression(parsing: expr, parameters: params); return nil } catch { return error.description }
+            do { _ = try FilterExpression(parsing: expr, parameters: params); return nil } catch {
+                // The whole message names the expression; the filter part names the column.
+                XCTAssertEqual(error.description, "invalid filter \"\(expr)\": " + (error.filterMessage ?? "(not a filter error)"))
+                return error.filterMessage
+            }
         }
         XCTAssertEqual(message("age > {min}", [:]),
                        "filter error at column 7: expected a value for placeholder {min} in the parameters (given: none), found '{min}'")

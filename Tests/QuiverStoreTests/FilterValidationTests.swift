@@ -11,7 +11,9 @@ final class FilterValidationTests: XCTestCase {
             try FilterExpression(parsing: expr).validate(against: schema, allowDynamicFields: dynamic)
             return nil
         } catch {
-            return error.description
+            guard case let .invalidFilter(expression, _, _) = error else { XCTFail("\(error)"); return nil }
+            XCTAssertEqual(expression, expr, "the error names the expression")
+            return error.filterMessage
         }
     }
 
@@ -44,7 +46,7 @@ final class FilterValidationTests: XCTestCase {
         XCTAssertEqual(validationError("$meta[\"age\"] > 1", dynamic: true),
                        "filter error at column 1: 'age' is a declared field; write age instead of $meta[\"age\"]")
         XCTAssertThrowsError(try FilterExpression(parsing: "a == 1").validate(against: [:])) { e in
-            XCTAssertEqual((e as? FilterError)?.description, "filter error at column 1: unknown field 'a'; known fields: (none)")
+            XCTAssertEqual(e as? StoreError, .invalidFilter(expression: "a == 1", column: 1, reason: "unknown field 'a'; known fields: (none)"))
         }
     }
 

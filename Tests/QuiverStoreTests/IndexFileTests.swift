@@ -68,7 +68,7 @@ final class IndexFileTests: XCTestCase {
             try good.write(to: URL(fileURLWithPath: path))
             XCTAssertEqual(try IndexFiles.load(path: path).count, n)
             XCTAssertThrowsError(try IndexFiles.load(path: path + ".missing")) { e in
-                guard case .io = e as? IndexError else { return XCTFail("\(e)") }
+                guard case .indexFile? = e as? StoreError else { return XCTFail("\(e)") }
             }
             try? FileManager.default.removeItem(atPath: path)
         }

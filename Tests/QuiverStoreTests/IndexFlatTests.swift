@@ -70,7 +70,7 @@ final class IndexFlatTests: XCTestCase {
         XCTAssertEqual(index.count, n - 1)
         XCTAssertEqual(try index.search(q, k: 5), after)
         XCTAssertThrowsError(try index.add([rows[1]], Array(base[0..<dim]))) { e in
-            XCTAssertEqual(e as? IndexError, .duplicateRow(rows[1]))
+            XCTAssertEqual(e as? StoreError, .duplicateIndexRow(rows[1]))
         }
     }
 
@@ -92,7 +92,7 @@ final class IndexFlatTests: XCTestCase {
     func testErrors() throws {
         let index = try FlatIndex(dimension: 4, metric: .cosine)
         XCTAssertThrowsError(try index.add([1, 2], [1, 2, 3, 4])) { e in
-            XCTAssertEqual(e as? IndexError, .dimensionMismatch(expected: 8, got: 4, what: "vectors for 2 rows"))
+            XCTAssertEqual(e as? StoreError, .dimensionMismatch(expected: 8, got: 4, what: "vectors for 2 rows"))
         }
         try index.add([1], [1, 0, 0, 0])
         XCTAssertThrowsError(try index.search([1, 0, 0][...], k: 1))

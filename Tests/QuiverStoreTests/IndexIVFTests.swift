@@ -61,7 +61,7 @@ final class IndexIVFTests: XCTestCase {
         let base = Array(all[0..<(n * dim)]), queries = Array(all[(n * dim)...])
         let ivf = try IVFFlatIndex(dimension: dim, metric: .l2, nlist: 16)
         XCTAssertThrowsError(try ivf.add([1, 2], Array(base[0..<(2 * dim)]))) { e in
-            guard case .notTrained = e as? IndexError else { return XCTFail("\(e)") }
+            guard case .indexNotTrained? = e as? StoreError else { return XCTFail("\(e)") }
         }
         try base.withUnsafeBufferPointer { try ivf.train($0) }
         try ivf.add([1, 2], Array(base[0..<(2 * dim)]))  // trained: small adds are fine now

@@ -37,14 +37,12 @@ func docsEntity(_ id: Int64, dimension: Int = 8) -> Entity {
                     "tags": .json(.array([.string("t\(id % 3)")])), "color": .string(id % 2 == 0 ? "red" : "blue")])
 }
 
-/// Asserts that `body` throws a `StoreError` (or `IndexError`) whose message contains `text`.
+/// Asserts that `body` throws a `StoreError` whose message contains `text`.
 func assertStoreError(_ text: String, file: StaticString = #filePath, line: UInt = #line, _ body: () async throws -> Void) async {
     do {
         try await body()
         XCTFail("expected an error containing \"\(text)\"", file: file, line: line)
     } catch let e as StoreError {
-        XCTAssertTrue(e.description.contains(text), "error \"\(e.description)\" does not contain \"\(text)\"", file: file, line: line)
-    } catch let e as IndexError {  // index errors pass through the engine unchanged
         XCTAssertTrue(e.description.contains(text), "error \"\(e.description)\" does not contain \"\(text)\"", file: file, line: line)
     } catch {
         XCTFail("unexpected error \(error)", file: file, line: line)

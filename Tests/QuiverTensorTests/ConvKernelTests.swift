@@ -1,4 +1,5 @@
 import Foundation
+import QuiverTestSupport
 import XCTest
 @testable import QuiverTensor
 
@@ -6,7 +7,7 @@ import XCTest
 /// against their scalar twin and a double-precision reference, and `Conv2D` (im2col + GEMM,
 /// BatchNorm folding, padding modes, threads) against a direct convolution written here.
 final class ConvKernelTests: XCTestCase {
-    var rng = SplitMix(seed: 11)
+    var rng = SeededRandom(seed: 11)
 
     func randoms(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in rng.nextFloat() * scale } }
 

@@ -1,11 +1,12 @@
 import Foundation
+import QuiverTestSupport
 import XCTest
 @testable import QuiverTensor
 
 /// Each C kernel at every SIMD level this machine runs, against its scalar twin and against a
 /// double-precision reference written here.
 final class KernelTests: XCTestCase {
-    var rng = SplitMix(seed: 7)
+    var rng = SeededRandom(seed: 7)
 
     func randoms(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in rng.nextFloat() * scale } }
 
@@ -191,19 +192,4 @@ extension Optional where Wrapped == [Float] {
         case let .some(a): return a.withUnsafeBufferPointer { body($0.baseAddress) }
         }
     }
-}
-
-/// A small deterministic generator so failures reproduce.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [-1, 1).
-    mutating func nextFloat() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
 }

@@ -1,4 +1,5 @@
 import XCTest
+import Quiver
 import QuiverTestSupport
 
 /// `quiver ingest` and `quiver search QUERY` end to end, through the built executable (next to
@@ -66,5 +67,81 @@ final class CLISearchTests: XCTestCase {
         let none = try run(["search", "--collection", "other", "money"], env: env)
         XCTAssertNotEqual(none.status, 0)
         XCTAssertTrue(none.err.contains("run `quiver ingest` first"), none.err)
+    }
+
+    /// Text → image through `quiver search` with images ingested by a CLIP model given as a folder:
+    /// the scores are the cosines of CLIP's text and image vectors, best first.
+    func testTextSearchFindsImagesIngestedWithCLIP() throws {
+        let clip = TestPaths.reference.appendingPathComponent("models/tiny-random-clip")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("quiver-cli-clip-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let docs = dir.appendingPathComponent("docs")
+        try FileManager.default.createDirectory(at: docs, withIntermediateDirectories: true)
+        let names = ["chelsea.png", "coffee.png", "rocket.jpg"]
+        for n in names { try FileManager.default.copyItem(at: TestPaths.reference.appendingPathComponent("media/\(n)"), to: docs.appendingPathComponent(n)) }
+        let home = dir.appendingPathComponent("home")
+        let env = ["QUIVER_DB": dir.appendingPathComponent("db").path, "QUIVER_HOME": home.path]
+
+        let ingest = try run(["ingest", "--image-model", clip.path, "--no-progress", docs.path], env: env)
+        XCTAssertEqual(ingest.status, 0, ingest.err)
+        XCTAssertTrue(ingest.err.contains("3 new"), ingest.err)
+        XCTAssertTrue(ingest.err.contains("3 rows written to quiver_image"), ingest.err)
+
+        let query = "a cat sitting on a chair"
+        let search = try run(["search", "--format", "json", "--limit", "3", query], env: env)
+        XCTAssertEqual(search.status, 0, search.err)
+        XCTAssertEqual(search.err, "", "no note: the image collection has a text tower")
+        let hits = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(search.out.utf8)) as? [[String: Any]])
+        let embedder = try CLIPEmbedder(model: clip.path, home: ModelHome(root: home))
+        let t = try embedder.embed(texts: [query])
+        let files = names.map { docs.appendingPathComponent($0) }
+        let cos = CLIPSimilarity.compute(texts: t, images: try embedder.embed(imageFiles: files), logitScale: 0).cosines[0]
+        let expected = zip(files.map(\.path), cos).sorted { $0.1 > $1.1 }
+        XCTAssertEqual(hits.map { $0["path"] as? String }, expected.map { Optional($0.0) })
+        for (h, e) in zip(hits, expected) {
+            XCTAssertEqual(h["modality"] as? String, "image")
+            XCTAssertEqual(h["collection"] as? String, "quiver_image")
+            XCTAssertEqual(h["score"] as? Double ?? .nan, Double(e.1), accuracy: 1e-5)
+        }
+        let table = try run(["search", "--limit", "1", query], env: env)
+        XCTAssertTrue(table.out.contains(URL(fileURLWithPath: expected[0].0).lastPathComponent), table.out)
+        XCTAssertTrue(table.out.contains(" image "), table.out)
+    }
+
+    /// A video with a sound track: the ingest summary counts the sound-track rows, and an audio
+    /// query prints the track's time range (table) and start_s/end_s (JSON).
+    func testAudioSearchShowsTheVideoSoundTrackTimeRange() throws {
+        _ = try TestPaths.model("faster-whisper-tiny.en")
+        let clip = TestPaths.reference.appendingPathComponent("models/tiny-random-clip")
+        let media = TestPaths.reference.appendingPathComponent("media")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("quiver-cli-sound-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let docs = dir.appendingPathComponent("docs")
+        try FileManager.default.createDirectory(at: docs, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: media.appendingPathComponent("speech_video.mp4"), to: docs.appendingPathComponent("talk.mp4"))
+        try FileManager.default.copyItem(at: media.appendingPathComponent("speech_0.wav"), to: docs.appendingPathComponent("other.wav"))
+        let env = ["QUIVER_DB": dir.appendingPathComponent("db").path, "QUIVER_HOME": TestPaths.modelHome.path]
+
+        let ingest = try run(["ingest", "--image-model", clip.path, "--audio-model", "faster-whisper-tiny.en", "--no-progress", docs.path], env: env)
+        XCTAssertEqual(ingest.status, 0, ingest.err)
+        XCTAssertTrue(ingest.err.contains("2 new"), ingest.err)
+        XCTAssertTrue(ingest.err.contains("7 rows written (1 of them video sound-track windows)"), ingest.err)
+
+        let query = media.appendingPathComponent("speech_1.wav").path
+        let json = try run(["search", "--format", "json", "--modality", "video", query], env: env)
+        XCTAssertEqual(json.status, 0, json.err)
+        let hits = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [[String: Any]])
+        XCTAssertEqual(hits.count, 1, "only the sound track: frames are in the image space")
+        XCTAssertEqual(hits[0]["modality"] as? String, "video")
+        XCTAssertEqual(hits[0]["collection"] as? String, "quiver_audio")
+        XCTAssertEqual(hits[0]["start_s"] as? Double, 0)
+        let end = try XCTUnwrap(hits[0]["end_s"] as? Double)
+        XCTAssertEqual(end, 4, accuracy: 0.05, "the 4 s track")
+
+        let table = try run(["search", "--limit", "2", query], env: env)
+        XCTAssertEqual(table.status, 0, table.err)
+        let line = try XCTUnwrap(table.out.split(separator: "\n").first { $0.contains("talk.mp4") }, table.out)
+        XCTAssertTrue(line.contains(" video "), String(line))
+        XCTAssertTrue(line.hasSuffix("sound track, 0:00–0:04"), String(line))
     }
 }

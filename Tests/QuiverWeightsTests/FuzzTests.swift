@@ -3,19 +3,6 @@ import XCTest
 import QuiverTestSupport
 @testable import QuiverWeights
 
-/// SplitMix64: a tiny deterministic generator, so every fuzz run sees the same cases.
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) }
-}
-
 /// Seeded mutation fuzzing of every reader: bit flips, interesting bytes, overwritten length
 /// fields (2/4/8-byte integers such as 0, 0xFFFFFFFF, Int64.max), truncations, deleted and
 /// duplicated chunks — applied to real files' headers and to small synthetic files. Every case
@@ -31,7 +18,7 @@ final class FuzzTests: XCTestCase {
     ]
 
     /// One mutant of `seed`; positions fall in `window` (the header region) when given.
-    static func mutate(_ seed: [UInt8], _ rng: inout SplitMix64, window: Range<Int>? = nil) -> [UInt8] {
+    static func mutate(_ seed: [UInt8], _ rng: inout SeededRandom, window: Range<Int>? = nil) -> [UInt8] {
         var b = seed
         let rounds = 1 + rng.below(3)
         for _ in 0..<rounds {
@@ -69,7 +56,7 @@ final class FuzzTests: XCTestCase {
     @discardableResult
     func fuzz(_ label: String, seed: [UInt8], seedValue: UInt64, cases: Int = casesPerSeed, window: Range<Int>? = nil,
               parse: (MappedFile) throws -> Int, file: StaticString = #filePath, line: UInt = #line) -> Outcome {
-        var rng = SplitMix64(state: seedValue)
+        var rng = SeededRandom(seed: seedValue)
         var outcome = Outcome()
         for i in 0..<cases {
             let bytes = Self.mutate(seed, &rng, window: window)
@@ -181,7 +168,7 @@ final class FuzzTests: XCTestCase {
 
     func testFormatDetectionFuzz() throws {
         // Random short byte strings through detection alone.
-        var rng = SplitMix64(state: 11)
+        var rng = SeededRandom(seed: 11)
         for i in 0..<2000 {
             let bytes = (0..<rng.below(40)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
             let path = "fuzz-detect-\(i)"

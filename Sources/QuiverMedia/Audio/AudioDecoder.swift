@@ -9,6 +9,10 @@ public struct AudioDecodeOptions: Sendable, Equatable {
     /// duration, instead of throwing `MediaError.corruptMedia` / `.truncatedMedia`. Default false.
     public var tolerateDamage: Bool
 
+    /// Options for decoding to `sampleRate` Hz mono.
+    /// - Parameters:
+    ///   - sampleRate: output rate in Hz (default 16 000, what Whisper expects).
+    ///   - tolerateDamage: skip rejected packets and accept early ends instead of throwing (default false).
     public init(sampleRate: Int = 16_000, tolerateDamage: Bool = false) {
         self.sampleRate = sampleRate
         self.tolerateDamage = tolerateDamage
@@ -70,6 +74,15 @@ public struct DecodedAudio: Sendable, Equatable {
 /// `.missingStream`, `.corruptMedia`, `.truncatedMedia` (the stream ends more than 2 % + 0.1 s
 /// before the length its header declares; for WAV the `data` chunk size, which FFmpeg itself
 /// clamps to the file size).
+///
+/// Stateless; files may be decoded on several threads at once. For long files use ``AudioReader``.
+///
+/// ```swift
+/// let audio = try AudioDecoder.decode(contentsOf: URL(fileURLWithPath: "talk.m4a"))
+/// audio.samples       // mono float32 PCM at 16 kHz
+/// audio.duration      // seconds
+/// audio.source.codec  // "aac"
+/// ```
 public enum AudioDecoder {
     /// Decodes the whole audio stream of `url`.
     public static func decode(contentsOf url: URL, options: AudioDecodeOptions = AudioDecodeOptions()) throws -> DecodedAudio {

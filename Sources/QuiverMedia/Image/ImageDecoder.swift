@@ -1,7 +1,8 @@
 import CQuiverImage
 import Foundation
 
-/// The container formats the decoder recognizes from their leading bytes.
+/// The container formats the decoder recognizes from their leading bytes: `jpeg` (`FF D8 FF`), `png`
+/// (`89 50 4E 47 0D 0A 1A 0A`), `webp` (`RIFF....WEBP`) and `gif` (`GIF87a` / `GIF89a`; the first frame is decoded).
 public enum ImageFormat: String, Sendable, Equatable, CaseIterable {
     case jpeg, png, webp, gif
 }
@@ -17,6 +18,10 @@ public struct ImageDecodeOptions: Sendable, Equatable {
     /// rotated photos. Default true.
     public var applyEXIFOrientation: Bool
 
+    /// Options with a pixel limit and EXIF handling.
+    /// - Parameters:
+    ///   - maxPixels: largest accepted `width * height` (default 100 000 000).
+    ///   - applyEXIFOrientation: rotate/flip by the EXIF orientation tag (default true).
     public init(maxPixels: Int = 100_000_000, applyEXIFOrientation: Bool = true) {
         self.maxPixels = maxPixels
         self.applyEXIFOrientation = applyEXIFOrientation
@@ -44,6 +49,16 @@ public struct DecodedImage: Sendable, Equatable {
 /// `Image.open(path).convert("RGB")` (optionally followed by `ImageOps.exif_transpose`).
 /// The format comes from the content, never from the file extension. Corrupt or truncated data
 /// is reported as `MediaError.corruptImage` naming the file; it never crashes the process.
+///
+/// Stateless; decoding may run on several threads at once.
+///
+/// ```swift
+/// let decoded = try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: "photo.jpg"))
+/// let image: RGBImage = decoded.image           // EXIF orientation applied
+/// print(decoded.format, image.width, image.height, decoded.hadAlpha)
+/// let preprocess = ImagePreprocessor.clip
+/// let input = try preprocess(image)              // ImageTensor [3, 224, 224], CLIP-normalized
+/// ```
 public enum ImageDecoder {
     /// The format whose signature starts `bytes`, or nil.
     public static func detectFormat<C: Collection>(_ bytes: C) -> ImageFormat? where C.Element == UInt8 {

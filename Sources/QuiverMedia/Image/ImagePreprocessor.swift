@@ -59,25 +59,36 @@ public struct ImagePreprocessor: Sendable, Equatable {
 
     /// Crop size in pixels.
     public struct Size: Sendable, Equatable {
+        /// Width in pixels.
         public var width: Int
+        /// Height in pixels.
         public var height: Int
+        /// A size of `width` x `height` pixels.
         public init(width: Int, height: Int) { self.width = width; self.height = height }
     }
 
+    /// The first step: no resize, shorter side to `n`, or an exact size.
     public var resize: Resize
+    /// The resampling filter of the resize (Pillow's, antialiased).
     public var filter: ResampleFilter
     /// Whose resize arithmetic to reproduce (Pillow or PyTorch's uint8 path).
     public var resizeBackend: ResizeBackend
     /// Center crop after the resize, or nil for none.
     public var centerCrop: Size?
+    /// Which library's rule places the crop when the margin is odd (and pads images smaller than the crop).
     public var cropRounding: CropRounding
     /// Multiplier applied to the 0...255 values (1/255 in all presets), or nil to keep 0...255.
     public var rescaleFactor: Double?
     /// Per-channel mean and standard deviation (R, G, B), or nil to skip normalization.
     public var mean: [Double]?
+    /// Per-channel standard deviation (R, G, B) the centered values are divided by, or nil with `mean` to skip normalization.
     public var std: [Double]?
+    /// Which library's float32 operation order to reproduce for rescale and normalize, for bit-identical outputs.
     public var arithmetic: Arithmetic
 
+    /// A pipeline from explicit steps; see the properties for each. The presets (``clip``, ``torchvisionImageNet``,
+    /// ``efficientNetLite0``) and ``init(huggingFaceConfig:backend:)`` cover the common models. Nothing is validated here;
+    /// an impossible step (a resize to an empty image) throws `MediaError.invalidArgument` when the pipeline runs.
     public init(resize: Resize, filter: ResampleFilter, resizeBackend: ResizeBackend = .pillow, centerCrop: Size?,
                 cropRounding: CropRounding, rescaleFactor: Double?, mean: [Double]?, std: [Double]?, arithmetic: Arithmetic) {
         self.resize = resize
@@ -93,9 +104,11 @@ public struct ImagePreprocessor: Sendable, Equatable {
 
     /// ImageNet mean and std (R, G, B).
     public static let imageNetMean = [0.485, 0.456, 0.406]
+    /// ImageNet standard deviation (R, G, B), on the 0...1 scale.
     public static let imageNetStd = [0.229, 0.224, 0.225]
     /// OpenAI CLIP mean and std (R, G, B).
     public static let clipMean = [0.48145466, 0.4578275, 0.40821073]
+    /// OpenAI CLIP standard deviation (R, G, B), on the 0...1 scale.
     public static let clipStd = [0.26862954, 0.26130258, 0.27577711]
 
     /// Hugging Face CLIPImageProcessor defaults: shortest edge 224 bicubic, center crop 224,

@@ -4,7 +4,8 @@ import Foundation
 /// Pillow's convolution resampling filters (`Image.Resampling`), with their Pillow codes.
 /// All of them are antialiased: when shrinking, the filter support grows with the reduction
 /// factor, exactly as `PIL.Image.resize` (and so torchvision's `Resize` on PIL images and the
-/// Hugging Face PIL image processors) does.
+/// Hugging Face PIL image processors) does. The cases are Pillow's `BOX`, `BILINEAR` (triangle), `HAMMING`,
+/// `BICUBIC` (a = -0.5) and `LANCZOS` (3 lobes).
 public enum ResampleFilter: String, Sendable, Equatable, CaseIterable {
     case box, bilinear, hamming, bicubic, lanczos
 

@@ -28,7 +28,8 @@ public struct MelFilterBank: Sendable, Equatable {
     ///   - melCount: number of bands (80 for Whisper up to large-v2, 128 for large-v3).
     ///   - binCount: spectrum bins, `nFFT / 2 + 1` (201 for Whisper's 400-point FFT).
     ///   - sampleRate: in Hz (16000).
-    ///   - minFrequency, maxFrequency: band edges in Hz (0 and 8000 for Whisper).
+    ///   - minFrequency: lower edge of the lowest band in Hz (0 for Whisper).
+    ///   - maxFrequency: upper edge of the highest band in Hz (8000 for Whisper); above `minFrequency`.
     ///   - scale: `.slaney` (Whisper) or `.htk`.
     ///   - slaneyNormalized: scale each triangle to unit area in Hz (`norm="slaney"`).
     public init(melCount: Int, binCount: Int, sampleRate: Double, minFrequency: Double = 0, maxFrequency: Double,

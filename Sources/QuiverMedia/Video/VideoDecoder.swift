@@ -8,6 +8,10 @@ public struct VideoDecodeOptions: Sendable, Equatable {
     /// Drop packets the decoder rejects instead of throwing `MediaError.corruptMedia`. Default false.
     public var tolerateDamage: Bool
 
+    /// Options for a video decoder.
+    /// - Parameters:
+    ///   - threads: FFmpeg decoder threads, 0 for automatic (must not be negative).
+    ///   - tolerateDamage: skip packets the decoder rejects instead of throwing (default false).
     public init(threads: Int = 0, tolerateDamage: Bool = false) {
         self.threads = threads
         self.tolerateDamage = tolerateDamage
@@ -24,6 +28,7 @@ public struct VideoInfo: Sendable, Equatable {
     public var pixelFormat: String
     /// Coded frame size in pixels.
     public var width: Int
+    /// Coded frame height in pixels.
     public var height: Int
     /// Average frame rate in frames per second, nil when the container does not say.
     public var frameRate: Double?
@@ -47,6 +52,7 @@ public struct VideoFrame: Sendable, Equatable {
     public var time: Double
     /// The time span this sample stands for, in seconds (see `VideoSampling`).
     public var start: Double
+    /// End of the time span this sample stands for, in seconds (exclusive; the video's end for the last sample).
     public var end: Double
     /// The frame as 8-bit RGB (swscale's rgb24 conversion), ready for `ImagePreprocessor`.
     public var image: RGBImage
@@ -58,6 +64,17 @@ public struct VideoFrame: Sendable, Equatable {
 ///
 /// Use `frames(_:)` / `sample(contentsOf:sampling:)` for the sampled frames, or `nextFrame()` +
 /// `currentImage()` to drive decoding yourself. Not thread-safe: one decoder per task.
+///
+/// ```swift
+/// let url = URL(fileURLWithPath: "clip.mp4")
+/// let frames = try VideoDecoder.sample(contentsOf: url, sampling: .fps(1))    // one RGB frame per second
+/// for f in frames { print(f.index, f.time, f.image.width, f.image.height) }
+///
+/// let decoder = try VideoDecoder(contentsOf: url)                            // or frame by frame
+/// while let frame = try decoder.nextFrame() {
+///     if frame.index % 30 == 0 { let rgb = try decoder.currentImage(); _ = rgb }
+/// }
+/// ```
 public final class VideoDecoder {
     /// The file being decoded.
     public let url: URL
@@ -77,7 +94,9 @@ public final class VideoDecoder {
         /// The frame's duration in seconds (from the packet; 1 / frame rate when the container
         /// does not say, 0 when neither is known).
         public var duration: Double
+        /// Frame width in pixels.
         public var width: Int
+        /// Frame height in pixels.
         public var height: Int
     }
 

@@ -19,8 +19,11 @@ import Foundation
 /// Only the chosen frames are converted to RGB; `uniform` stops decoding after frame F.
 /// The textual forms are `every-frame`, `fps:R` and `uniform:N`; the default is `fps:1`.
 public enum VideoSampling: Sendable, Equatable, CustomStringConvertible {
+    /// Every decoded frame.
     case everyFrame
+    /// At most one frame per interval of 1/R seconds (R frames per second), the first one in each interval.
     case fps(Double)
+    /// N frames spread evenly over the video: the middle frame of each of N equal segments.
     case uniform(Int)
 
     /// One frame per second.
@@ -40,6 +43,7 @@ public enum VideoSampling: Sendable, Equatable, CustomStringConvertible {
         throw MediaError.invalidArgument("video sampling \"\(text)\" is not one of every-frame, fps:R (R > 0), uniform:N (N >= 1)")
     }
 
+    /// The textual form ``init(parsing:)`` reads back: `every-frame`, `fps:R` (`fps:1`, `fps:0.5`) or `uniform:N`.
     public var description: String {
         switch self {
         case .everyFrame: return "every-frame"

@@ -4,18 +4,27 @@ import QuiverTensor
 /// A BERT configuration (`config.json` of Hugging Face `BertModel` checkpoints: all-MiniLM-L6-v2,
 /// BGE, E5, GTE...). Missing keys take the `BertConfig` defaults of transformers.
 public struct BertConfig: Decodable, Sendable, Equatable {
+    /// Number of token ids (`vocab_size`); rows of `embeddings.word_embeddings.weight`.
     public var vocabSize: Int = 30522
+    /// Width of the token states (`hidden_size`); must be a multiple of `numAttentionHeads`.
     public var hiddenSize: Int = 768
+    /// Number of encoder layers (`num_hidden_layers`: 6 for MiniLM-L6, 12 for base models).
     public var numHiddenLayers: Int = 12
+    /// Attention heads per layer (`num_attention_heads`); each head is `hiddenSize / numAttentionHeads` wide.
     public var numAttentionHeads: Int = 12
+    /// Width of the feed-forward layer inside each encoder layer (`intermediate_size`).
     public var intermediateSize: Int = 3072
     /// `hidden_act` name ("gelu" = erf GELU).
     public var hiddenAct: String = "gelu"
+    /// Rows of the absolute position table (`max_position_embeddings`): the longest sequence in tokens.
     public var maxPositionEmbeddings: Int = 512
+    /// Rows of the token type table (`type_vocab_size`); only type 0 is used.
     public var typeVocabSize: Int = 2
+    /// Epsilon added to the variance in every LayerNorm (`layer_norm_eps`).
     public var layerNormEps: Float = 1e-12
     /// Only "absolute" is supported.
     public var positionEmbeddingType: String = "absolute"
+    /// The padding id (`pad_token_id`). Read for completeness; the forward pass packs sequences without padding and does not use it.
     public var padTokenId: Int = 0
 
     enum CodingKeys: String, CodingKey {
@@ -26,8 +35,11 @@ public struct BertConfig: Decodable, Sendable, Equatable {
         case positionEmbeddingType = "position_embedding_type", padTokenId = "pad_token_id"
     }
 
+    /// The transformers defaults (bert-base: 12 layers, 768 wide, 12 heads).
     public init() {}
 
+    /// Decodes the snake_case keys of `config.json`; a missing key keeps its default, unknown keys are ignored.
+    /// - Throws: `DecodingError` when a present key has the wrong type (``load(_:)`` turns it into `ModelsError.invalidConfig`).
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = BertConfig()

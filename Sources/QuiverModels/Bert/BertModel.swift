@@ -10,6 +10,7 @@ import QuiverWeights
 /// pooler), and with a `bert.` prefix the task heads `cls.*`. Every other tensor must be consumed.
 /// All sequences use token type 0 (single-segment input, as sentence-transformers encodes a text).
 public struct BertModel: TextEncoder {
+    /// The configuration the weights were bound with.
     public let config: BertConfig
     let wordEmbeddings: Tensor
     let positionEmbeddings: Tensor
@@ -17,8 +18,11 @@ public struct BertModel: TextEncoder {
     let embeddingNorm: LayerNorm
     let layers: [EncoderLayer]
 
+    /// Width of each token state (`hidden_size`: 384 for all-MiniLM-L6-v2, 768 for base models).
     public var hiddenSize: Int { config.hiddenSize }
+    /// Number of token ids the embedding table holds (`vocab_size`, 30522 for the uncased English vocabulary).
     public var vocabularySize: Int { config.vocabSize }
+    /// Longest sequence in tokens the position table allows (`max_position_embeddings`, 512), special tokens included.
     public var maxSequenceLength: Int { config.maxPositionEmbeddings }
 
     /// Binds the weights of `source` (tensors must match `config` exactly).
@@ -52,12 +56,16 @@ public struct BertModel: TextEncoder {
         try loader.finish()
     }
 
-    /// Loads `config.json` and `model.safetensors` from a Hugging Face model folder.
+    /// Loads `config.json` and `model.safetensors` (else `pytorch_model.bin`) from a Hugging Face model folder.
     public init(folder: URL) throws {
         let config = try BertConfig.load(folder.appendingPathComponent("config.json"))
-        try self.init(config: config, weights: try SafeTensorsFile(path: folder.appendingPathComponent("model.safetensors").path))
+        try self.init(config: config, weights: try Checkpoint.open(in: folder))
     }
 
+    /// Runs the encoder on a packed batch (validated by the caller with `TokenBatch.validate`) on the calling thread.
+    /// Every token gets token type 0; positions restart at 0 in each sequence.
+    /// - Returns: the last hidden states `[batch.tokenCount, hiddenSize]`, row-major, in the order of `batch.ids`;
+    ///   the memory belongs to `workspace` and stays valid until its next use.
     public func forward(_ batch: TokenBatch, workspace ws: Workspace) -> UnsafeMutablePointer<Float> {
         let h = config.hiddenSize, t = batch.tokenCount
         let x = ws.buffer(EncoderSlot.hidden, count: max(t, 1) * h)

@@ -6,13 +6,21 @@ import QuiverTensor
 public struct CLIPConfig: Decodable, Sendable, Equatable {
     /// The text transformer.
     public struct Text: Decodable, Sendable, Equatable {
+        /// Number of token ids (`vocab_size`, 49408 for the OpenAI BPE vocabulary).
         public var vocabSize = 49408
+        /// Width of the text token states (`hidden_size`); a multiple of `numAttentionHeads`.
         public var hiddenSize = 512
+        /// Width of the MLP inside each text layer (`intermediate_size`).
         public var intermediateSize = 2048
+        /// Number of text transformer layers (`num_hidden_layers`).
         public var numHiddenLayers = 12
+        /// Attention heads per text layer (`num_attention_heads`).
         public var numAttentionHeads = 8
+        /// Context length in tokens (`max_position_embeddings`, 77), start and end tokens included; longer inputs are rejected.
         public var maxPositionEmbeddings = 77
+        /// MLP activation of the text layers (`hidden_act`, "quick_gelu": `x * sigmoid(1.702 x)`).
         public var hiddenAct = "quick_gelu"
+        /// Epsilon of the text tower's LayerNorms (`layer_norm_eps`).
         public var layerNormEps: Float = 1e-5
         /// Pooling takes the first position of this id (or, when it is 2 as in old configs, the
         /// position of the largest id), as transformers does.
@@ -25,8 +33,10 @@ public struct CLIPConfig: Decodable, Sendable, Equatable {
             case layerNormEps = "layer_norm_eps", eosTokenId = "eos_token_id"
         }
 
+        /// The transformers defaults (the ViT-B/32 text tower).
         public init() {}
 
+        /// Decodes the snake_case keys of `text_config`; a missing key keeps its default.
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             let d = Text()
@@ -44,14 +54,23 @@ public struct CLIPConfig: Decodable, Sendable, Equatable {
 
     /// The vision transformer (ViT).
     public struct Vision: Decodable, Sendable, Equatable {
+        /// Width of the patch token states (`hidden_size`); a multiple of `numAttentionHeads`.
         public var hiddenSize = 768
+        /// Width of the MLP inside each vision layer (`intermediate_size`).
         public var intermediateSize = 3072
+        /// Number of vision transformer layers (`num_hidden_layers`).
         public var numHiddenLayers = 12
+        /// Attention heads per vision layer (`num_attention_heads`).
         public var numAttentionHeads = 12
+        /// Input channels (`num_channels`, 3 for RGB).
         public var numChannels = 3
+        /// Side of the square input in pixels (`image_size`); a multiple of `patchSize`.
         public var imageSize = 224
+        /// Side of each square patch in pixels (`patch_size`: 32 for ViT-B/32, 14 for ViT-L/14).
         public var patchSize = 32
+        /// MLP activation of the vision layers (`hidden_act`, "quick_gelu").
         public var hiddenAct = "quick_gelu"
+        /// Epsilon of the vision tower's LayerNorms (`layer_norm_eps`).
         public var layerNormEps: Float = 1e-5
 
         enum CodingKeys: String, CodingKey {
@@ -60,8 +79,10 @@ public struct CLIPConfig: Decodable, Sendable, Equatable {
             case patchSize = "patch_size", hiddenAct = "hidden_act", layerNormEps = "layer_norm_eps"
         }
 
+        /// The transformers defaults (the ViT-B/32 vision tower: 224 px, 32 px patches, 50 tokens).
         public init() {}
 
+        /// Decodes the snake_case keys of `vision_config`; a missing key keeps its default.
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             let d = Vision()
@@ -82,7 +103,9 @@ public struct CLIPConfig: Decodable, Sendable, Equatable {
         public var tokenCount: Int { gridSize * gridSize + 1 }
     }
 
+    /// The text tower (`text_config`).
     public var text = Text()
+    /// The vision tower (`vision_config`).
     public var vision = Vision()
     /// Width of the shared embedding space.
     public var projectionDim = 512
@@ -91,8 +114,11 @@ public struct CLIPConfig: Decodable, Sendable, Equatable {
         case text = "text_config", vision = "vision_config", projectionDim = "projection_dim"
     }
 
+    /// The ViT-B/32 configuration (same as ``vitB32``).
     public init() {}
 
+    /// Decodes `text_config`, `vision_config` and `projection_dim`; missing parts keep the ViT-B/32 defaults.
+    /// - Throws: `DecodingError` when a present key has the wrong type (``load(_:)`` turns it into `ModelsError.invalidConfig`).
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         text = try c.decodeIfPresent(Text.self, forKey: .text) ?? Text()

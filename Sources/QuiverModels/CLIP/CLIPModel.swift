@@ -10,9 +10,27 @@ import QuiverWeights
 /// Embeddings are the projected features before normalization (`image_embeds` / `text_embeds` of
 /// transformers without the final L2 normalization); the similarity logit of an image and a text is
 /// `exp(logitScale) * cos(image, text)`.
+///
+/// Immutable and `Sendable`: one instance can serve several threads.
+///
+/// ```swift
+/// let clip = try CLIPModel(folder: URL(fileURLWithPath: "models/clip-vit-base-patch32"))
+/// let image = try clip.embed(contentsOf: [URL(fileURLWithPath: "cat.jpg")])[0]   // 512 floats
+/// let texts = try clip.embed(texts: ["a photo of a cat", "a photo of a dog"])    // needs tokenizer.json
+/// func cosine(_ a: [Float], _ b: [Float]) -> Float {
+///     var dot: Float = 0, na: Float = 0, nb: Float = 0
+///     for i in a.indices { dot += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i] }
+///     return dot / (na * nb).squareRoot()
+/// }
+/// let logits = texts.map { exp(clip.logitScale) * cosine(image, $0) }
+/// ```
 public struct CLIPModel: ImageEmbeddingModel {
+    /// The configuration the weights were bound with (both towers and `projection_dim`).
     public let config: CLIPConfig
+    /// A description of the checkpoint, e.g. `clip-vit-768w-patch32-224` (vision width, patch and image size) when loaded from a folder.
     public let name: String
+    /// Makes the `[3, imageSize, imageSize]` input from a decoded image: the folder's `preprocessor_config.json`,
+    /// else `ImagePreprocessor.clip` (shorter side 224 bicubic, center crop, CLIP mean/std).
     public let preprocessor: ImagePreprocessor
     /// The tokenizer found next to the weights (`tokenizer.json`), if any.
     public let tokenizer: Tokenizer?
@@ -70,6 +88,8 @@ public struct CLIPModel: ImageEmbeddingModel {
 
     // MARK: images
 
+    /// Accepts only inputs of exactly `[numChannels, imageSize, imageSize]` (the position table is fixed).
+    /// - Throws: `ModelsError.invalidImage` naming `index`, the actual and the expected shape.
     public func validate(_ image: ImageTensor, index: Int) throws {
         let v = config.vision
         guard image.channels == v.numChannels, image.height == v.imageSize, image.width == v.imageSize else {
@@ -77,6 +97,7 @@ public struct CLIPModel: ImageEmbeddingModel {
         }
     }
 
+    /// Embeds one validated image on the calling thread, writing ``dimension`` floats (projected, unnormalized) to `out`.
     public func forward(_ image: ImageTensor, into out: UnsafeMutablePointer<Float>, workspace: Workspace, threads: Int) {
         forward([image], into: [out], workspace: workspace, threads: threads)
     }

@@ -13,12 +13,15 @@ import QuiverWeights
 /// EfficientNet stage table (1, 2, 2, 2, 1, 2, 1); a new stage starts where a block's channel
 /// count changes. Kernel sizes, widths and expansion come from the tensor shapes.
 public struct EfficientNetLite: ImageEmbeddingModel {
+    /// The variant, e.g. `efficientnet-lite0` (taken from the checkpoint file name), else `efficientnet-lite`.
     public let name: String
+    /// Turns a decoded image into the `[3, 224, 224]` input (`ImagePreprocessor.efficientNetLite0` unless overridden).
     public let preprocessor: ImagePreprocessor
     let network: ConvNetwork
     /// The ImageNet classifier (`_fc`): `[classes, 1280]`, or nil if the checkpoint has none.
     public let classifier: Linear?
 
+    /// Length of the embedding: the head convolution's channels (1280 for every Lite variant).
     public var dimension: Int { network.featureCount }
     /// Number of MBConv blocks.
     public var blockCount: Int { network.blocks.count }
@@ -27,7 +30,10 @@ public struct EfficientNetLite: ImageEmbeddingModel {
     static let stageStrides = [1, 2, 2, 2, 1, 2, 1]
 
     /// Binds a state dict.
-    /// - Parameter preprocessor: defaults to the TF-Lite recipe (`ImagePreprocessor.efficientNetLite0`).
+    /// - Parameters:
+    ///   - source: the checkpoint (any `WeightSource`, e.g. from `WeightFiles.open(path:)`).
+    ///   - preprocessor: defaults to the TF-Lite recipe (`ImagePreprocessor.efficientNetLite0`).
+    ///   - name: the ``name`` reported for the model.
     /// - Throws: `WeightsError` naming a missing, misshapen or unused tensor; `ModelsError` when
     ///   the blocks do not form the EfficientNet stage structure.
     public init(weights source: WeightSource, preprocessor: ImagePreprocessor? = nil, name: String = "efficientnet-lite") throws {
@@ -84,6 +90,8 @@ public struct EfficientNetLite: ImageEmbeddingModel {
         try self.init(weights: try WeightFiles.open(path: file.path), name: name)
     }
 
+    /// Accepts any 3-channel image of at least 1x1 pixels (the network ends in a global average pool).
+    /// - Throws: `ModelsError.invalidImage` naming `index` for another channel count or an empty image.
     public func validate(_ image: ImageTensor, index: Int) throws {
         guard image.channels == 3 else {
             throw ModelsError.invalidImage(index: index, reason: "has \(image.channels) channels, \(name) takes 3")
@@ -93,6 +101,8 @@ public struct EfficientNetLite: ImageEmbeddingModel {
         }
     }
 
+    /// Embeds one validated `[3, H, W]` image on the calling thread, writing ``dimension`` unnormalized floats
+    /// (the pooled head features) to `out`; convolutions are split over `threads`.
     public func forward(_ image: ImageTensor, into out: UnsafeMutablePointer<Float>, workspace: Workspace, threads: Int) {
         image.values.withUnsafeBufferPointer { px in
             network.forward(chw: px.baseAddress!, height: image.height, width: image.width, features: out, workspace: workspace, threads: threads)

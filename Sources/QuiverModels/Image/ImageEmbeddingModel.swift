@@ -20,7 +20,11 @@ public protocol ImageEmbeddingModel: Sendable {
     func validate(_ image: ImageTensor, index: Int) throws
 
     /// Embeds one validated image on the calling thread (convolutions split over `threads`).
-    /// - Parameter out: receives `dimension` floats (unnormalized).
+    /// - Parameters:
+    ///   - image: a preprocessed `[channels, height, width]` input that passed ``validate(_:index:)``.
+    ///   - out: receives `dimension` floats (unnormalized).
+    ///   - workspace: scratch memory for this call; not shared with a concurrent call.
+    ///   - threads: threads the layers are split over.
     func forward(_ image: ImageTensor, into out: UnsafeMutablePointer<Float>, workspace: Workspace, threads: Int)
 
     /// Embeds several validated images on the calling thread, `images[i]` into `outs[i]`. The
@@ -29,6 +33,7 @@ public protocol ImageEmbeddingModel: Sendable {
 }
 
 extension ImageEmbeddingModel {
+    /// Runs ``forward(_:into:workspace:threads:)`` on each image in turn, `images[i]` into `outs[i]`.
     public func forward(_ images: [ImageTensor], into outs: [UnsafeMutablePointer<Float>], workspace: Workspace, threads: Int) {
         for (image, out) in zip(images, outs) { forward(image, into: out, workspace: workspace, threads: threads) }
     }

@@ -71,13 +71,7 @@ public enum ImageModels {
 
     /// The checkpoint of a Hugging Face folder: `model.safetensors`, else `pytorch_model.bin`.
     /// - Throws: `ModelsError.missingFile` naming the folder when it has neither.
-    static func openWeights(in folder: URL) throws -> any WeightSource {
-        for name in ["model.safetensors", "pytorch_model.bin"] {
-            let url = folder.appendingPathComponent(name)
-            if FileManager.default.fileExists(atPath: url.path) { return try WeightFiles.open(path: url.path) }
-        }
-        throw ModelsError.missingFile(path: folder.appendingPathComponent("model.safetensors").path + " (or pytorch_model.bin)")
-    }
+    static func openWeights(in folder: URL) throws -> any WeightSource { try Checkpoint.open(in: folder) }
 
     private struct ModelTypeField: Decodable { let model_type: String? }
 }

@@ -4,14 +4,24 @@ import QuiverTensor
 /// An MPNet configuration (`config.json` of Hugging Face MPNet checkpoints such as
 /// all-mpnet-base-v2). Missing keys take the `MPNetConfig` defaults of transformers.
 public struct MPNetConfig: Decodable, Sendable, Equatable {
+    /// Number of token ids (`vocab_size`); rows of `embeddings.word_embeddings.weight`.
     public var vocabSize: Int = 30527
+    /// Width of the token states (`hidden_size`); must be a multiple of `numAttentionHeads`.
     public var hiddenSize: Int = 768
+    /// Number of encoder layers (`num_hidden_layers`).
     public var numHiddenLayers: Int = 12
+    /// Attention heads per layer (`num_attention_heads`); each head is `hiddenSize / numAttentionHeads` wide.
     public var numAttentionHeads: Int = 12
+    /// Width of the feed-forward layer inside each encoder layer (`intermediate_size`).
     public var intermediateSize: Int = 3072
+    /// Feed-forward activation (`hidden_act`): "gelu" is the erf GELU, "gelu_new" the tanh one; also "relu",
+    /// "silu", "quick_gelu". Others are rejected with `ModelsError.unsupported`.
     public var hiddenAct: String = "gelu"
+    /// Rows of the position table (`max_position_embeddings`), including the `pad_token_id + 1` rows before the first position.
     public var maxPositionEmbeddings: Int = 514
+    /// Epsilon added to the variance in every LayerNorm (`layer_norm_eps`).
     public var layerNormEps: Float = 1e-12
+    /// Buckets of the relative-position attention bias (`relative_attention_num_buckets`); an even number of at least 4.
     public var relativeAttentionNumBuckets: Int = 32
     /// Positions start after the padding id (fairseq convention): token k (0-based) uses position `pad + 1 + k`.
     public var padTokenId: Int = 1
@@ -24,8 +34,11 @@ public struct MPNetConfig: Decodable, Sendable, Equatable {
         case padTokenId = "pad_token_id"
     }
 
+    /// The transformers defaults (the all-mpnet-base-v2 / mpnet-base dimensions).
     public init() {}
 
+    /// Decodes the snake_case keys of `config.json`; a missing key keeps its default, unknown keys are ignored.
+    /// - Throws: `DecodingError` when a present key has the wrong type (``load(_:)`` turns it into `ModelsError.invalidConfig`).
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = MPNetConfig()

@@ -9,6 +9,7 @@ import QuiverWeights
 /// Weights: Hugging Face `MPNetModel` names, optionally under an `mpnet.` prefix. Accepted unused:
 /// `embeddings.position_ids`, `pooler.*` and, with the prefix, `lm_head.*`.
 public struct MPNetModel: TextEncoder {
+    /// The configuration the weights were bound with.
     public let config: MPNetConfig
     let wordEmbeddings: Tensor
     let positionEmbeddings: Tensor
@@ -17,8 +18,12 @@ public struct MPNetModel: TextEncoder {
     let relativeAttentionBias: Tensor
     let layers: [EncoderLayer]
 
+    /// Width of each token state (`hidden_size`, 768 for all-mpnet-base-v2).
     public var hiddenSize: Int { config.hiddenSize }
+    /// Number of token ids the embedding table holds (`vocab_size`, 30527).
     public var vocabularySize: Int { config.vocabSize }
+    /// Longest sequence, in tokens, that the position table allows: `max_position_embeddings - pad_token_id - 1`
+    /// (512 for all-mpnet-base-v2), since positions start after the padding id.
     public var maxSequenceLength: Int { config.maxPositionEmbeddings - config.padTokenId - 1 }
 
     /// Binds the weights of `source` (tensors must match `config` exactly).
@@ -53,10 +58,10 @@ public struct MPNetModel: TextEncoder {
         try loader.finish()
     }
 
-    /// Loads `config.json` and `model.safetensors` from a Hugging Face model folder.
+    /// Loads `config.json` and `model.safetensors` (else `pytorch_model.bin`) from a Hugging Face model folder.
     public init(folder: URL) throws {
         let config = try MPNetConfig.load(folder.appendingPathComponent("config.json"))
-        try self.init(config: config, weights: try SafeTensorsFile(path: folder.appendingPathComponent("model.safetensors").path))
+        try self.init(config: config, weights: try Checkpoint.open(in: folder))
     }
 
     /// The bucket of a relative position `memory - context` (MPNet's `relative_position_bucket`,
@@ -75,6 +80,11 @@ public struct MPNetModel: TextEncoder {
         return bucket
     }
 
+    /// Runs the encoder on a packed batch (validated by the caller with `TokenBatch.validate`) on the calling thread.
+    /// Positions count up from `pad_token_id + 1` in each sequence (a padding id inside a sequence keeps position
+    /// `pad_token_id`, as transformers does); the relative-position bias is built once for the longest sequence.
+    /// - Returns: the last hidden states `[batch.tokenCount, hiddenSize]`, row-major, in the order of `batch.ids`;
+    ///   the memory belongs to `workspace` and stays valid until its next use.
     public func forward(_ batch: TokenBatch, workspace ws: Workspace) -> UnsafeMutablePointer<Float> {
         let h = config.hiddenSize, t = batch.tokenCount, pad = Int32(config.padTokenId)
         let x = ws.buffer(EncoderSlot.hidden, count: max(t, 1) * h)

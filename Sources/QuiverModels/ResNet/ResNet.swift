@@ -14,11 +14,16 @@ public struct ResNet: ImageEmbeddingModel {
     /// Where the weights came from (their names and default preprocessing differ).
     public enum Layout: String, Sendable { case huggingFace, torchvision }
 
+    /// Whether the weights use Hugging Face or torchvision tensor names.
     public let layout: Layout
+    /// Depth and origin, e.g. `resnet50 (torchvision)` or `resnet50 (Hugging Face)`.
     public let name: String
+    /// Makes the `[3, H, W]` input from a decoded image: the folder's `preprocessor_config.json`, else
+    /// `ImagePreprocessor.torchvisionImageNet` (resize 256, center crop 224, ImageNet mean/std).
     public let preprocessor: ImagePreprocessor
     let network: ConvNetwork
 
+    /// Length of the embedding: channels of the last stage (2048 for ResNet-50, 512 for ResNet-18/34).
     public var dimension: Int { network.featureCount }
     /// Number of residual blocks per stage.
     public let depths: [Int]
@@ -26,8 +31,12 @@ public struct ResNet: ImageEmbeddingModel {
     public let isBottleneck: Bool
 
     /// Binds a Hugging Face checkpoint described by `config`.
-    /// - Parameter preprocessor: defaults to the ConvNext-style pipeline microsoft/resnet-50 ships
-    ///   (shorter side 256 bilinear, center crop 224, ImageNet mean/std).
+    /// - Parameters:
+    ///   - config: the decoded `config.json` (depths, widths, block type).
+    ///   - source: the checkpoint, `ResNetModel` or `ResNetForImageClassification` names (`classifier.*` is ignored).
+    ///   - preprocessor: defaults to `ImagePreprocessor.torchvisionImageNet` (shorter side 256 bilinear, center
+    ///     crop 224, ImageNet mean/std); ``init(folder:)`` passes the folder's `preprocessor_config.json` instead.
+    ///   - configPath: names the configuration in error messages.
     /// - Throws: `ModelsError` for an unsupported configuration; `WeightsError` naming a missing,
     ///   misshapen or unused tensor.
     public init(config: ResNetConfig, weights source: WeightSource, preprocessor: ImagePreprocessor? = nil, configPath: String = "config.json") throws {
@@ -88,7 +97,9 @@ public struct ResNet: ImageEmbeddingModel {
     /// Binds a torchvision ResNet state dict (`torchvision.models.resnet50().state_dict()` and the
     /// other depths), inferring depth, block type and widths from the tensor names and shapes.
     /// `fc.*` (the classifier) is ignored.
-    /// - Parameter preprocessor: defaults to torchvision's ImageNet recipe (Resize 256, CenterCrop 224).
+    /// - Parameters:
+    ///   - source: the state dict (`conv1.weight`, `layer1.0.conv1.weight`, ...).
+    ///   - preprocessor: defaults to torchvision's ImageNet recipe (Resize 256, CenterCrop 224).
     /// - Throws: `ModelsError.unsupported` for grouped (ResNeXt) convolutions; `WeightsError` for a
     ///   missing, misshapen or unused tensor.
     public init(torchvisionWeights source: WeightSource, preprocessor: ImagePreprocessor? = nil) throws {
@@ -173,6 +184,9 @@ public struct ResNet: ImageEmbeddingModel {
         String(depths.reduce(0, +) * (bottleneck ? 3 : 2) + 2)
     }
 
+    /// Accepts an image with the network's input channels that is large enough to leave at least one pixel after
+    /// the stem and the strided stages (about 32x32 pixels).
+    /// - Throws: `ModelsError.invalidImage` naming `index` for a wrong channel count or a too small image.
     public func validate(_ image: ImageTensor, index: Int) throws {
         guard image.channels == network.inputChannels else {
             throw ModelsError.invalidImage(index: index, reason: "has \(image.channels) channels, \(name) takes \(network.inputChannels)")
@@ -183,6 +197,8 @@ public struct ResNet: ImageEmbeddingModel {
         }
     }
 
+    /// Embeds one validated `[3, H, W]` image on the calling thread, writing ``dimension`` unnormalized floats
+    /// (the globally average-pooled last stage) to `out`; convolutions are split over `threads`.
     public func forward(_ image: ImageTensor, into out: UnsafeMutablePointer<Float>, workspace: Workspace, threads: Int) {
         image.values.withUnsafeBufferPointer { px in
             network.forward(chw: px.baseAddress!, height: image.height, width: image.width, features: out, workspace: workspace, threads: threads)

@@ -4,6 +4,7 @@ import QuiverTensor
 /// A Hugging Face `ResNetConfig` (`config.json` with `model_type` "resnet", as microsoft/resnet-50).
 /// Missing keys take the defaults of transformers' `ResNetConfig` (ResNet-50).
 public struct ResNetConfig: Decodable, Sendable, Equatable {
+    /// Input channels (`num_channels`, 3 for RGB).
     public var numChannels: Int = 3
     /// Width of the stem convolution.
     public var embeddingSize: Int = 64
@@ -13,6 +14,7 @@ public struct ResNetConfig: Decodable, Sendable, Equatable {
     public var depths: [Int] = [3, 4, 6, 3]
     /// "basic" (ResNet-18/34) or "bottleneck" (ResNet-50/101/152).
     public var layerType: String = "bottleneck"
+    /// Activation after each convolution (`hidden_act`, "relu").
     public var hiddenAct: String = "relu"
     /// Stride 2 in the first stage too.
     public var downsampleInFirstStage: Bool = false
@@ -25,8 +27,11 @@ public struct ResNetConfig: Decodable, Sendable, Equatable {
         case downsampleInBottleneck = "downsample_in_bottleneck"
     }
 
+    /// The transformers defaults (ResNet-50: bottleneck blocks [3, 4, 6, 3], stage widths 256...2048).
     public init() {}
 
+    /// Decodes the snake_case keys of `config.json`; a missing key keeps its default, unknown keys are ignored.
+    /// - Throws: `DecodingError` when a present key has the wrong type (``load(_:)`` turns it into `ModelsError.invalidConfig`).
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = ResNetConfig()

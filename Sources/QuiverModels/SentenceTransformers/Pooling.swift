@@ -25,6 +25,10 @@ public struct Pooling: Sendable, Equatable {
     /// Width of the token states (`word_embedding_dimension`).
     public let dimension: Int
 
+    /// A pooling of token states `dimension` wide with the given modes.
+    /// - Parameters:
+    ///   - modes: the modes to enable; they are put in sentence-transformers' output order and duplicates are dropped.
+    ///   - dimension: width of one token state (the encoder's hidden size).
     public init(modes: [Mode], dimension: Int) {
         self.modes = Mode.allCases.filter(modes.contains)
         self.dimension = dimension

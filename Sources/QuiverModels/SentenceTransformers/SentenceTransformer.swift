@@ -3,13 +3,29 @@ import QuiverTensor
 import QuiverWeights
 
 /// A sentence-transformers model folder (all-MiniLM-L6-v2, all-mpnet-base-v2, BGE, E5, GTE...):
-/// the transformer (`config.json` + `model.safetensors`, BERT or MPNet), the pooling module
+/// the transformer (`config.json` + `model.safetensors` or `pytorch_model.bin`, BERT or MPNet), the pooling module
 /// (`1_Pooling/config.json`), the optional Normalize module (listed in `modules.json`) and
 /// `max_seq_length` (`sentence_bert_config.json`).
 ///
 /// Weights stay memory-mapped. `embed` sorts the batch by length, packs it without padding into
 /// sub-batches and runs them on `threads` workers, each with its own reusable workspace; BLAS runs
 /// single-threaded inside each worker (the constructor sets OpenBLAS to 1 thread, process-wide).
+///
+/// Thread safety: after loading, `embed` and `embedFlat` may be called from several threads at once
+/// (workspaces are handed out under a lock); set ``maxBatchTokens`` before sharing the instance.
+///
+/// It takes token ids, not text: tokenize with the folder's `tokenizer.json` (QuiverTokenizers), which adds
+/// `[CLS]`/`[SEP]` (or `<s>`/`</s>`) as sentence-transformers does, and truncate to ``maxSequenceLength``.
+///
+/// ```swift
+/// let folder = URL(fileURLWithPath: "/home/me/.cache/quiver/models/all-MiniLM-L6-v2")
+/// let model = try SentenceTransformer(folder: folder)
+/// var tokenizer = try Tokenizer(contentsOf: folder.appendingPathComponent("tokenizer.json"))
+/// tokenizer.padding = nil                                   // packed batches need no padding
+/// tokenizer.truncation = Truncation(maxLength: model.maxSequenceLength)
+/// let ids = tokenizer.encodeBatch(["A man is eating food.", "Someone eats."]).map(\.ids)
+/// let vectors = try model.embed(tokenIDs: ids)              // 2 x 384 floats, unit length
+/// ```
 public final class SentenceTransformer: @unchecked Sendable {
     /// The folder it was loaded from.
     public let folder: URL
@@ -70,7 +86,7 @@ public final class SentenceTransformer: @unchecked Sendable {
         let modelFolder = transformerPath.isEmpty ? folder : folder.appendingPathComponent(transformerPath)
         let configURL = modelFolder.appendingPathComponent("config.json")
         let type = try decodeJSONFile(ModelType.self, at: configURL).model_type ?? ""
-        let weights = try SafeTensorsFile(path: modelFolder.appendingPathComponent("model.safetensors").path)
+        let weights = try Checkpoint.open(in: modelFolder)
         switch type {
         case "bert": encoder = try BertModel(config: try BertConfig.load(configURL), weights: weights)
         case "mpnet": encoder = try MPNetModel(config: try MPNetConfig.load(configURL), weights: weights)

@@ -7,11 +7,17 @@ import QuiverWeights
 public struct WhisperConfig: Decodable, Sendable, Equatable {
     /// Hidden width (384 tiny, 512 base, 768 small, 1024 medium, 1280 large).
     public var dModel: Int = 384
+    /// Encoder blocks (`encoder_layers`: 4 tiny, 6 base, 12 small, 24 medium, 32 large).
     public var encoderLayers: Int = 4
+    /// Attention heads per encoder block (`encoder_attention_heads`); `dModel` must be a multiple of it.
     public var encoderAttentionHeads: Int = 6
+    /// Width of the encoder MLP (`encoder_ffn_dim`, 4 x `dModel`).
     public var encoderFFNDim: Int = 1536
+    /// Decoder blocks (`decoder_layers`); 0 when a CTranslate2 checkpoint has no decoder.
     public var decoderLayers: Int = 4
+    /// Attention heads per decoder block (`decoder_attention_heads`).
     public var decoderAttentionHeads: Int = 6
+    /// Width of the decoder MLP (`decoder_ffn_dim`).
     public var decoderFFNDim: Int = 1536
     /// Mel bands of the input features (80; 128 for large-v3).
     public var numMelBins: Int = 80
@@ -19,6 +25,7 @@ public struct WhisperConfig: Decodable, Sendable, Equatable {
     public var maxSourcePositions: Int = 1500
     /// Decoder positions (448).
     public var maxTargetPositions: Int = 448
+    /// Token ids of the decoder vocabulary (`vocab_size`: 51864 English-only, 51865 multilingual, 51866 large-v3).
     public var vocabSize: Int = 51865
     /// The `<|startoftranscript|>` id (50258 multilingual, 50257 English-only).
     public var decoderStartTokenID: Int = 50258
@@ -35,8 +42,11 @@ public struct WhisperConfig: Decodable, Sendable, Equatable {
         case activationFunction = "activation_function", scaleEmbedding = "scale_embedding"
     }
 
+    /// The whisper-tiny dimensions (d_model 384, 4 + 4 layers, 6 heads, 80 mel bins).
     public init() {}
 
+    /// Decodes the snake_case keys of a Hugging Face `config.json`; a missing key keeps its default.
+    /// - Throws: `DecodingError` when a present key has the wrong type (``load(_:)`` turns it into `ModelsError.invalidConfig`).
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = WhisperConfig()

@@ -7,6 +7,7 @@ import QuiverWeights
 /// self-attention, cross-attention over the encoder output and a GELU MLP, final LayerNorm.
 /// No KV cache: it runs a short token prefix once.
 public struct WhisperDecoder: Sendable {
+    /// The model dimensions (`d_model`, decoder layers and heads, vocabulary, 448 target positions).
     public let config: WhisperConfig
     let weights: WhisperDecoderWeights
 
@@ -19,6 +20,7 @@ public struct WhisperDecoder: Sendable {
     /// - Parameters:
     ///   - tokens: decoder input ids (positions 0..<count), at most `maxTargetPositions`.
     ///   - encoderOutput: `[frames, d]` (the encoder's last hidden state, all 1500 frames).
+    ///   - frames: rows of `encoderOutput` (1500).
     ///   - threads: workers for the cross-attention key/value projections.
     /// - Returns: `[tokens.count, d]` floats, row-major.
     /// - Throws: `ModelsError.invalidTokenID` / `.sequenceTooLong` naming the position.

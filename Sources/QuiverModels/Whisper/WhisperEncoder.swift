@@ -14,7 +14,20 @@ import QuiverWeights
 /// per tap), attention runs per (head, block of 128 queries) with BLAS for `QKᵀ` and `PV`, and
 /// every row-wise step (LayerNorm, projections, MLP) is split over row ranges, so one window
 /// uses all `threads`. BLAS itself runs single-threaded (set by the model loader).
+///
+/// It is built by ``WhisperEncoderModel`` (which binds the weights) and reached through its
+/// `encoder` property; immutable, so concurrent calls are safe as long as each uses its own `Workspace`.
+///
+/// ```swift
+/// let model = try WhisperEncoderModel(folder: URL(fileURLWithPath: "models/faster-whisper-tiny.en"))
+/// let mel = model.logMel.features(samples)                      // [80, 3000], samples: 16 kHz mono
+/// let ws = Workspace()
+/// let states = mel.withUnsafeBufferPointer {
+///     model.encoder.forward(features: $0.baseAddress!, workspace: ws)    // [1500, 384], valid until ws is reused
+/// }
+/// ```
 public struct WhisperEncoder: Sendable {
+    /// The model dimensions (`d_model`, layers, heads, mel bins, 1500 source positions).
     public let config: WhisperConfig
     let weights: WhisperEncoderWeights
 

@@ -31,18 +31,33 @@ public struct WhisperWindowEmbeddings: Sendable, Equatable {
 /// ships; dimensions inferred from the tensors, `<|startoftranscript|>` from `tokenizer.json`)
 /// or Hugging Face (`config.json` + `model.safetensors`). Input is mono float PCM at 16 kHz;
 /// each 30 s window costs one full encoder pass (1500 frames), whatever its length.
+///
+/// Thread safety: the embedding methods may be called from several threads at once (each call takes
+/// its own workspace from a pool guarded by a lock).
+///
+/// ```swift
+/// let model = try WhisperEncoderModel(folder: URL(fileURLWithPath: "models/faster-whisper-base"))
+/// let audio = try AudioDecoder.decode(contentsOf: URL(fileURLWithPath: "talk.mp3"))  // mono, 16 kHz
+/// let vector = try model.embed(samples: audio.samples)          // 512 floats (base), unit length
+/// let perWindow = try model.embedWindows(samples: audio.samples) // one vector per 30 s window
+/// ```
 public final class WhisperEncoderModel: @unchecked Sendable {
     /// Input sample rate in Hz.
     public static let sampleRate = WhisperLogMel.sampleRate
     /// Samples per window (30 s).
     public static let windowSamples = WhisperLogMel.windowSamples
 
+    /// Which checkpoint layout the weights were read from (CTranslate2 or Hugging Face).
     public let layout: WhisperLayout
+    /// The model dimensions, from `config.json` (Hugging Face) or inferred from the tensors (CTranslate2).
     public let config: WhisperConfig
+    /// The encoder forward pass: `[numMelBins, 3000]` log-mel features (band-major) in, `[1500, dimension]` states out.
     public let encoder: WhisperEncoder
     /// Present for `.seedDecoder` pooling.
     public let decoder: WhisperDecoder?
+    /// The front end: 16 kHz samples to the `[numMelBins, 3000]` log-mel spectrogram of one 30 s window.
     public let logMel: WhisperLogMel
+    /// How ``embed(samples:normalize:threads:)`` turns a window's encoder output into one vector.
     public let pooling: WhisperPooling
     /// The `<|startoftranscript|>` id used by `.seedDecoder`.
     public let startTokenID: Int
@@ -56,8 +71,11 @@ public final class WhisperEncoderModel: @unchecked Sendable {
     /// `model.safetensors` (Hugging Face).
     /// - Throws: `ModelsError.missingFile` naming what is missing, `.invalidConfig`/`.unsupported`
     ///   for a configuration Quiver cannot run, `WeightsError` naming a missing, misshapen or unused tensor.
-    /// - Parameter startTokenID: overrides the `<|startoftranscript|>` id (`tokenizer.json`, else
-    ///   `decoder_start_token_id`, else inferred from the vocabulary size).
+    /// - Parameters:
+    ///   - folder: a faster-whisper folder (`model.bin`, `tokenizer.json`) or a Hugging Face one.
+    ///   - pooling: `.mean` (default) or `.seedDecoder` (also loads the decoder).
+    ///   - startTokenID: overrides the `<|startoftranscript|>` id (`tokenizer.json`, else
+    ///     `decoder_start_token_id`, else inferred from the vocabulary size).
     public convenience init(folder: URL, pooling: WhisperPooling = .mean, startTokenID: Int? = nil) throws {
         let fm = FileManager.default
         let ct2 = folder.appendingPathComponent("model.bin"), st = folder.appendingPathComponent("model.safetensors")
@@ -76,7 +94,9 @@ public final class WhisperEncoderModel: @unchecked Sendable {
     /// Binds a checkpoint.
     /// - Parameters:
     ///   - weights: the tensors, in `layout`'s names.
+    ///   - layout: the checkpoint's naming (Hugging Face or CTranslate2).
     ///   - config: required for `.huggingFace`; for `.ctranslate2` nil infers it from the tensors.
+    ///   - pooling: `.mean` (default) or `.seedDecoder` (binds the decoder too; otherwise its tensors may stay unused).
     ///   - startTokenID: overrides `config.decoderStartTokenID`.
     public init(weights source: WeightSource, layout: WhisperLayout, config: WhisperConfig?, pooling: WhisperPooling = .mean,
                 startTokenID: Int? = nil) throws {
@@ -129,6 +149,7 @@ public final class WhisperEncoderModel: @unchecked Sendable {
     /// The embedding of a recording (mono float PCM at 16 kHz, any length): for up to 30 s the
     /// pooled window, beyond that the duration-weighted mean of the 30 s windows (see `embedWindows`).
     /// - Parameters:
+    ///   - samples: mono float PCM at 16 kHz (e.g. `AudioDecoder.decode(contentsOf:).samples`), at least one sample.
     ///   - normalize: L2-normalize (default true; false gives the raw pooled vector).
     ///   - threads: worker threads (default: all cores).
     /// - Returns: `dimension` floats.
@@ -224,7 +245,12 @@ public final class WhisperEncoderModel: @unchecked Sendable {
     /// Pools one window's encoder output (`[1500, dimension]`, from `encode`) that came from
     /// `sampleCount` samples of real audio.
     /// - Parameters:
+    ///   - encoderOutput: `[1500, dimension]` floats from ``encode(samples:threads:)``.
+    ///   - sampleCount: samples of real audio in the window (frames past `ceil(sampleCount / 320)` are left out by `.mean`).
     ///   - pooling: default: the model's; `.seedDecoder` needs the decoder (a model loaded with it).
+    ///   - normalize: L2-normalize the result (default true).
+    ///   - threads: worker threads for the seed decoder (default: all cores).
+    /// - Throws: `ModelsError.unsupported` for `.seedDecoder` on a model loaded without the decoder.
     /// - Returns: `dimension` floats.
     public func pool(encoderOutput: [Float], sampleCount: Int, pooling: WhisperPooling? = nil, normalize: Bool = true,
                      threads: Int = Parallel.defaultThreads) throws -> [Float] {

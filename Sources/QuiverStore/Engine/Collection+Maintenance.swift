@@ -3,11 +3,26 @@ import Foundation
 extension Collection {
     /// Seals growing data into a segment, persists indexes and writes a new manifest, after which
     /// the WAL files before it are deleted. Normally automatic (see `StoreOptions`).
+    ///
+    /// Not needed for durability (every acknowledged write is already in the log); it shortens
+    /// the next open, which then replays no log and rebuilds no index. Holds the writer lock
+    /// throughout: concurrent writes wait, reads do not. The new segment and index files are
+    /// fsync'd and the manifest replaced atomically, so a crash at any point leaves either the
+    /// old or the new state, both complete.
+    /// - Throws: `closed`; `io` or ``StoreError/indexFile(path:reason:)`` when a file cannot be
+    ///   written (the data stays in the log).
     public func flush() async throws {
         try withWriter { try checkOpen(); try checkpoint(persistIndexes: true) }
     }
 
     /// Rewrites sealed segments without deleted entities (one segment results).
+    ///
+    /// Flushes first, then writes every live entity into one new segment and switches the
+    /// manifest to it atomically; the old segment files are then removed. Does nothing when
+    /// there is one segment and no deletion. Holds the writer lock throughout (writes wait; reads
+    /// keep using their snapshot, whose mapped files stay valid). Index files are not rebuilt:
+    /// deleted rows stay tombstoned in them.
+    /// - Throws: `closed`, `io` when a file cannot be written.
     public func compact() async throws { try withWriter { try compactLocked() } }
 
     private func compactLocked() throws {
@@ -92,6 +107,19 @@ extension Collection {
 
     /// Builds an index on a vector field (replacing any index on it) from the stored vectors and
     /// persists it. Build parameters: HNSW `M`, `efConstruction`; IVF `nlist`.
+    ///
+    /// IVF kinds first train k-means on an evenly spaced sample of up to 256 × `nlist` stored
+    /// vectors. The build runs under the writer lock on the caller's thread (HNSW inserts use all
+    /// cores): writes wait for it, searches keep using the previous index or the exact scan. When
+    /// it returns, the index file is written and named in the manifest; later writes are added to
+    /// the index as they happen.
+    /// - Parameters:
+    ///   - field: the vector field; nil when the collection has exactly one.
+    ///   - kind: the index type.
+    ///   - params: build parameters, integers (see ``IndexInfo/params`` for ranges and defaults).
+    /// - Throws: `invalidRequest` for an unknown field, an unknown or out-of-range parameter, or
+    ///   fewer stored entities than `nlist` for IVF; `closed`; `io` or
+    ///   ``StoreError/indexFile(path:reason:)`` when the file cannot be written.
     public func createIndex(field: String? = nil, kind: IndexKind, params: [String: Double] = [:]) async throws {
         let f = try vectorField(field)
         try withWriter {
@@ -105,6 +133,10 @@ extension Collection {
     }
 
     /// Drops the index of a vector field; searches then scan exactly.
+    ///
+    /// The manifest no longer names the index when this returns; its file is deleted.
+    /// - Parameter field: the vector field; nil when the collection has exactly one.
+    /// - Throws: `invalidRequest` for an unknown field or a field without an index, `closed`, `io`.
     public func dropIndex(field: String? = nil) async throws {
         let f = try vectorField(field)
         try withWriter {
@@ -115,7 +147,7 @@ extension Collection {
         }
     }
 
-    /// The indexes of this collection.
+    /// The indexes of this collection, sorted by field name.
     public func indexes() -> [IndexInfo] {
         shared.withLock { $0.indexes.values.map(\.info) }.sorted { $0.field < $1.field }
     }

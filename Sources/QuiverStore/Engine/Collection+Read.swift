@@ -1,6 +1,11 @@
 import Foundation
 
 /// A vector search: one or more queries against one vector field.
+///
+/// ```swift
+/// let hits = try await docs.search(SearchRequest(vectors: [q], limit: 5,
+///                                                filter: "year >= 2020", outputFields: ["title"]))
+/// ```
 public struct SearchRequest: Sendable {
     /// The vector field; may be nil when the collection has one.
     public var field: String?
@@ -8,23 +13,52 @@ public struct SearchRequest: Sendable {
     public var vectors: [[Float]]
     /// The model that produced the queries; checked against the field's binding when given.
     public var model: EmbeddingModel?
-    /// Hits per query (top-k).
+    /// Hits per query (top-k), at least 1.
     public var limit: Int
-    /// Best hits skipped before `limit` are returned (paging).
+    /// Best hits skipped before `limit` are returned (paging); not negative. The search finds
+    /// the best `offset + limit` and drops the first `offset`.
     public var offset: Int
-    /// A filter expression (Milvus syntax) entities must match.
+    /// A filter expression (Milvus syntax, see ``FilterExpression``) entities must match; nil or
+    /// blank for none.
     public var filter: String?
-    /// A predicate entities must match (in addition to `filter`).
+    /// A predicate entities must match (in addition to `filter`). It may run on several threads
+    /// at once.
     public var predicate: RowPredicate?
     /// Fields to return with each hit: scalar, dynamic or vector field names, or `*` for all scalar and dynamic fields.
+    ///
+    /// Vectors are returned only when named. The primary key is always in ``SearchHit/id``
+    /// (naming it here is allowed and changes nothing). An unknown name is an error unless the
+    /// collection has the dynamic field (then hits without that dynamic key simply lack it).
     public var outputFields: [String]
     /// Range search: only hits with score beyond `radius` (IP/COSINE: score > radius; L2: distance < radius)...
+    ///
+    /// Scores are those of ``SearchHit/score`` (L2: squared distance), as Milvus' `radius`.
+    /// Without an index the whole collection is scanned and the result is exact; with one, the
+    /// index is asked for its best `max(4 × (offset + limit), 256)` hits and those outside the
+    /// range are dropped, so hits beyond that depth can be missed.
     public var radius: Float?
     /// ...and within `rangeFilter` (IP/COSINE: score <= rangeFilter; L2: distance >= rangeFilter).
     public var rangeFilter: Float?
     /// Index search parameters (`ef` for HNSW, `nprobe` for IVF).
+    ///
+    /// Checked by the field's index: a key it does not take, or a value out of range, throws
+    /// ``StoreError/invalidIndexParameter(name:value:reason:)``. Ignored when the field has no
+    /// index (the search is then an exact scan).
     public var params: IndexParams
 
+    /// A search request; only `vectors` is required.
+    /// - Parameters:
+    ///   - field: the vector field; nil when the collection has exactly one.
+    ///   - vectors: the queries, each as wide as the field.
+    ///   - model: the model the queries come from, checked against the field's binding.
+    ///   - limit: hits per query.
+    ///   - offset: best hits to skip.
+    ///   - filter: a filter expression.
+    ///   - predicate: an extra condition in code.
+    ///   - outputFields: fields to return with each hit.
+    ///   - radius: range search bound (exclusive), see ``radius``.
+    ///   - rangeFilter: range search bound (inclusive), see ``rangeFilter``.
+    ///   - params: index search parameters.
     public init(field: String? = nil, vectors: [[Float]], model: EmbeddingModel? = nil, limit: Int = 10, offset: Int = 0,
                 filter: String? = nil, predicate: RowPredicate? = nil, outputFields: [String] = [],
                 radius: Float? = nil, rangeFilter: Float? = nil, params: IndexParams = [:]) {
@@ -36,6 +70,10 @@ public struct SearchRequest: Sendable {
 
 extension Collection {
     /// The number of entities, optionally only those matching a filter or predicate.
+    ///
+    /// Without a condition this is a constant-time read of the key map; with one it scans the
+    /// live entities of a snapshot (or looks up the keys an `id in [...]` filter names).
+    /// - Throws: `invalidFilter` for a bad filter.
     public func count(filter: String? = nil, where predicate: RowPredicate? = nil) async throws -> Int {
         let p = try combinedPredicate(filter, predicate)
         if p == nil { return shared.withLock { $0.keys.count } }
@@ -49,6 +87,10 @@ extension Collection {
     }
 
     /// The entities with these ids, in the order asked; ids that do not exist are skipped.
+    /// - Parameters:
+    ///   - ids: primary keys to read (a key repeated is returned repeatedly).
+    ///   - outputFields: as ``SearchRequest/outputFields``; default all scalar and dynamic fields.
+    /// - Throws: `invalidRequest` for an unknown output field.
     public func get(ids: [PrimaryKey], outputFields: [String] = ["*"]) async throws -> [Row] {
         let out = try resolveOutput(outputFields)
         let (snap, rows) = shared.withLock { s in (s.snapshot, ids.map { s.keys[$0] }) }
@@ -59,6 +101,17 @@ extension Collection {
     }
 
     /// Entities matching a filter (or all), in insertion order, after skipping `offset`, at most `limit`.
+    ///
+    /// Insertion order is the order rows were written: an upserted entity moves to the end.
+    /// Reads one snapshot: writes that land during the call are not seen.
+    /// - Parameters:
+    ///   - filter: a filter expression; nil or blank for all entities.
+    ///   - predicate: an extra condition in code (both must hold).
+    ///   - limit: the most rows to return; nil for no limit.
+    ///   - offset: matching rows to skip first.
+    ///   - outputFields: as ``SearchRequest/outputFields``; default all scalar and dynamic fields.
+    /// - Throws: `invalidRequest` for a negative limit or offset or an unknown output field,
+    ///   `invalidFilter` for a bad filter.
     public func query(filter: String? = nil, where predicate: RowPredicate? = nil, limit: Int? = nil, offset: Int = 0,
                       outputFields: [String] = ["*"]) async throws -> [Row] {
         guard offset >= 0, (limit ?? 0) >= 0 else { throw StoreError.invalidRequest("query limit and offset must not be negative") }
@@ -78,6 +131,18 @@ extension Collection {
     }
 
     /// Searches the nearest entities to each query; one list of hits per query, closest first.
+    ///
+    /// Exact (every live vector scored) when the field has no index; otherwise the index's
+    /// approximate search, with deleted and filtered-out entities excluded inside the index
+    /// search. Several queries run in parallel on all cores. Each call reads one snapshot.
+    /// Ties in score are broken by insertion order.
+    /// - Returns: `request.vectors.count` lists of at most `limit` hits, best first (see
+    ///   ``SearchHit/score`` for the units).
+    /// - Throws: `modelMismatch` when `request.model` is not the field's model; `invalidRequest`
+    ///   for an unknown field (or no field named with several), `limit` < 1, negative `offset`,
+    ///   a query of the wrong width or an unknown output field; `invalidFilter`;
+    ///   `invalidIndexParameter` for index parameters the index does not take, or more than
+    ///   1 000 000 hits asked of an index.
     public func search(_ request: SearchRequest) async throws -> [[SearchHit]] {
         let f = try vectorField(request.field)
         if let m = request.model {
@@ -260,7 +325,7 @@ extension Collection {
         return row
     }
 
-    /// Name, schema, entity count, indexes and segment count.
+    /// Name, schema, entity count, indexes and segment count, as of now.
     public func describe() -> CollectionInfo {
         let (snap, n) = shared.withLock { ($0.snapshot, $0.keys.count) }
         return CollectionInfo(name: name, schema: schema, count: n, indexes: indexes(), segments: snap.segments.count)

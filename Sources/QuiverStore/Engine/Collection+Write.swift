@@ -3,32 +3,62 @@ import Foundation
 extension Collection {
     /// Inserts entities; returns their primary keys (assigned ones for an automatic id).
     ///
+    /// All entities of one call are one log record: either all are stored or none is. The call
+    /// returns once the record is fsync'd (see ``Collection``); when the growing rows reach the
+    /// ``StoreOptions`` thresholds it then also flushes them into a segment.
+    ///
     /// - Parameters:
     ///   - entities: one value per vector field (`dimension` floats each), declared scalar fields
     ///     (nullable ones may be absent), and any other fields for the dynamic field.
     ///   - models: the embedding model that produced each vector field's values (field name →
     ///     model); a field not listed is taken as raw vectors for the bound model and only its
     ///     dimension is checked.
+    /// - Returns: the primary keys in the order of `entities`; an empty array for no entities.
     /// - Throws: `StoreError.modelMismatch` when a model differs from the field's binding,
-    ///   `StoreError.invalidData` for an id that already exists or data that does not fit.
+    ///   `StoreError.invalidData` for an id that already exists or repeats within the call, a
+    ///   missing or extra vector, a vector of the wrong width or holding NaN/infinity (or beyond
+    ///   ±65504 for float16 storage), a missing required field, a value of the wrong type, a string
+    ///   over `maxLength`, an undeclared field without the dynamic field, an id given with
+    ///   automatic ids (the error names the entity's position and field); `closed` after the
+    ///   store was closed; `io` when the log cannot be written or fsync'd.
     @discardableResult
     public func insert(_ entities: [Entity], models: [String: EmbeddingModel] = [:]) async throws -> [PrimaryKey] {
         try write(entities, models: models, upsert: false)
     }
 
     /// Inserts entities, replacing any existing entity with the same primary key.
+    ///
+    /// The replacement is atomic: deleting the old entities and adding the new ones is one log
+    /// record. Every entity needs its id, also with automatic ids (ids that do not exist yet are
+    /// inserted as given). Durability and errors as ``insert(_:models:)``, except that an
+    /// existing id is not an error.
+    /// - Parameters:
+    ///   - entities: the full new entities (fields not given are not kept from the old ones).
+    ///   - models: the model of each vector field's values, as for ``insert(_:models:)``.
+    /// - Returns: the primary keys in the order of `entities`.
     @discardableResult
     public func upsert(_ entities: [Entity], models: [String: EmbeddingModel] = [:]) async throws -> [PrimaryKey] {
         try write(entities, models: models, upsert: true)
     }
 
     /// Deletes the entities with these ids; returns how many existed.
+    ///
+    /// Durable when it returns (one fsync'd log record); ids that do not exist are ignored, and
+    /// when none exists nothing is written. Space is reclaimed by ``compact()``.
+    /// - Throws: `closed`, `io` (see ``insert(_:models:)``).
     @discardableResult
     public func delete(ids: [PrimaryKey]) async throws -> Int {
         try deleteRows { shared.withLock { s in ids.compactMap { s.keys[$0] } } }
     }
 
     /// Deletes the entities matching a filter expression (Milvus syntax); returns how many.
+    ///
+    /// The filter is evaluated under the writer lock, so no write can slip in between the
+    /// match and the delete; `id in [...]` / `id == v` filters look the keys up instead of
+    /// scanning. Durable when it returns.
+    /// - Parameter filter: a ``FilterExpression`` over the schema's fields; an empty string
+    ///   matches (and deletes) every entity.
+    /// - Throws: `invalidFilter` naming the column of the problem, `closed`, `io`.
     @discardableResult
     public func delete(filter: String) async throws -> Int {
         let p = try FilterCompiler.compile(filter, schema: schema)
@@ -44,6 +74,10 @@ extension Collection {
     }
 
     /// Deletes the entities for which `predicate` is true; returns how many.
+    ///
+    /// The predicate runs on every live entity under the writer lock (writes wait; reads do not).
+    /// Durable when it returns.
+    /// - Throws: `closed`, `io`.
     @discardableResult
     public func delete(where predicate: RowPredicate) async throws -> Int {
         try deleteRows {

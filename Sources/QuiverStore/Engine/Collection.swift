@@ -38,9 +38,33 @@ struct Snapshot: Sendable {
 /// A collection of entities in a `VectorStore`: a schema, sealed segments, growing batches, a
 /// write-ahead log and the indexes of its vector fields.
 ///
+/// Obtain one from ``VectorStore/createCollection(_:schema:)`` or ``VectorStore/collection(_:)``.
+///
 /// All operations are safe to call concurrently. Writers are serialized; each write is durable
 /// (fsync'd, group-committed with concurrent writers) when its call returns. Reads work on a
 /// snapshot of the segment list and never wait for a write's fsync or a flush.
+///
+/// Concurrency in detail: insert, upsert and delete hold the collection's writer lock only to
+/// validate, append to the log and apply the change in memory; the fsync happens after the lock
+/// is released, and one fsync acknowledges every write appended before it. ``flush()``,
+/// ``compact()``, ``createIndex(field:kind:params:)`` and ``dropIndex(field:)`` hold the writer
+/// lock for their whole run, so writes wait for them (reads do not). A search on an indexed field
+/// shares the index's lock with other searches and waits only while a write adds or removes
+/// its rows in that index. A change becomes visible to readers when it is applied in memory,
+/// which is just before its fsync: a concurrent reader can see a write whose call has not
+/// returned yet. Reads do not check whether the store was closed: they keep answering from the
+/// last state.
+///
+/// Durability: when a write call returns, its record is in the fsync'd write-ahead log and
+/// survives a process or machine crash. A write that threw while validating or appending did
+/// not change anything; one that threw from its fsync (``StoreError/io(path:operation:reason:)``)
+/// may or may not survive a crash; one that threw from the flush that follows a durable write
+/// (see ``StoreOptions``) is stored and recovered at the next open. At open
+/// the collection is rebuilt from the manifest, its segments and the log; a torn final record
+/// (a write that never returned) is dropped.
+///
+/// The `async` methods do their work synchronously on the caller's thread (blocking it on
+/// I/O); they never suspend in between.
 public final class Collection: @unchecked Sendable {
     /// The collection's name.
     public let name: String

@@ -36,16 +36,16 @@ final class IndexSlot: @unchecked Sendable {
 }
 
 /// A predicate over one entity's fields (scalar, dynamic and the primary key by name).
+///
+/// Called once per candidate entity, possibly from several threads at once (multi-query
+/// searches run on all cores); it must not call back into the collection.
 public typealias RowPredicate = @Sendable (any FieldLookup) -> Bool
 
 /// Compiles filter expressions (Milvus syntax, the Filter module's `FilterExpression`) to
 /// predicates, checked against the collection's schema.
 enum FilterCompiler {
     static func compile(_ expression: String, schema: CollectionSchema) throws -> RowPredicate {
-        let f: FilterExpression
-        do { f = try FilterExpression(parsing: expression) } catch {
-            throw StoreError.invalidFilter(expression: expression, reason: error.description)
-        }
+        let f = try FilterExpression(parsing: expression)
         if f.isAlwaysTrue { return { _ in true } }
         var types: [String: FilterFieldType] = [schema.primaryKey.name: schema.primaryKey.type == .int64 ? .int : .string]
         for s in schema.scalarFields {
@@ -58,9 +58,7 @@ enum FilterCompiler {
             }
         }
         for v in schema.vectorFields { types[v.name] = .vector }
-        do { try f.validate(against: types, allowDynamicFields: schema.enableDynamicField) } catch {
-            throw StoreError.invalidFilter(expression: expression, reason: error.description)
-        }
+        try f.validate(against: types, allowDynamicFields: schema.enableDynamicField)
         return { f.matches($0) }
     }
 }
@@ -108,11 +106,19 @@ extension FieldValue {
 }
 
 /// Tuning of a store.
+///
+/// Written rows first live in memory as "growing" batches (and in the write-ahead log); a flush
+/// seals them into a segment file and starts a new log file. Flushing never affects durability
+/// (the log already holds every acknowledged write); it bounds memory and the log replay at open.
 public struct StoreOptions: Sendable {
     /// Growing rows that trigger a flush into a sealed segment.
     public var flushRows: Int
     /// Number of separate inserts kept in memory before a flush.
     public var flushBatches: Int
+    /// Flush thresholds; a write that reaches either one flushes before it returns.
+    /// - Parameters:
+    ///   - flushRows: growing rows (default 50 000).
+    ///   - flushBatches: growing write calls (default 2048).
     public init(flushRows: Int = 50_000, flushBatches: Int = 2048) {
         self.flushRows = flushRows; self.flushBatches = flushBatches
     }

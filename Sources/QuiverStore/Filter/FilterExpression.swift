@@ -39,25 +39,31 @@ public struct FilterExpression: Sendable, CustomStringConvertible {
     /// Deepest nesting accepted by the parser.
     public static var maxNestingDepth: Int { FilterParser.maxDepth }
 
-    /// Parses and compiles `source`. Throws `FilterError` with the column of the problem.
+    /// Parses and compiles `source`. Throws `StoreError.invalidFilter` naming `source` and the
+    /// 1-based column of the problem.
     ///
     /// `parameters` fill `{name}` placeholders, as Milvus' `filter_params` do: numbers, strings,
     /// bools, or `.json(.array(...))` lists (e.g. `id in {ids}`); a `like {p}` pattern parameter
     /// is used as written (`%` and `_` are wildcards, `\%` `\_` literal).
-    public init(parsing source: String, parameters: [String: FieldValue] = [:]) throws(FilterError) {
+    public init(parsing source: String, parameters: [String: FieldValue] = [:]) throws(StoreError) {
         self.source = source
-        var parser = try FilterParser(source: source, parameters: parameters)
-        let deep = parser.nestingTokens > FilterStack.inlineLimit
-        isDeep = deep
-        (root, compiled) = try FilterStack.run(deep: deep) { () throws(FilterError) in
-            guard let root = try parser.parseAll() else {
-                return (nil, { @Sendable _ in .yes })
+        do {
+            var parser = try FilterParser(source: source, parameters: parameters)
+            let deep = parser.nestingTokens > FilterStack.inlineLimit
+            isDeep = deep
+            (root, compiled) = try FilterStack.run(deep: deep) { () throws(StoreError) in
+                guard let root = try parser.parseAll() else {
+                    return (nil, { @Sendable _ in .yes })
+                }
+                let compiler = FilterClosureCompiler<any FieldLookup>(field: { name in { entity in entity.value(of: name) } })
+                return (root, compiler.predicate(root))
             }
-            let compiler = FilterClosureCompiler<any FieldLookup>(field: { name in { entity in entity.value(of: name) } })
-            return (root, compiler.predicate(root))
+        } catch {
+            throw error.naming(expression: source)
         }
     }
 
+    /// The expression text as given (``source``).
     public var description: String { source }
 
     /// True for an empty expression (matches every entity).
@@ -87,11 +93,16 @@ public struct FilterExpression: Sendable, CustomStringConvertible {
 
     /// Checks field names and operand types against `schema` (field name → type). Undeclared
     /// names are an error unless `allowDynamicFields` (then they read the dynamic JSON field, as
-    /// does `$meta["k"]`). Throws `.unknownField` (listing the known fields) or `.typeMismatch`.
-    public func validate(against schema: [String: FilterFieldType], allowDynamicFields: Bool = false) throws(FilterError) {
+    /// does `$meta["k"]`). Throws `StoreError.invalidFilter` naming the expression, the column and
+    /// the unknown field (listing the known fields) or the operand types that do not go together.
+    public func validate(against schema: [String: FilterFieldType], allowDynamicFields: Bool = false) throws(StoreError) {
         guard let root else { return }
         let validator = FilterValidator(schema: schema, allowDynamicFields: allowDynamicFields)
-        try FilterStack.run(deep: isDeep) { () throws(FilterError) in try validator.validateRoot(root) }
+        do {
+            try FilterStack.run(deep: isDeep) { () throws(StoreError) in try validator.validateRoot(root) }
+        } catch {
+            throw error.naming(expression: source)
+        }
     }
 
     /// Top-level field names the expression reads (for `$meta["k"]`, `k`).

@@ -82,8 +82,8 @@ struct FilterLexer {
         return String(view).count + 1
     }
 
-    private func error(_ message: String, at offset: Int) -> FilterError {
-        .lexical(column: Self.column(of: offset, in: scalars), message: message)
+    private func error(_ message: String, at offset: Int) -> StoreError {
+        .filterLexical(column: Self.column(of: offset, in: scalars), message: message)
     }
 
     private func peek(_ k: Int = 0) -> Unicode.Scalar? {
@@ -97,7 +97,7 @@ struct FilterLexer {
         return String(view)
     }
 
-    mutating func tokenize() throws(FilterError) -> [FilterToken] {
+    mutating func tokenize() throws(StoreError) -> [FilterToken] {
         var out: [FilterToken] = []
         while true {
             let t = try next()
@@ -122,7 +122,7 @@ struct FilterLexer {
         }
     }
 
-    private mutating func next() throws(FilterError) -> FilterToken {
+    private mutating func next() throws(StoreError) -> FilterToken {
         while let c = peek(), c == " " || c == "\t" || c == "\n" || c == "\r" { i += 1 }
         let start = i
         guard let c = peek() else { return FilterToken(kind: .end, offset: i, text: "") }
@@ -170,28 +170,28 @@ struct FilterLexer {
         case "*": return n1 == "*" ? sym(.power, 2) : sym(.star, 1)
         case "=":
             if n1 == "=" { return sym(.eq, 2) }
-            if n1 == "~" { throw FilterError.unsupported(column: Self.column(of: start, in: scalars), feature: "regex match '=~'") }
+            if n1 == "~" { throw StoreError.filterUnsupported(column: Self.column(of: start, in: scalars), feature: "regex match '=~'") }
             throw error("'=' is not an operator; use '==' to compare", at: start)
         case "!":
             if n1 == "=" { return sym(.ne, 2) }
-            if n1 == "~" { throw FilterError.unsupported(column: Self.column(of: start, in: scalars), feature: "regex match '!~'") }
+            if n1 == "~" { throw StoreError.filterUnsupported(column: Self.column(of: start, in: scalars), feature: "regex match '!~'") }
             return sym(.bang, 1)
         case "<":
             if n1 == "=" { return sym(.le, 2) }
-            if n1 == "<" { throw FilterError.unsupported(column: Self.column(of: start, in: scalars), feature: "bitwise shift '<<'") }
+            if n1 == "<" { throw StoreError.filterUnsupported(column: Self.column(of: start, in: scalars), feature: "bitwise shift '<<'") }
             return sym(.lt, 1)
         case ">":
             if n1 == "=" { return sym(.ge, 2) }
-            if n1 == ">" { throw FilterError.unsupported(column: Self.column(of: start, in: scalars), feature: "bitwise shift '>>'") }
+            if n1 == ">" { throw StoreError.filterUnsupported(column: Self.column(of: start, in: scalars), feature: "bitwise shift '>>'") }
             return sym(.gt, 1)
         case "&":
             if n1 == "&" { return sym(.andAnd, 2) }
-            throw FilterError.unsupported(column: Self.column(of: start, in: scalars), feature: "bitwise and '&' (use '&&' or 'and')")
+            throw StoreError.filterUnsupported(column: Self.column(of: start, in: scalars), feature: "bitwise and '&' (use '&&' or 'and')")
         case "|":
             if n1 == "|" { return sym(.orOr, 2) }
-            throw FilterError.unsupported(column: Self.column(of: start, in: scalars), feature: "bitwise or '|' (use '||' or 'or')")
+            throw StoreError.filterUnsupported(column: Self.column(of: start, in: scalars), feature: "bitwise or '|' (use '||' or 'or')")
         case "^", "~":
-            throw FilterError.unsupported(column: Self.column(of: start, in: scalars), feature: "bitwise operator '\(c)'")
+            throw StoreError.filterUnsupported(column: Self.column(of: start, in: scalars), feature: "bitwise operator '\(c)'")
         case "{":
             i += 1
             while let d = peek(), d == " " || d == "\t" { i += 1 }
@@ -221,7 +221,7 @@ struct FilterLexer {
 
     // MARK: numbers
 
-    private mutating func number(start: Int) throws(FilterError) -> FilterToken {
+    private mutating func number(start: Int) throws(StoreError) -> FilterToken {
         let c = peek()!
         // 0x.., 0b.., 0o.. integers
         if c == "0", let p = peek(1), "xXbBoO".unicodeScalars.contains(p) {
@@ -275,7 +275,7 @@ struct FilterLexer {
 
     // MARK: strings
 
-    private mutating func string(start: Int, raw: Bool) throws(FilterError) -> FilterToken {
+    private mutating func string(start: Int, raw: Bool) throws(StoreError) -> FilterToken {
         let quote = peek()!
         let open = i
         i += 1

@@ -35,7 +35,7 @@ struct FilterParser {
         return n
     }
 
-    init(source: String, parameters: [String: FieldValue] = [:]) throws(FilterError) {
+    init(source: String, parameters: [String: FieldValue] = [:]) throws(StoreError) {
         var lexer = FilterLexer(source)
         tokens = try lexer.tokenize()
         columns = FilterLexer.columns(of: source)
@@ -43,14 +43,14 @@ struct FilterParser {
     }
 
     /// The literal node a `{name}` placeholder stands for.
-    private func substitute(_ name: String, at t: FilterToken) throws(FilterError) -> FilterNode {
+    private func substitute(_ name: String, at t: FilterToken) throws(StoreError) -> FilterNode {
         let col = column(t)
         guard let v = parameters[name] else {
             let known = parameters.keys.sorted()
-            throw FilterError.syntax(column: col, expected: "a value for placeholder {\(name)} in the parameters (given: \(known.isEmpty ? "none" : known.joined(separator: ", ")))",
+            throw StoreError.filterSyntax(column: col, expected: "a value for placeholder {\(name)} in the parameters (given: \(known.isEmpty ? "none" : known.joined(separator: ", ")))",
                                      found: "'\(t.text)'")
         }
-        func node(_ v: FieldValue) throws(FilterError) -> FilterNode {
+        func node(_ v: FieldValue) throws(StoreError) -> FilterNode {
             switch v {
             case let .int(i): return FilterNode(.integer(i), column: col)
             case let .double(d): return FilterNode(.float(d), column: col)
@@ -70,12 +70,12 @@ struct FilterParser {
                     }
                     return FilterNode(.array(out), column: col)
                 case .object:
-                    throw FilterError.typeMismatch(column: col, message: "placeholder {\(name)} is a JSON object; parameters must be numbers, strings, bools or arrays of them")
+                    throw StoreError.filterTypeMismatch(column: col, message: "placeholder {\(name)} is a JSON object; parameters must be numbers, strings, bools or arrays of them")
                 default:
                     return try node(FilterValues.normalize(j))
                 }
             case .null:
-                throw FilterError.typeMismatch(column: col, message: "placeholder {\(name)} is null; use 'is null' instead")
+                throw StoreError.filterTypeMismatch(column: col, message: "placeholder {\(name)} is null; use 'is null' instead")
             }
         }
         return try node(v)
@@ -90,15 +90,15 @@ struct FilterParser {
         return t
     }
 
-    private func fail(_ expected: String, at t: FilterToken? = nil) -> FilterError {
+    private func fail(_ expected: String, at t: FilterToken? = nil) -> StoreError {
         let t = t ?? tok
-        return .syntax(column: column(t), expected: expected, found: t.quoted)
+        return .filterSyntax(column: column(t), expected: expected, found: t.quoted)
     }
 
     /// One level deeper, blamed on `t` (the parenthesis or operator that opens the level).
-    private mutating func enter(at t: FilterToken) throws(FilterError) {
+    private mutating func enter(at t: FilterToken) throws(StoreError) {
         depth += 1
-        if depth > Self.maxDepth { throw .nestingTooDeep(column: column(t), limit: Self.maxDepth) }
+        if depth > Self.maxDepth { throw .filterNestingTooDeep(column: column(t), limit: Self.maxDepth) }
     }
 
     private func isSymbol(_ s: FilterSymbol) -> Bool {
@@ -111,13 +111,13 @@ struct FilterParser {
         return false
     }
 
-    private mutating func expect(_ s: FilterSymbol, _ what: String) throws(FilterError) {
+    private mutating func expect(_ s: FilterSymbol, _ what: String) throws(StoreError) {
         guard isSymbol(s) else { throw fail(what) }
         _ = advance()
     }
 
     /// Parses the whole expression; nil for an empty (all-whitespace) expression.
-    mutating func parseAll() throws(FilterError) -> FilterNode? {
+    mutating func parseAll() throws(StoreError) -> FilterNode? {
         if case .end = tok.kind { return nil }
         let node = try parseOr()
         guard case .end = tok.kind else {
@@ -129,7 +129,7 @@ struct FilterParser {
 
     // MARK: logic
 
-    private mutating func parseOr() throws(FilterError) -> FilterNode {
+    private mutating func parseOr() throws(StoreError) -> FilterNode {
         let first = try parseAnd()
         var terms = [first]
         while isKeyword(.or) || isSymbol(.orOr) {
@@ -142,7 +142,7 @@ struct FilterParser {
         return FilterNode(.or(terms.flatMap { if case let .or(ts) = $0.kind { ts } else { [$0] } }), column: first.column)
     }
 
-    private mutating func parseAnd() throws(FilterError) -> FilterNode {
+    private mutating func parseAnd() throws(StoreError) -> FilterNode {
         let first = try parseNot()
         var terms = [first]
         while isKeyword(.and) || isSymbol(.andAnd) {
@@ -155,7 +155,7 @@ struct FilterParser {
         return FilterNode(.and(terms.flatMap { if case let .and(ts) = $0.kind { ts } else { [$0] } }), column: first.column)
     }
 
-    private mutating func parseNot() throws(FilterError) -> FilterNode {
+    private mutating func parseNot() throws(StoreError) -> FilterNode {
         if isKeyword(.not) || isSymbol(.bang) {
             let op = advance()
             if case .end = tok.kind { throw fail("a condition after '\(op.text)'") }
@@ -168,7 +168,7 @@ struct FilterParser {
     }
 
     /// Rejects nodes that can never be a condition (numbers, strings, arrays, arithmetic).
-    private func requireCondition(_ n: FilterNode) throws(FilterError) {
+    private func requireCondition(_ n: FilterNode) throws(StoreError) {
         let what: String
         switch n.kind {
         case .integer, .float, .negate: what = "a number"
@@ -178,7 +178,7 @@ struct FilterParser {
         case .function(.arrayLength, _): what = "array_length(...), a number"
         default: return
         }
-        throw FilterError.syntax(column: n.column, expected: "a condition (a comparison, 'in', 'like', a function or a boolean field)", found: what)
+        throw StoreError.filterSyntax(column: n.column, expected: "a condition (a comparison, 'in', 'like', a function or a boolean field)", found: what)
     }
 
     // MARK: comparisons
@@ -197,7 +197,7 @@ struct FilterParser {
     }
 
     /// `==` / `!=`, left-associative over relational results (`age >= 25 == true`), as in Milvus.
-    private mutating func parseComparison() throws(FilterError) -> FilterNode {
+    private mutating func parseComparison() throws(StoreError) -> FilterNode {
         var lhs = try parseRelational()
         let saved = depth
         defer { depth = saved }
@@ -216,7 +216,7 @@ struct FilterParser {
     }
 
     /// One of `< <= > >=` (or a range `a < x < b`), `in`, `like`, `is [not] null`, or a plain operand.
-    private mutating func parseRelational(after op: FilterToken? = nil) throws(FilterError) -> FilterNode {
+    private mutating func parseRelational(after op: FilterToken? = nil) throws(StoreError) -> FilterNode {
         if let op, !Self.startsOperand(tok.kind) { throw fail("a value after '\(op.text)'") }
         let lhs = try parseAdditive()
         let opTok = tok
@@ -229,7 +229,7 @@ struct FilterParser {
                 let ascending = (op == .less || op == .lessOrEqual) && (op2 == .less || op2 == .lessOrEqual)
                 let descending = (op == .greater || op == .greaterOrEqual) && (op2 == .greater || op2 == .greaterOrEqual)
                 guard (ascending || descending), rhs.fieldReference != nil else {
-                    throw FilterError.syntax(column: column(op2Tok),
+                    throw StoreError.filterSyntax(column: column(op2Tok),
                                              expected: "'and', 'or' or end of expression (comparisons only chain as a range with a field in the middle, like 1 < x < 5)",
                                              found: op2Tok.quoted)
                 }
@@ -263,7 +263,7 @@ struct FilterParser {
                 lit = s
             case let .placeholder(name):
                 guard case let .string(s) = try substitute(name, at: tok).kind else {
-                    throw FilterError.typeMismatch(column: column(tok), message: "placeholder {\(name)} after '\(likeTok.text)' must be a string pattern")
+                    throw StoreError.filterTypeMismatch(column: column(tok), message: "placeholder {\(name)} after '\(likeTok.text)' must be a string pattern")
                 }
                 // A parameter pattern has no escapes: %, _ and \ mean what they do in a raw string.
                 lit = FilterStringLiteral(value: s, escapedWildcards: [], isRaw: true)
@@ -280,14 +280,14 @@ struct FilterParser {
             guard isKeyword(.null) else { throw fail("'null' after '\(isTok.text)\(neg ? " not" : "")'") }
             _ = advance()
             guard lhs.fieldReference != nil else {
-                throw FilterError.syntax(column: lhs.column, expected: "a field before 'is \(neg ? "not " : "")null'", found: "an expression")
+                throw StoreError.filterSyntax(column: lhs.column, expected: "a field before 'is \(neg ? "not " : "")null'", found: "an expression")
             }
             return FilterNode(.isNull(lhs, negated: neg), column: lhs.column)
         }
         return lhs
     }
 
-    private mutating func parseOperand(after op: FilterToken, what: String? = nil) throws(FilterError) -> FilterNode {
+    private mutating func parseOperand(after op: FilterToken, what: String? = nil) throws(StoreError) -> FilterNode {
         if !Self.startsOperand(tok.kind) {
             throw fail(what ?? "a value after '\(op.text)'")
         }
@@ -305,7 +305,7 @@ struct FilterParser {
 
     // MARK: arithmetic
 
-    private mutating func parseAdditive() throws(FilterError) -> FilterNode {
+    private mutating func parseAdditive() throws(StoreError) -> FilterNode {
         var lhs = try parseMultiplicative()
         let saved = depth
         defer { depth = saved }
@@ -318,7 +318,7 @@ struct FilterParser {
         return lhs
     }
 
-    private mutating func parseMultiplicative(after op: FilterToken? = nil) throws(FilterError) -> FilterNode {
+    private mutating func parseMultiplicative(after op: FilterToken? = nil) throws(StoreError) -> FilterNode {
         if let op, !Self.startsOperand(tok.kind) { throw fail("a value after '\(op.text)'") }
         var lhs = try parseUnary()
         let saved = depth
@@ -334,7 +334,7 @@ struct FilterParser {
         return lhs
     }
 
-    private mutating func parseUnary() throws(FilterError) -> FilterNode {
+    private mutating func parseUnary() throws(StoreError) -> FilterNode {
         if case let .symbol(s) = tok.kind, s == .minus || s == .plus {
             let opTok = advance()
             if !Self.startsOperand(tok.kind) { throw fail("a value after '\(opTok.text)'") }
@@ -360,7 +360,7 @@ struct FilterParser {
         }
     }
 
-    private mutating func parsePower() throws(FilterError) -> FilterNode {
+    private mutating func parsePower() throws(StoreError) -> FilterNode {
         var lhs = try parsePrimary()
         let saved = depth
         defer { depth = saved }
@@ -373,7 +373,7 @@ struct FilterParser {
         return lhs
     }
 
-    private mutating func parsePowerOperand(after op: FilterToken) throws(FilterError) -> FilterNode {
+    private mutating func parsePowerOperand(after op: FilterToken) throws(StoreError) -> FilterNode {
         if case let .symbol(s) = tok.kind, s == .minus || s == .plus {
             let sTok = advance()
             try enter(at: sTok); defer { depth -= 1 }
@@ -386,14 +386,14 @@ struct FilterParser {
 
     // MARK: primaries
 
-    private mutating func parsePrimary() throws(FilterError) -> FilterNode {
+    private mutating func parsePrimary() throws(StoreError) -> FilterNode {
         let t = tok
         let col = column(t)
         switch t.kind {
         case let .integer(mag):
             _ = advance()
             if mag > UInt64(Int64.max) {
-                throw FilterError.lexical(column: col, message: "integer \(t.text) is too large for a 64-bit integer")
+                throw StoreError.filterLexical(column: col, message: "integer \(t.text) is too large for a 64-bit integer")
             }
             return FilterNode(.integer(Int64(mag)), column: col)
         case let .float(v):
@@ -450,13 +450,13 @@ struct FilterParser {
         case .meta:
             return FilterNode(.field(try parseField()), column: col)
         case .keyword(.null):
-            throw FilterError.syntax(column: col, expected: "a value ('null' is only valid in 'is null' / 'is not null')", found: t.quoted)
+            throw StoreError.filterSyntax(column: col, expected: "a value ('null' is only valid in 'is null' / 'is not null')", found: t.quoted)
         default:
             throw fail("a value, field name or '('")
         }
     }
 
-    private mutating func parseField() throws(FilterError) -> FilterFieldReference {
+    private mutating func parseField() throws(StoreError) -> FilterFieldReference {
         let t = advance()
         var path: [FilterPathComponent] = []
         while isSymbol(.lbracket) {
@@ -476,7 +476,7 @@ struct FilterParser {
         }
         if case .meta = t.kind {
             guard case let .key(name)? = path.first else {
-                throw FilterError.syntax(column: column(t), expected: "a key after '$meta', like $meta[\"color\"]",
+                throw StoreError.filterSyntax(column: column(t), expected: "a key after '$meta', like $meta[\"color\"]",
                                          found: path.isEmpty ? "'$meta' alone" : "an index")
             }
             return FilterFieldReference(name: name, path: Array(path.dropFirst()), isDynamic: true)
@@ -485,15 +485,15 @@ struct FilterParser {
         return FilterFieldReference(name: name, path: path)
     }
 
-    private mutating func parseCall(name: String, at t: FilterToken) throws(FilterError) -> FilterNode {
+    private mutating func parseCall(name: String, at t: FilterToken) throws(StoreError) -> FilterNode {
         let col = column(t)
         guard let fn = FilterFunction.named(name) else {
             let known = "array_contains, array_contains_all, array_contains_any, array_length, json_contains, json_contains_all, json_contains_any"
             let lower = name.lowercased()
             if ["text_match", "phrase_match", "random_sample", "element_filter", "match_all", "match_any"].contains(lower) || lower.hasPrefix("st_") {
-                throw FilterError.unsupported(column: col, feature: "function '\(name)'")
+                throw StoreError.filterUnsupported(column: col, feature: "function '\(name)'")
             }
-            throw FilterError.syntax(column: col, expected: "a known function (\(known))", found: "'\(name)('")
+            throw StoreError.filterSyntax(column: col, expected: "a known function (\(known))", found: "'\(name)('")
         }
         _ = advance()   // name
         let open = advance()   // (
@@ -510,11 +510,11 @@ struct FilterParser {
         _ = advance()
         let want = fn == .arrayLength ? 1 : 2
         guard args.count == want else {
-            throw FilterError.syntax(column: col, expected: "\(want) argument\(want == 1 ? "" : "s") to \(name)(...)",
+            throw StoreError.filterSyntax(column: col, expected: "\(want) argument\(want == 1 ? "" : "s") to \(name)(...)",
                                      found: "\(args.count)")
         }
         guard args[0].fieldReference != nil else {
-            throw FilterError.syntax(column: args[0].column, expected: "a field or JSON path as the first argument of \(name)(...)",
+            throw StoreError.filterSyntax(column: args[0].column, expected: "a field or JSON path as the first argument of \(name)(...)",
                                      found: "an expression")
         }
         return FilterNode(.function(fn, args), column: col)

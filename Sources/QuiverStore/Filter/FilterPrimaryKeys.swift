@@ -2,10 +2,14 @@ import Foundation
 
 /// Primary-key values named by a filter, so the engine can look rows up instead of scanning.
 public struct FilterPrimaryKeyLookup: Sendable, Hashable {
+    /// The key values, all of one type.
     public enum Keys: Sendable, Hashable {
+        /// Integer keys (integral float literals such as `3.0` included as `3`).
         case ints([Int64])
+        /// String keys.
         case strings([String])
 
+        /// The number of distinct keys.
         public var count: Int {
             switch self {
             case let .ints(v): return v.count

@@ -13,9 +13,9 @@ enum FilterStack {
 
     /// Runs `body` here when `deep` is false, otherwise on a fresh thread with a large stack,
     /// waiting for it (microseconds; only for unusually nested expressions).
-    static func run<T>(deep: Bool, _ body: () throws(FilterError) -> T) throws(FilterError) -> T {
+    static func run<T>(deep: Bool, _ body: () throws(StoreError) -> T) throws(StoreError) -> T {
         if !deep { return try body() }
-        let result: Result<T, FilterError> = withoutActuallyEscaping(body) { body in
+        let result: Result<T, StoreError> = withoutActuallyEscaping(body) { body in
             let box = FilterStackBox<T>(body)
             let thread = Thread {
                 box.execute()
@@ -33,14 +33,14 @@ enum FilterStack {
 /// Carries the work to the helper thread and the result back; the semaphore orders the writes
 /// before the read. The body is dropped before signalling, so it does not outlive the call.
 private final class FilterStackBox<T>: @unchecked Sendable {
-    private var body: (() throws(FilterError) -> T)?
-    var result: Result<T, FilterError>?
+    private var body: (() throws(StoreError) -> T)?
+    var result: Result<T, StoreError>?
     let done = DispatchSemaphore(value: 0)
 
-    init(_ body: @escaping () throws(FilterError) -> T) { self.body = body }
+    init(_ body: @escaping () throws(StoreError) -> T) { self.body = body }
 
     func execute() {
-        if let body { result = Result { () throws(FilterError) -> T in try body() } }
+        if let body { result = Result { () throws(StoreError) -> T in try body() } }
         body = nil
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 
 /// A field's type as filter validation sees it. The storage engine maps its schema onto this.
 public indirect enum FilterFieldType: Sendable, Hashable, CustomStringConvertible {
+    /// A boolean field.
     case bool
     /// Any integer width (int8...int64).
     case int
@@ -16,6 +17,7 @@ public indirect enum FilterFieldType: Sendable, Hashable, CustomStringConvertibl
     /// A vector field: exists, but cannot be used in a filter.
     case vector
 
+    /// The type's name as error messages show it: `int`, `array<string>`, ...
     public var description: String {
         switch self {
         case .bool: return "bool"
@@ -38,14 +40,14 @@ struct FilterValidator {
 
     private var known: [String] { schema.keys.sorted() }
 
-    func validateRoot(_ n: FilterNode) throws(FilterError) {
+    func validateRoot(_ n: FilterNode) throws(StoreError) {
         try requireCondition(n)
     }
 
-    private func requireCondition(_ n: FilterNode) throws(FilterError) {
+    private func requireCondition(_ n: FilterNode) throws(StoreError) {
         let t = try infer(n)
         guard t == .bool || t == .json else {
-            throw .typeMismatch(column: n.column,
+            throw .filterTypeMismatch(column: n.column,
                                 message: "expected a condition, but \(describe(n, t)) is not a bool; compare it, e.g. \(n.fieldReference.map { "\($0) == ..." } ?? "... == ...")")
         }
     }
@@ -62,16 +64,16 @@ struct FilterValidator {
         }
     }
 
-    private func fieldType(_ ref: FilterFieldReference, column: Int) throws(FilterError) -> FilterFieldType {
+    private func fieldType(_ ref: FilterFieldReference, column: Int) throws(StoreError) -> FilterFieldType {
         var t: FilterFieldType
         if ref.isDynamic {
             guard allowDynamicFields else {
-                throw .typeMismatch(column: column, message: "'\(ref)' reads the dynamic field, but the collection has no dynamic field enabled")
+                throw .filterTypeMismatch(column: column, message: "'\(ref)' reads the dynamic field, but the collection has no dynamic field enabled")
             }
             // Milvus reads only the dynamic field here, never a declared field of the same name;
             // FieldLookup cannot tell them apart, so refuse the ambiguous spelling.
             if schema[ref.name] != nil {
-                throw .typeMismatch(column: column, message: "'\(ref.name)' is a declared field; write \(ref.name) instead of $meta[\"\(ref.name)\"]")
+                throw .filterTypeMismatch(column: column, message: "'\(ref.name)' is a declared field; write \(ref.name) instead of $meta[\"\(ref.name)\"]")
             }
             t = .json
         } else if let s = schema[ref.name] {
@@ -79,19 +81,19 @@ struct FilterValidator {
         } else if allowDynamicFields {
             t = .json
         } else {
-            throw .unknownField(column: column, field: ref.name, knownFields: known)
+            throw .filterUnknownField(column: column, field: ref.name, knownFields: known)
         }
         if t == .vector {
-            throw .typeMismatch(column: column, message: "vector field '\(ref.name)' cannot be used in a filter")
+            throw .filterTypeMismatch(column: column, message: "vector field '\(ref.name)' cannot be used in a filter")
         }
         for step in ref.path {
             switch (t, step) {
             case (.json, _): break
             case let (.array(e), .index): t = e
             case (.array, .key):
-                throw .typeMismatch(column: column, message: "field '\(ref.name)' is an array; index it with a number like \(ref.name)[0], not a key")
+                throw .filterTypeMismatch(column: column, message: "field '\(ref.name)' is an array; index it with a number like \(ref.name)[0], not a key")
             default:
-                throw .typeMismatch(column: column, message: "field '\(ref.name)' is \(t), which has no keys or elements; only json and array fields take [...]")
+                throw .filterTypeMismatch(column: column, message: "field '\(ref.name)' is \(t), which has no keys or elements; only json and array fields take [...]")
             }
         }
         return t
@@ -107,18 +109,18 @@ struct FilterValidator {
     }
 
     private func checkCompare(_ op: FilterComparison, _ l: FilterNode, _ tl: FilterFieldType,
-                              _ r: FilterNode, _ tr: FilterFieldType) throws(FilterError) {
+                              _ r: FilterNode, _ tr: FilterFieldType) throws(StoreError) {
         let blame = l.fieldReference != nil && r.fieldReference == nil ? r : l
         guard compatible(tl, tr) else {
-            throw .typeMismatch(column: blame.column, message: "cannot compare \(describe(l, tl)) with \(describe(r, tr))")
+            throw .filterTypeMismatch(column: blame.column, message: "cannot compare \(describe(l, tl)) with \(describe(r, tr))")
         }
         if op != .equal && op != .notEqual {
             for (n, t) in [(l, tl), (r, tr)] where t == .bool {
-                throw .typeMismatch(column: n.column, message: "\(describe(n, t)) is a bool, which supports only == and !=, not '\(op.rawValue)'")
+                throw .filterTypeMismatch(column: n.column, message: "\(describe(n, t)) is a bool, which supports only == and !=, not '\(op.rawValue)'")
             }
             for (n, t) in [(l, tl), (r, tr)] {
                 if case .array = t {
-                    throw .typeMismatch(column: n.column, message: "\(describe(n, t)) is an array, which supports only == and !=, not '\(op.rawValue)'")
+                    throw .filterTypeMismatch(column: n.column, message: "\(describe(n, t)) is an array, which supports only == and !=, not '\(op.rawValue)'")
                 }
             }
         }
@@ -132,7 +134,7 @@ struct FilterValidator {
         }
     }
 
-    func infer(_ n: FilterNode) throws(FilterError) -> FilterFieldType {
+    func infer(_ n: FilterNode) throws(StoreError) -> FilterFieldType {
         switch n.kind {
         case .integer: return .int
         case .float: return .float
@@ -150,13 +152,13 @@ struct FilterValidator {
         case let .negate(x):
             let t = try infer(x)
             guard t.isNumeric || t == .json else {
-                throw .typeMismatch(column: n.column, message: "'-' needs a number, but \(describe(x, t)) is not one")
+                throw .filterTypeMismatch(column: n.column, message: "'-' needs a number, but \(describe(x, t)) is not one")
             }
             return t
         case let .arithmetic(op, a, b):
             let ta = try infer(a), tb = try infer(b)
             for (x, t) in [(a, ta), (b, tb)] where !(t.isNumeric || t == .json) {
-                throw .typeMismatch(column: x.column, message: "arithmetic '\(op.rawValue)' needs numbers, but \(describe(x, t)) is not one")
+                throw .filterTypeMismatch(column: x.column, message: "arithmetic '\(op.rawValue)' needs numbers, but \(describe(x, t)) is not one")
             }
             if ta == .json || tb == .json { return .json }
             if op == .power || op == .divide || ta == .float || tb == .float { return .float }
@@ -176,23 +178,23 @@ struct FilterValidator {
                 for it in items {
                     let ti = try infer(it)
                     guard compatible(tl, ti) else {
-                        throw .typeMismatch(column: it.column, message: "'\(kw)' list holds \(describe(it, ti)), which cannot equal \(describe(l, tl))")
+                        throw .filterTypeMismatch(column: it.column, message: "'\(kw)' list holds \(describe(it, ti)), which cannot equal \(describe(l, tl))")
                     }
                 }
                 return .bool
             }
             let tr = try infer(r)
             guard let e = elementType(tr) else {
-                throw .typeMismatch(column: r.column, message: "'\(kw)' needs an array on its right, but \(describe(r, tr)) is not one")
+                throw .filterTypeMismatch(column: r.column, message: "'\(kw)' needs an array on its right, but \(describe(r, tr)) is not one")
             }
             guard compatible(tl, e) else {
-                throw .typeMismatch(column: l.column, message: "\(describe(l, tl)) cannot be in \(describe(r, tr))")
+                throw .filterTypeMismatch(column: l.column, message: "\(describe(l, tl)) cannot be in \(describe(r, tr))")
             }
             return .bool
         case let .like(l, _, _):
             let t = try infer(l)
             guard t == .string || t == .json else {
-                throw .typeMismatch(column: l.column, message: "'like' needs a string, but \(describe(l, t)) is not one")
+                throw .filterTypeMismatch(column: l.column, message: "'like' needs a string, but \(describe(l, t)) is not one")
             }
             return .bool
         case let .isNull(x, _), let .exists(x):
@@ -201,7 +203,7 @@ struct FilterValidator {
         case let .function(fn, args):
             let ta = try infer(args[0])
             guard let elem = elementType(ta) else {
-                throw .typeMismatch(column: args[0].column, message: "\(fn.rawValue)(...) needs an array or json field, but \(describe(args[0], ta)) is neither")
+                throw .filterTypeMismatch(column: args[0].column, message: "\(fn.rawValue)(...) needs an array or json field, but \(describe(args[0], ta)) is neither")
             }
             switch fn {
             case .arrayLength:
@@ -209,16 +211,16 @@ struct FilterValidator {
             case .arrayContains:
                 let tv = try infer(args[1])
                 guard compatible(elem, tv) else {
-                    throw .typeMismatch(column: args[1].column, message: "\(describe(args[0], ta)) holds \(elem) values and can never contain \(describe(args[1], tv))")
+                    throw .filterTypeMismatch(column: args[1].column, message: "\(describe(args[0], ta)) holds \(elem) values and can never contain \(describe(args[1], tv))")
                 }
                 return .bool
             case .arrayContainsAll, .arrayContainsAny:
                 let tv = try infer(args[1])
                 guard let e2 = elementType(tv) else {
-                    throw .typeMismatch(column: args[1].column, message: "\(fn.rawValue)(...) needs an array as its second argument, like [1, 2], but got \(describe(args[1], tv))")
+                    throw .filterTypeMismatch(column: args[1].column, message: "\(fn.rawValue)(...) needs an array as its second argument, like [1, 2], but got \(describe(args[1], tv))")
                 }
                 guard compatible(elem, e2) else {
-                    throw .typeMismatch(column: args[1].column, message: "\(describe(args[0], ta)) holds \(elem) values and can never contain \(describe(args[1], tv))")
+                    throw .filterTypeMismatch(column: args[1].column, message: "\(describe(args[0], ta)) holds \(elem) values and can never contain \(describe(args[1], tv))")
                 }
                 return .bool
             }

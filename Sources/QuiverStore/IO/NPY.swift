@@ -9,12 +9,13 @@ public struct NPYMatrix: Sendable, Equatable {
     /// `rows * columns` values, row-major.
     public var values: [Float]
 
+    /// A matrix; traps unless `values.count == rows * columns`.
     public init(rows: Int, columns: Int, values: [Float]) {
         precondition(values.count == rows * columns, "NPYMatrix: \(values.count) values for \(rows)x\(columns)")
         self.rows = rows; self.columns = columns; self.values = values
     }
 
-    /// Row `i` as an array.
+    /// Row `i` as an array of `columns` floats; traps when `i` is out of range.
     public func row(_ i: Int) -> [Float] { Array(values[(i * columns)..<((i + 1) * columns)]) }
 }
 
@@ -26,7 +27,9 @@ public struct NPYMatrix: Sendable, Equatable {
 public enum NPY {
     static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]  // \x93NUMPY
 
-    /// Reads `path` as a float32 matrix.
+    /// Reads `path` as a float32 matrix (memory-mapped while parsing; the result owns its values).
+    /// - Throws: `StoreError.invalidNPY` naming the file and the header field (`file`, `magic`,
+    ///   `version`, `header`, `descr`, `fortran_order`, `shape`, `data`) at fault.
     public static func read(path: String) throws -> NPYMatrix {
         let region: MappedRegion
         do { region = try MappedRegion(path: path) } catch {
@@ -36,6 +39,11 @@ public enum NPY {
     }
 
     /// Parses NPY bytes; `path` is used in error messages.
+    /// - Parameters:
+    ///   - b: the whole file's bytes.
+    ///   - path: the name to show in errors.
+    /// - Returns: the matrix, float64 and float16 data converted to float32.
+    /// - Throws: `StoreError.invalidNPY` as ``read(path:)``.
     public static func parse(_ b: UnsafeRawBufferPointer, path: String) throws -> NPYMatrix {
         guard b.count >= 10, Array(b[0..<6]) == magic else {
             throw StoreError.invalidNPY(path: path, field: "magic", reason: "not an NPY file (no \\x93NUMPY signature)")
@@ -101,6 +109,10 @@ public enum NPY {
     }
 
     /// Writes `matrix` as a version 1.0 `<f4` C-order file, atomically.
+    ///
+    /// The header is padded to a multiple of 64 bytes as NumPy does; `numpy.load` reads the file.
+    /// The file is written under a temporary name, fsync'd and renamed over `path`.
+    /// - Throws: `StoreError.io` when the file cannot be written.
     public static func write(_ matrix: NPYMatrix, to path: String) throws {
         var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(matrix.rows), \(matrix.columns)), }"
         // magic(6) + version(2) + len(2) + header + '\n' padded to a multiple of 64.

@@ -5,9 +5,14 @@ import Foundation
 /// kernels, in cache-sized blocks, with a top-k heap. Large scans and batches run on all cores.
 ///
 /// Memory: `count × dimension × 4` bytes of vectors (plus 4 bytes a row of norms for L2 batches).
+///
+/// Results are exact, filtered or not. Takes no search parameters (any key is an error).
 public final class FlatIndex: VectorIndex, @unchecked Sendable {
+    /// Always ``IndexKind/flat``.
     public let kind: IndexKind = .flat
+    /// Floats per vector.
     public let dimension: Int
+    /// How vectors are compared.
     public let metric: Metric
 
     private let lock = IndexLock()
@@ -22,9 +27,10 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
     static let parallelThreshold = 1 << 21
 
     /// An empty index of `dimension`-wide vectors compared with `metric`.
+    /// - Throws: `StoreError.invalidIndexParameter` when `dimension` is outside 1...65536.
     public init(dimension: Int, metric: Metric) throws {
         if dimension < 1 || dimension > 65536 {
-            throw IndexError.invalidParameter(name: "dimension", value: "\(dimension)", reason: "must lie in 1...65536")
+            throw StoreError.invalidIndexParameter(name: "dimension", value: "\(dimension)", reason: "must lie in 1...65536")
         }
         self.dimension = dimension
         self.metric = metric
@@ -44,10 +50,16 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
         vectors = VectorStorage(dimension: dimension, count: h.slots, mapped: vecs.baseAddress ?? UnsafePointer(bitPattern: 64)!, mapping: file)
     }
 
+    /// Rows present, removed ones excluded.
     public var count: Int { lock.read { rows.live } }
+    /// Vector capacity × dimension × 4 bytes, 16 bytes a slot of row bookkeeping, and the L2
+    /// norm cache; removed rows count until `compact`.
     public var memoryBytes: Int { lock.read { vectors.capacity * dimension * 4 + rows.slots * 16 + norms.count * 4 } }
+    /// True when `row` was added and not removed.
     public func contains(row: UInt32) -> Bool { lock.read { rows.contains(row) } }
 
+    /// Appends the vectors (COSINE: normalized) under the writer lock; O(rows × dimension).
+    /// - Throws: `StoreError.dimensionMismatch`, `.duplicateIndexRow` (nothing is added then).
     public func add(rows newRows: [UInt32], vectors v: UnsafeBufferPointer<Float>) throws {
         try lock.write {
             try checkAdd(rows: newRows, vectors: v, dimension: dimension, table: rows)
@@ -61,8 +73,10 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
         }
     }
 
+    /// Tombstones `row` (its vector stays in memory until `compact`); unknown rows are ignored.
     public func remove(row: UInt32) { lock.write { _ = rows.remove(row) } }
 
+    /// Copies the live vectors into fresh storage, dropping removed rows. Never throws.
     public func compact() throws {
         lock.write {
             if rows.deadCount == 0 { return }
@@ -78,6 +92,10 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
         }
     }
 
+    /// Exact top-`k`: every live vector (every allowed one when `allow` is given) is scored.
+    /// Scans of 2²¹ floats or more without a filter are split over all cores.
+    /// - Throws: `StoreError.invalidIndexParameter` for any key in `params` or `k` outside
+    ///   1...1 000 000; `.dimensionMismatch` for a query of another width.
     public func search(_ query: UnsafeBufferPointer<Float>, k: Int, params: IndexParams, allow: ((UInt32) -> Bool)?) throws -> [IndexHit] {
         try validateParams(params, allowed: [:])
         try checkK(k)
@@ -87,6 +105,9 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
         }
     }
 
+    /// Exact range search: every live, allowed row with score >= `radius` (IP/COSINE) or squared
+    /// distance <= `radius` (L2), the best `limit` of them, best first.
+    /// - Throws: as ``search(_:k:params:allow:)``, with `limit` in place of `k`.
     public func rangeSearch(_ query: UnsafeBufferPointer<Float>, radius: Float, limit: Int, params: IndexParams, allow: ((UInt32) -> Bool)?) throws -> [IndexHit] {
         try validateParams(params, allowed: [:])
         try checkK(limit)
@@ -159,11 +180,18 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
 
     /// Batched exact search: queries × blocks of rows through the register-blocked kernel,
     /// split over the cores by queries. Results as `search`, one list per query.
+    ///
+    /// With a filter or fewer than 4 queries each query runs as `search`. Otherwise L2 distances
+    /// are computed as |q|² + |x|² − 2 q·x (the stored norms are cached on first use, briefly
+    /// under the writer lock), so they can differ from `search` in the last bits and come out
+    /// slightly negative for near-identical vectors.
+    /// - Throws: `StoreError.dimensionMismatch` when `queries.count` is not a multiple of
+    ///   `dimension`; `.invalidIndexParameter` as for `search`.
     public func searchBatch(_ queries: UnsafeBufferPointer<Float>, k: Int, params: IndexParams, allow: ((UInt32) -> Bool)?) throws -> [[IndexHit]] {
         try validateParams(params, allowed: [:])
         try checkK(k)
         if queries.count % dimension != 0 {
-            throw IndexError.dimensionMismatch(expected: dimension, got: queries.count % dimension, what: "query batch remainder")
+            throw StoreError.dimensionMismatch(expected: dimension, got: queries.count % dimension, what: "query batch remainder")
         }
         let nq = queries.count / dimension
         if nq == 0 { return [] }
@@ -237,6 +265,9 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
         }
     }
 
+    /// Writes the index file: header (no parameters) and the ROWS, DEAD and VECS sections
+    /// (format in ``IndexFileFormat``), atomically.
+    /// - Throws: `StoreError.indexFile` naming the file and the failed step.
     public func write(to path: String) throws {
         try lock.read {
             var w = IndexFileWriter(header: IndexFileHeader(kind: .flat, metric: metric, dimension: dimension, slots: rows.slots, live: rows.live))

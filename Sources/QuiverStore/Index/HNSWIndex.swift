@@ -11,12 +11,23 @@ import Foundation
 /// Filtered search estimates the filter's selectivity on a sample: below 5 % (or on small
 /// indexes) it searches the allowed rows exactly, otherwise it filters the graph's results with
 /// `ef` widened by 1/selectivity, and falls back to exact when fewer than `k` rows come back.
+///
+/// Memory: the vectors (`dimension × 4` bytes a row) plus `(1 + 2·M) × 4` bytes of level-0 links
+/// a row and `(1 + M) × 4` bytes per upper level of a row.
 public final class HNSWIndex: VectorIndex, @unchecked Sendable {
+    /// Always ``IndexKind/hnsw``.
     public let kind: IndexKind = .hnsw
+    /// Floats per vector.
     public let dimension: Int
+    /// How vectors are compared (the graph uses squared L2 or negated dot products).
     public let metric: Metric
+    /// Links per node on upper levels (2·M on level 0), 2...128; higher improves recall and
+    /// costs memory and build time.
     public let M: Int
+    /// Candidates considered while linking a new node, 1...4096; higher improves graph quality
+    /// and costs build time.
     public let efConstruction: Int
+    /// Seed of the level generator: the same seed and insertion order give the same levels.
     public let seed: UInt64
 
     private let lock = IndexLock()
@@ -33,11 +44,18 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     static let parallelBatch = 256
 
     /// An empty graph. `M` in 2...128, `efConstruction` in 1...4096.
+    /// - Parameters:
+    ///   - dimension: floats per vector, 1...65536.
+    ///   - metric: comparison.
+    ///   - M: links per node (default 16, as Milvus).
+    ///   - efConstruction: build candidate list size (default 200).
+    ///   - seed: level generator seed.
+    /// - Throws: `StoreError.invalidIndexParameter` naming the parameter out of range.
     public init(dimension: Int, metric: Metric, M: Int = 16, efConstruction: Int = 200, seed: UInt64 = 42) throws {
-        if dimension < 1 || dimension > 65536 { throw IndexError.invalidParameter(name: "dimension", value: "\(dimension)", reason: "must lie in 1...65536") }
-        if M < 2 || M > 128 { throw IndexError.invalidParameter(name: "M", value: "\(M)", reason: "must lie in 2...128") }
+        if dimension < 1 || dimension > 65536 { throw StoreError.invalidIndexParameter(name: "dimension", value: "\(dimension)", reason: "must lie in 1...65536") }
+        if M < 2 || M > 128 { throw StoreError.invalidIndexParameter(name: "M", value: "\(M)", reason: "must lie in 2...128") }
         if efConstruction < 1 || efConstruction > 4096 {
-            throw IndexError.invalidParameter(name: "efConstruction", value: "\(efConstruction)", reason: "must lie in 1...4096")
+            throw StoreError.invalidIndexParameter(name: "efConstruction", value: "\(efConstruction)", reason: "must lie in 1...4096")
         }
         self.dimension = dimension
         self.metric = metric
@@ -47,7 +65,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         rng = SplitMix64(seed: seed)
         vectors = VectorStorage(dimension: dimension)
         guard let g = qk_hnsw_create(dimension, metric == .l2 ? 1 : 0, M, efConstruction) else {
-            throw IndexError.invalidParameter(name: "M", value: "\(M)", reason: "out of memory creating the graph")
+            throw StoreError.invalidIndexParameter(name: "M", value: "\(M)", reason: "out of memory creating the graph")
         }
         graph = g
     }
@@ -92,8 +110,12 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
 
     deinit { qk_hnsw_free(graph) }
 
+    /// Rows present, removed ones excluded.
     public var count: Int { lock.read { rows.live } }
+    /// True when `row` was added and not removed.
     public func contains(row: UInt32) -> Bool { lock.read { rows.contains(row) } }
+    /// Vectors plus level-0 and upper-level links and row bookkeeping; removed rows count until
+    /// `compact`.
     public var memoryBytes: Int {
         lock.read {
             var upper = 0
@@ -108,6 +130,10 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         min(Int(-log(rng.unit()) / log(Double(M))), 32)
     }
 
+    /// Inserts the vectors (COSINE: normalized) into the graph under the writer lock; batches of
+    /// 256 or more are linked on all cores (the first 64 nodes of a graph always one by one).
+    /// - Throws: `StoreError.dimensionMismatch`, `.duplicateIndexRow` (nothing is added then);
+    ///   `.invalidIndexParameter` (name `rows`) when the graph cannot grow (out of memory).
     public func add(rows newRows: [UInt32], vectors v: UnsafeBufferPointer<Float>) throws {
         try lock.write {
             try checkAdd(rows: newRows, vectors: v, dimension: dimension, table: rows)
@@ -119,7 +145,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                 _ = rows.append(r)
             }
             if qk_hnsw_reserve(graph, vectors.capacity) != 0 {
-                throw IndexError.invalidParameter(name: "rows", value: "\(newRows.count)", reason: "out of memory growing the graph")
+                throw StoreError.invalidIndexParameter(name: "rows", value: "\(newRows.count)", reason: "out of memory growing the graph")
             }
             qk_hnsw_set_vectors(graph, vectors.base)
             let levels = (0..<newRows.count).map { _ in Int32(drawLevel()) }
@@ -150,12 +176,18 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
             }
         }
         if failed || fails.contains(true) {
-            throw IndexError.invalidParameter(name: "rows", value: "\(n)", reason: "out of memory inserting into the graph")
+            throw StoreError.invalidIndexParameter(name: "rows", value: "\(n)", reason: "out of memory inserting into the graph")
         }
     }
 
+    /// Tombstones `row`: the node stays in the graph for navigation but is never returned.
+    /// Unknown rows are ignored.
     public func remove(row: UInt32) { lock.write { _ = rows.remove(row) } }
 
+    /// Builds a new graph from the live rows (fresh levels from the generator), replacing the
+    /// old one; searches wait meanwhile.
+    /// - Throws: `StoreError.invalidIndexParameter` (name `rows`) when memory runs out (the old
+    ///   graph is kept when the new one cannot be allocated; not when linking fails part-way).
     public func compact() throws {
         try lock.write {
             if rows.deadCount == 0 { return }
@@ -167,7 +199,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                 _ = table.append(rows.rowOfSlot[s])
             }
             guard let g = qk_hnsw_create(dimension, metric == .l2 ? 1 : 0, M, efConstruction), qk_hnsw_reserve(g, max(1, live.count)) == 0 else {
-                throw IndexError.invalidParameter(name: "rows", value: "\(live.count)", reason: "out of memory rebuilding the graph")
+                throw StoreError.invalidIndexParameter(name: "rows", value: "\(live.count)", reason: "out of memory rebuilding the graph")
             }
             qk_hnsw_free(graph)
             graph = g
@@ -184,6 +216,10 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         return max(k, Int(params["ef"] ?? 64))
     }
 
+    /// Approximate top-`k` by graph search with a candidate list of `max(k, ef)` (`ef` from
+    /// `params`, 1...32768, default 64). With `allow`, see the type's notes on filtered search.
+    /// - Throws: `StoreError.invalidIndexParameter` for a key other than `ef`, `ef` out of range
+    ///   or `k` outside 1...1 000 000; `.dimensionMismatch` for a query of another width.
     public func search(_ query: UnsafeBufferPointer<Float>, k: Int, params: IndexParams, allow: ((UInt32) -> Bool)?) throws -> [IndexHit] {
         let ef = try ef(params, k: k)
         let q = try PreparedQuery(query, dimension: dimension, metric: metric)
@@ -192,6 +228,9 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         }
     }
 
+    /// The top-`limit` search, keeping the hits within `radius`: rows inside the radius that are
+    /// not among the `limit` best found are missed.
+    /// - Throws: as ``search(_:k:params:allow:)``.
     public func rangeSearch(_ query: UnsafeBufferPointer<Float>, radius: Float, limit: Int, params: IndexParams, allow: ((UInt32) -> Bool)?) throws -> [IndexHit] {
         try search(query, k: limit, params: params, allow: allow).filter { withinRadius($0.score, radius) }
     }
@@ -257,6 +296,10 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     /// Total distance computations made by searches and inserts so far (for tuning).
     public var distanceComputations: UInt64 { qk_hnsw_distance_count(graph) }
 
+    /// Writes the index file, atomically: header parameters M, efConstruction, entry point,
+    /// max level, seed and generator state; sections ROWS, DEAD, VECS, LVLS, LNK0 and LPPR (see
+    /// ``IndexFileFormat``). A loaded graph continues exactly where this one stopped.
+    /// - Throws: `StoreError.indexFile` naming the file and the failed step.
     public func write(to path: String) throws {
         try lock.read {
             var header = IndexFileHeader(kind: .hnsw, metric: metric, dimension: dimension, slots: rows.slots, live: rows.live)

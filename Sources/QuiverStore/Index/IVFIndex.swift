@@ -9,12 +9,23 @@ import Foundation
 /// 256·nlist of) them, or call `train(_:)` first. Search parameter `nprobe` (1...nlist, default
 /// min(nlist, 8)). Filters: exact over allowed rows below 5 % estimated selectivity, otherwise
 /// `nprobe` widened by 1/selectivity.
+///
+/// Create one through ``IVFFlatIndex`` or ``IVFSQ8Index``. Memory: the float vectors (IVF_FLAT,
+/// or IVF_SQ8 with `rerank`) at `dimension × 4` bytes a row, the codes (IVF_SQ8) at `dimension`
+/// bytes a row, `nlist × dimension × 4` bytes of centroids, and row bookkeeping.
 public class IVFIndex: VectorIndex, @unchecked Sendable {
+    /// ``IndexKind/ivfFlat`` or ``IndexKind/ivfSQ8``.
     public let kind: IndexKind
+    /// Floats per vector.
     public let dimension: Int
+    /// How vectors are compared. COSINE vectors are normalized and clustered by spherical
+    /// k-means; IP vectors go to the list whose centroid has the largest dot product.
     public let metric: Metric
+    /// Number of k-means lists (1...65536). A common rule of thumb is about 4·√n for n vectors.
     public let nlist: Int
+    /// Seed of the training sample and the k-means++ start: same seed and data, same centroids.
     public let seed: UInt64
+    /// Lloyd iterations of k-means training (1...100).
     public let iterations: Int
     /// SQ8 re-ranking factor: the `rerank·k` best by codes are re-scored with the float vectors (0: off).
     public let rerank: Int
@@ -33,10 +44,10 @@ public class IVFIndex: VectorIndex, @unchecked Sendable {
     static let exactSelectivity = 0.05
 
     init(kind: IndexKind, dimension: Int, metric: Metric, nlist: Int, rerank: Int, seed: UInt64, iterations: Int) throws {
-        if dimension < 1 || dimension > 65536 { throw IndexError.invalidParameter(name: "dimension", value: "\(dimension)", reason: "must lie in 1...65536") }
-        if nlist < 1 || nlist > 65536 { throw IndexError.invalidParameter(name: "nlist", value: "\(nlist)", reason: "must lie in 1...65536") }
-        if iterations < 1 || iterations > 100 { throw IndexError.invalidParameter(name: "iterations", value: "\(iterations)", reason: "must lie in 1...100") }
-        if rerank < 0 || rerank > 100 { throw IndexError.invalidParameter(name: "rerank", value: "\(rerank)", reason: "must lie in 0...100") }
+        if dimension < 1 || dimension > 65536 { throw StoreError.invalidIndexParameter(name: "dimension", value: "\(dimension)", reason: "must lie in 1...65536") }
+        if nlist < 1 || nlist > 65536 { throw StoreError.invalidIndexParameter(name: "nlist", value: "\(nlist)", reason: "must lie in 1...65536") }
+        if iterations < 1 || iterations > 100 { throw StoreError.invalidIndexParameter(name: "iterations", value: "\(iterations)", reason: "must lie in 1...100") }
+        if rerank < 0 || rerank > 100 { throw StoreError.invalidIndexParameter(name: "rerank", value: "\(rerank)", reason: "must lie in 0...100") }
         self.kind = kind; self.dimension = dimension; self.metric = metric; self.nlist = nlist
         self.rerank = kind == .ivfSQ8 ? rerank : 0
         self.seed = seed; self.iterations = iterations
@@ -81,8 +92,12 @@ public class IVFIndex: VectorIndex, @unchecked Sendable {
         }
     }
 
+    /// Rows present, removed ones excluded.
     public var count: Int { lock.read { rows.live } }
+    /// True when `row` was added and not removed.
     public func contains(row: UInt32) -> Bool { lock.read { rows.contains(row) } }
+    /// Float vectors, SQ8 codes, centroids and 24 bytes a slot of bookkeeping; removed rows
+    /// count until `compact`.
     public var memoryBytes: Int {
         lock.read {
             (vectors.map { $0.capacity * dimension * 4 } ?? 0) + (codes?.count ?? 0) + centroids.count * 4 + rows.slots * 24
@@ -91,15 +106,22 @@ public class IVFIndex: VectorIndex, @unchecked Sendable {
 
     /// Trains the coarse quantizer (and SQ8 ranges) on `vectors` (`n × dimension`, n ≥ nlist).
     /// Replaces an earlier training only while the index is empty.
+    ///
+    /// Uses an evenly spaced sample of at most 256·nlist of the vectors (start drawn from
+    /// `seed`). SQ8 ranges are the per-dimension min/max of that sample: later vectors outside
+    /// them are clamped to code 0 or 255. Runs under the writer lock.
+    /// - Throws: `StoreError.dimensionMismatch` when the count is not a multiple of `dimension`;
+    ///   `.indexNotTrained` for fewer than `nlist` vectors; `.invalidIndexParameter` (name
+    ///   `train`) when the index already holds rows.
     public func train(_ v: UnsafeBufferPointer<Float>) throws {
         try lock.write { try trainLocked(v) }
     }
 
     private func trainLocked(_ v: UnsafeBufferPointer<Float>) throws {
-        if v.count % dimension != 0 { throw IndexError.dimensionMismatch(expected: dimension, got: v.count % dimension, what: "training vectors remainder") }
+        if v.count % dimension != 0 { throw StoreError.dimensionMismatch(expected: dimension, got: v.count % dimension, what: "training vectors remainder") }
         let n = v.count / dimension
-        if n < nlist { throw IndexError.notTrained("training needs at least nlist=\(nlist) vectors, got \(n)") }
-        if rows.slots > 0 { throw IndexError.invalidParameter(name: "train", value: "\(n) vectors", reason: "the index already holds rows; train before adding") }
+        if n < nlist { throw StoreError.indexNotTrained("training needs at least nlist=\(nlist) vectors, got \(n)") }
+        if rows.slots > 0 { throw StoreError.invalidIndexParameter(name: "train", value: "\(n) vectors", reason: "the index already holds rows; train before adding") }
         var rng = SplitMix64(seed: seed)
         let m = min(n, nlist * 256)
         var sample = [Float](repeating: 0, count: m * dimension)
@@ -124,13 +146,18 @@ public class IVFIndex: VectorIndex, @unchecked Sendable {
         }
     }
 
+    /// Assigns each vector (COSINE: normalized) to its nearest centroid's list and stores it
+    /// (IVF_SQ8: encoded). An untrained index first trains on this batch when it holds at least
+    /// `nlist` vectors.
+    /// - Throws: `StoreError.dimensionMismatch`, `.duplicateIndexRow`; `.indexNotTrained` when
+    ///   the index is untrained and the batch is smaller than `nlist` (nothing is added then).
     public func add(rows newRows: [UInt32], vectors v: UnsafeBufferPointer<Float>) throws {
         try lock.write {
             try checkAdd(rows: newRows, vectors: v, dimension: dimension, table: rows)
             if newRows.isEmpty { return }
             if !trained {
                 if newRows.count < nlist {
-                    throw IndexError.notTrained("\(kind.rawValue) with nlist=\(nlist) needs train(_:) or a first add of at least \(nlist) vectors (got \(newRows.count))")
+                    throw StoreError.indexNotTrained("\(kind.rawValue) with nlist=\(nlist) needs train(_:) or a first add of at least \(nlist) vectors (got \(newRows.count))")
                 }
                 try trainLocked(v)
             }
@@ -171,8 +198,11 @@ public class IVFIndex: VectorIndex, @unchecked Sendable {
         }
     }
 
+    /// Tombstones `row` (skipped by searches, space kept until `compact`); unknown rows are ignored.
     public func remove(row: UInt32) { lock.write { _ = rows.remove(row) } }
 
+    /// Rewrites the lists, vectors and codes without removed rows; centroids and SQ8 ranges are
+    /// kept. Never throws.
     public func compact() throws {
         lock.write {
             if rows.deadCount == 0 { return }
@@ -202,6 +232,11 @@ public class IVFIndex: VectorIndex, @unchecked Sendable {
         return Int(params["nprobe"] ?? Double(min(nlist, 8)))
     }
 
+    /// Approximate top-`k` over the `nprobe` lists whose centroids are closest to the query
+    /// (`nprobe` from `params`, 1...nlist, default min(nlist, 8)); `nprobe == nlist` is exact for
+    /// IVF_FLAT. An empty or untrained index returns no hits.
+    /// - Throws: `StoreError.invalidIndexParameter` for a key other than `nprobe`, `nprobe` out
+    ///   of range or `k` outside 1...1 000 000; `.dimensionMismatch` for a query of another width.
     public func search(_ query: UnsafeBufferPointer<Float>, k: Int, params: IndexParams, allow: ((UInt32) -> Bool)?) throws -> [IndexHit] {
         let np = try nprobe(params, k: k)
         let q = try PreparedQuery(query, dimension: dimension, metric: metric)
@@ -210,6 +245,9 @@ public class IVFIndex: VectorIndex, @unchecked Sendable {
         }
     }
 
+    /// The top-`limit` search, keeping the hits within `radius`: rows inside the radius that are
+    /// not among the `limit` best found are missed.
+    /// - Throws: as ``search(_:k:params:allow:)``.
     public func rangeSearch(_ query: UnsafeBufferPointer<Float>, radius: Float, limit: Int, params: IndexParams, allow: ((UInt32) -> Bool)?) throws -> [IndexHit] {
         try search(query, k: limit, params: params, allow: allow).filter { withinRadius($0.score, radius) }
     }
@@ -308,6 +346,10 @@ public class IVFIndex: VectorIndex, @unchecked Sendable {
         }
     }
 
+    /// Writes the index file, atomically: header parameters nlist, seed, iterations, rerank and
+    /// the trained flag; sections ROWS, DEAD, CENT, LIST, and VECS (IVF_FLAT, or SQ8 with rerank),
+    /// SQQ8 and SQ8P (IVF_SQ8) (see ``IndexFileFormat``).
+    /// - Throws: `StoreError.indexFile` naming the file and the failed step.
     public func write(to path: String) throws {
         try lock.read {
             var header = IndexFileHeader(kind: kind, metric: metric, dimension: dimension, slots: rows.slots, live: rows.live)
@@ -343,6 +385,8 @@ public class IVFIndex: VectorIndex, @unchecked Sendable {
 /// IVF with float vectors in the lists (exact scores within the probed lists).
 public final class IVFFlatIndex: IVFIndex, @unchecked Sendable {
     /// `nlist` lists (1...65536); k-means runs `iterations` Lloyd steps from a k-means++ start drawn with `seed`.
+    /// - Throws: `StoreError.invalidIndexParameter` naming `dimension` (1...65536), `nlist` or
+    ///   `iterations` (1...100) when out of range.
     public init(dimension: Int, metric: Metric, nlist: Int, seed: UInt64 = 42, iterations: Int = 10) throws {
         try super.init(kind: .ivfFlat, dimension: dimension, metric: metric, nlist: nlist, rerank: 0, seed: seed, iterations: iterations)
     }
@@ -353,6 +397,17 @@ public final class IVFFlatIndex: IVFIndex, @unchecked Sendable {
 /// per-dimension min/scale from the training sample). With `rerank` > 0 the float vectors are
 /// kept too and the best `rerank·k` candidates by codes are re-scored exactly.
 public final class IVFSQ8Index: IVFIndex, @unchecked Sendable {
+    /// An empty, untrained IVF_SQ8 index.
+    /// - Parameters:
+    ///   - dimension: floats per vector, 1...65536.
+    ///   - metric: comparison; IP/COSINE scores from codes are q·min + Σ qᵢ·scaleᵢ·codeᵢ, L2
+    ///     scores the squared distance to the decoded vector.
+    ///   - nlist: number of lists, 1...65536.
+    ///   - rerank: 0 keeps only codes; r > 0 also keeps the float vectors and re-scores the best
+    ///     r·k candidates exactly (0...100 here; the collection API allows 0...64).
+    ///   - seed: training sample and k-means seed.
+    ///   - iterations: k-means iterations, 1...100.
+    /// - Throws: `StoreError.invalidIndexParameter` naming the parameter out of range.
     public init(dimension: Int, metric: Metric, nlist: Int, rerank: Int = 0, seed: UInt64 = 42, iterations: Int = 10) throws {
         try super.init(kind: .ivfSQ8, dimension: dimension, metric: metric, nlist: nlist, rerank: rerank, seed: seed, iterations: iterations)
     }

@@ -6,19 +6,19 @@ struct PreparedQuery {
     var values: [Float]
 
     init(_ q: UnsafeBufferPointer<Float>, dimension: Int, metric: Metric) throws {
-        if q.count != dimension { throw IndexError.dimensionMismatch(expected: dimension, got: q.count, what: "query") }
+        if q.count != dimension { throw StoreError.dimensionMismatch(expected: dimension, got: q.count, what: "query") }
         values = Array(q)
         if metric == .cosine { values.withUnsafeMutableBufferPointer { _ = qk_normalize_f32($0.baseAddress, dimension) } }
     }
 }
 
 func checkK(_ k: Int) throws {
-    if k < 1 || k > 1_000_000 { throw IndexError.invalidParameter(name: "k", value: "\(k)", reason: "must lie in 1...1000000") }
+    if k < 1 || k > 1_000_000 { throw StoreError.invalidIndexParameter(name: "k", value: "\(k)", reason: "must lie in 1...1000000") }
 }
 
 func checkAdd(rows: [UInt32], vectors: UnsafeBufferPointer<Float>, dimension: Int, table: RowTable) throws {
     if vectors.count != rows.count * dimension {
-        throw IndexError.dimensionMismatch(expected: rows.count * dimension, got: vectors.count, what: "vectors for \(rows.count) rows")
+        throw StoreError.dimensionMismatch(expected: rows.count * dimension, got: vectors.count, what: "vectors for \(rows.count) rows")
     }
     try table.checkNew(rows)
 }

@@ -10,10 +10,22 @@ import Foundation
 /// - the section table at 256: per section tag u32, CRC-32C u32 of its bytes, offset u64, length u64,
 ///   reserved u64; followed by the table's CRC-32C (u32);
 /// - the sections, each starting at a multiple of 64 bytes (so float data can be used in place).
+///
+/// Kind codes: 1 FLAT, 2 HNSW, 3 IVF_FLAT, 4 IVF_SQ8. Metric codes: 1 COSINE, 2 IP, 3 L2.
+/// Section tags are four ASCII bytes read as a little-endian u32: `ROWS` (u32 caller row per
+/// slot), `DEAD` (u64 tombstone bitmap words), `VECS` (f32 slots × dimension; normalized for
+/// COSINE), `LVLS`/`LNK0`/`LPPR` (HNSW levels and links), `CENT` (IVF centroids), `LIST` (IVF
+/// list of each slot), `SQQ8`/`SQ8P` (SQ8 codes and per-dimension min and scale).
+/// A reader checks every checksum before using a byte; the file is written to a temporary name,
+/// fsync'd and renamed into place.
 public enum IndexFileFormat {
+    /// The first 8 bytes of every index file: ASCII `QUIVERIX`.
     public static let magic: [UInt8] = Array("QUIVERIX".utf8)
+    /// The format version this build writes and the only one it reads.
     public static let version: UInt32 = 1
+    /// Bytes of the fixed header; the section table starts here.
     public static let headerSize = 256
+    /// Number of u64 kind-specific parameters in the header (at byte 56).
     public static let paramCount = 16
     static let sectionEntrySize = 32
     static let maxSections = 64
@@ -26,7 +38,7 @@ enum SectionTag: UInt32 {
     case vectors = 0x53434556   // "VECS": f32 slots × dimension
     case links0 = 0x304B4E4C    // "LNK0": HNSW level-0 adjacency
     case levels = 0x534C564C    // "LVLS": HNSW level per slot (u8)
-    case upper = 0x5250504C     // "LPPU": HNSW upper-level adjacency (u32 stream)
+    case upper = 0x5250504C     // "LPPR": HNSW upper-level adjacency (u32 stream)
     case centroids = 0x544E4543 // "CENT": IVF centroids f32 nlist × dimension
     case lists = 0x5453494C     // "LIST": IVF list of each slot (u32)
     case sq8 = 0x38515153       // "SQQ8": SQ8 codes u8 slots × dimension
@@ -100,7 +112,7 @@ struct IndexFileWriter {
         let dir = (path as NSString).deletingLastPathComponent
         let tmp = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        if fd < 0 { throw IndexError.io(path: path, reason: "cannot create \(tmp): \(String(cString: strerror(errno)))") }
+        if fd < 0 { throw StoreError.indexFile(path: path, reason: "cannot create \(tmp): \(String(cString: strerror(errno)))") }
         var ok = false
         defer { if !ok { close(fd); unlink(tmp) } }
         var pos = 0
@@ -110,7 +122,7 @@ struct IndexFileWriter {
                 let w = Foundation.write(fd, p! + done, min(n - done, 1 << 30))
                 if w < 0 {
                     if errno == EINTR { continue }
-                    throw IndexError.io(path: path, reason: "write failed: \(String(cString: strerror(errno)))")
+                    throw StoreError.indexFile(path: path, reason: "write failed: \(String(cString: strerror(errno)))")
                 }
                 done += w
             }
@@ -125,12 +137,12 @@ struct IndexFileWriter {
             if data.count > 0 { try put(data.baseAddress, data.count) }
         }
         try pad(to: fileSize)
-        if fsync(fd) != 0 { throw IndexError.io(path: path, reason: "fsync failed: \(String(cString: strerror(errno)))") }
+        if fsync(fd) != 0 { throw StoreError.indexFile(path: path, reason: "fsync failed: \(String(cString: strerror(errno)))") }
         close(fd)
         ok = true
         if rename(tmp, path) != 0 {
             let e = String(cString: strerror(errno)); unlink(tmp)
-            throw IndexError.io(path: path, reason: "rename failed: \(e)")
+            throw StoreError.indexFile(path: path, reason: "rename failed: \(e)")
         }
         let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_CLOEXEC)
         if dfd >= 0 { fsync(dfd); close(dfd) }
@@ -149,16 +161,16 @@ final class MappedIndexFile: @unchecked Sendable {
     init(path: String) throws {
         self.path = path
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { throw IndexError.io(path: path, reason: String(cString: strerror(errno))) }
+        if fd < 0 { throw StoreError.indexFile(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
         var st = stat()
-        if fstat(fd, &st) != 0 { throw IndexError.io(path: path, reason: String(cString: strerror(errno))) }
+        if fstat(fd, &st) != 0 { throw StoreError.indexFile(path: path, reason: String(cString: strerror(errno))) }
         size = Int(st.st_size)
         if size < IndexFileFormat.headerSize {
-            throw IndexError.corrupt(path: path, reason: "file has \(size) bytes, shorter than the \(IndexFileFormat.headerSize)-byte header")
+            throw StoreError.corruptIndex(path: path, reason: "file has \(size) bytes, shorter than the \(IndexFileFormat.headerSize)-byte header")
         }
         guard let m = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), m != MAP_FAILED else {
-            throw IndexError.io(path: path, reason: "mmap failed: \(String(cString: strerror(errno)))")
+            throw StoreError.indexFile(path: path, reason: "mmap failed: \(String(cString: strerror(errno)))")
         }
         base = UnsafeRawPointer(m)
         do {
@@ -175,12 +187,12 @@ final class MappedIndexFile: @unchecked Sendable {
                               sections: inout [UInt32: (offset: Int, length: Int)]) throws -> IndexFileHeader {
         func u32(_ o: Int) -> UInt32 { UInt32(littleEndian: base.loadUnaligned(fromByteOffset: o, as: UInt32.self)) }
         func u64(_ o: Int) -> UInt64 { UInt64(littleEndian: base.loadUnaligned(fromByteOffset: o, as: UInt64.self)) }
-        func bad(_ r: String) -> IndexError { .corrupt(path: path, reason: r) }
+        func bad(_ r: String) -> StoreError { .corruptIndex(path: path, reason: r) }
         if !IndexFileFormat.magic.elementsEqual(UnsafeRawBufferPointer(start: base, count: 8)) {
-            throw IndexError.io(path: path, reason: "not a Quiver index file (bad magic)")
+            throw StoreError.indexFile(path: path, reason: "not a Quiver index file (bad magic)")
         }
         let version = u32(8)
-        if version != IndexFileFormat.version { throw IndexError.unsupportedVersion(path: path, version: version) }
+        if version != IndexFileFormat.version { throw StoreError.unsupportedIndexVersion(path: path, version: version) }
         if qk_crc32c(0, base, 252) != u32(252) { throw bad("header checksum mismatch") }
         if u32(12) != UInt32(IndexFileFormat.headerSize) { throw bad("header size \(u32(12)) is not \(IndexFileFormat.headerSize)") }
         guard let kind = IndexKind(code: u32(16)) else { throw bad("unknown index kind code \(u32(16))") }
@@ -212,20 +224,20 @@ final class MappedIndexFile: @unchecked Sendable {
 
     /// The bytes of section `tag`, which must hold exactly `count` elements of `T`.
     func section<T>(_ tag: SectionTag, _ type: T.Type, count: Int) throws -> UnsafeBufferPointer<T> {
-        guard let s = sections[tag.rawValue] else { throw IndexError.corrupt(path: path, reason: "section \(tag.name) is missing") }
+        guard let s = sections[tag.rawValue] else { throw StoreError.corruptIndex(path: path, reason: "section \(tag.name) is missing") }
         if s.length != count * MemoryLayout<T>.stride {
-            throw IndexError.corrupt(path: path, reason: "section \(tag.name) has \(s.length) bytes, expected \(count * MemoryLayout<T>.stride)")
+            throw StoreError.corruptIndex(path: path, reason: "section \(tag.name) has \(s.length) bytes, expected \(count * MemoryLayout<T>.stride)")
         }
         return UnsafeBufferPointer(start: (base + s.offset).assumingMemoryBound(to: T.self), count: count)
     }
 
     /// The raw bytes of section `tag`.
     func rawSection(_ tag: SectionTag) throws -> UnsafeRawBufferPointer {
-        guard let s = sections[tag.rawValue] else { throw IndexError.corrupt(path: path, reason: "section \(tag.name) is missing") }
+        guard let s = sections[tag.rawValue] else { throw StoreError.corruptIndex(path: path, reason: "section \(tag.name) is missing") }
         return UnsafeRawBufferPointer(start: base + s.offset, count: s.length)
     }
 
-    func corrupt(_ reason: String) -> IndexError { .corrupt(path: path, reason: reason) }
+    func corrupt(_ reason: String) -> StoreError { .corruptIndex(path: path, reason: reason) }
 }
 
 extension Array where Element == UInt8 {
@@ -238,7 +250,7 @@ extension Array where Element == UInt8 {
 public enum IndexFiles {
     /// Opens the index file at `path` (memory-mapped; float vectors are used in place), verifying
     /// magic, version, every header field and all checksums.
-    /// - Throws: `IndexError.io` / `.corrupt` / `.unsupportedVersion`, naming the file.
+    /// - Throws: `StoreError.indexFile` / `.corruptIndex` / `.unsupportedIndexVersion`, naming the file.
     public static func load(path: String) throws -> any VectorIndex {
         let file = try MappedIndexFile(path: path)
         switch file.header.kind {

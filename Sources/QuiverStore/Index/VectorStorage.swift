@@ -104,7 +104,7 @@ struct RowTable {
     func checkNew(_ rows: [UInt32]) throws {
         var seen = Set<UInt32>()
         for r in rows {
-            if slotOfRow[r] != nil || !seen.insert(r).inserted { throw IndexError.duplicateRow(r) }
+            if slotOfRow[r] != nil || !seen.insert(r).inserted { throw StoreError.duplicateIndexRow(r) }
         }
     }
 

@@ -5,7 +5,9 @@ import Foundation
 public enum RawVectorTools {
     /// Options of `quiver import`.
     public struct ImportOptions: Sendable {
+        /// The store directory (created when missing).
         public var database: String
+        /// The collection to fill (created when missing).
         public var collection: String
         /// An `.npy` file of shape (n, dimension).
         public var vectorsPath: String
@@ -22,6 +24,17 @@ public enum RawVectorTools {
         /// Replace entities whose id exists instead of failing.
         public var upsert: Bool
 
+        /// Import options; the defaults match `quiver import`.
+        /// - Parameters:
+        ///   - database: store directory.
+        ///   - collection: collection name.
+        ///   - vectorsPath: `.npy` file of the vectors.
+        ///   - metric: metric of a new collection.
+        ///   - idsPath: ids file, one per line; nil numbers the rows from 0.
+        ///   - metadataPath: JSON-lines file of fields; nil for none.
+        ///   - model: model id the vectors come from.
+        ///   - batchSize: entities per write (values below 1 act as 1).
+        ///   - upsert: replace existing ids instead of failing.
         public init(database: String, collection: String, vectorsPath: String, metric: Metric = .cosine, idsPath: String? = nil,
                     metadataPath: String? = nil, model: String = "none", batchSize: Int = 5000, upsert: Bool = false) {
             self.database = database; self.collection = collection; self.vectorsPath = vectorsPath; self.metric = metric
@@ -32,6 +45,14 @@ public enum RawVectorTools {
     /// Imports vectors (and ids and metadata) into a collection, creating it when missing
     /// (primary key `id`, vector field `vector`, dynamic field on). Returns the number imported.
     /// `progress(done, total)` is called after each batch.
+    ///
+    /// Opens the store for the duration of the call (so it fails with `storeInUse` while another
+    /// process holds it) and closes it, flushed, before returning. Each batch is one durable
+    /// write: after a failure the batches before it stay imported.
+    /// - Throws: `invalidNPY` for the vectors file; `invalidRequest` when the ids or metadata file
+    ///   cannot be read, has another number of lines than the vectors have rows, or holds an empty
+    ///   id or a line that is not a JSON object; `modelMismatch` when an existing collection is
+    ///   bound to another model or width; any error of ``Collection/insert(_:models:)``.
     @discardableResult
     public static func importVectors(_ o: ImportOptions, progress: (Int, Int) -> Void = { _, _ in }) async throws -> Int {
         let m = try NPY.read(path: o.vectorsPath)
@@ -70,6 +91,9 @@ public enum RawVectorTools {
     }
 
     /// Builds an index on the collection's (only) vector field.
+    ///
+    /// Opens the store, runs ``Collection/createIndex(field:kind:params:)`` and closes it.
+    /// - Throws: `storeInUse`, `collectionNotFound`, and the errors of `createIndex`.
     public static func createIndex(database: String, collection: String, kind: IndexKind, params: [String: Double]) async throws {
         let store = try VectorStore(path: database)
         do {
@@ -83,6 +107,19 @@ public enum RawVectorTools {
     }
 
     /// Searches every row of an `.npy` query file; one hit list per query.
+    ///
+    /// Opens the store, searches the collection's only vector field and closes the store.
+    /// - Parameters:
+    ///   - database: store directory.
+    ///   - collection: collection name.
+    ///   - queriesPath: `.npy` file of shape (queries, dimension).
+    ///   - limit: hits per query.
+    ///   - params: index search parameters (`ef`, `nprobe`).
+    ///   - filter: a filter expression.
+    ///   - outputFields: fields to return with each hit.
+    ///   - model: the model id the queries come from, checked against the field's binding.
+    /// - Throws: `invalidRequest` when the queries' width differs from the field's; otherwise as
+    ///   ``Collection/search(_:)``.
     public static func search(database: String, collection: String, queriesPath: String, limit: Int,
                               params: [String: Double] = [:], filter: String? = nil, outputFields: [String] = [],
                               model: String? = nil) async throws -> [[SearchHit]] {
@@ -107,6 +144,9 @@ public enum RawVectorTools {
     }
 
     /// `{"query": i, "ids": [...], "scores": [...]}` for one query.
+    ///
+    /// Integer ids are JSON numbers, string ids JSON strings; a non-finite score is `null`.
+    /// No trailing newline.
     public static func jsonLine(query: Int, hits: [SearchHit]) -> String {
         let ids = hits.map { h -> String in
             switch h.id {
@@ -124,6 +164,10 @@ public enum RawVectorTools {
     }
 
     /// Parses `KEY=NUMBER` parameters (`M=16`, `efConstruction=200`, `ef=64`).
+    ///
+    /// Names are not checked here (the index does that); a repeated name keeps the last value.
+    /// - Throws: `StoreError.invalidRequest` quoting an item without `=`, with an empty name or a
+    ///   value that is not a number.
     public static func parseParams(_ items: [String]) throws -> [String: Double] {
         var out: [String: Double] = [:]
         for item in items {

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Checks `quiver serve` with real clients over the network: the official OpenAI Python client
+# (embeddings, errors, API key, clean shutdown) and requests shaped as Milvus' documentation writes
+# them to the Milvus REST v2 routes, against the release binary that `make test` built. Run by
+# `make test` after the Swift suite.
+#
+# The clients live in their own venv outside the repository (QUIVER_CLIENT_VENV, default
+# ~/.cache/quiver/client-venv) with pinned versions; it is made once and reused.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN="${1:-.build/release/quiver}"
+VENV="${QUIVER_CLIENT_VENV:-$HOME/.cache/quiver/client-venv}"
+PINS=(openai==3.57.0 numpy==2.4.6)
+
+[ -x "$BIN" ] || { echo "client checks: no $BIN (build it: swift build -c release --product quiver)" >&2; exit 1; }
+if ! "$VENV/bin/python" -c 'import openai, numpy' 2>/dev/null; then
+  echo "client checks: making $VENV (${PINS[*]})"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "${PINS[@]}"
+fi
+status=0
+echo "== scripts/server/openai_client_check.py (starts its own servers)"
+"$VENV/bin/python" scripts/server/openai_client_check.py "$BIN" || status=1
+
+# The Milvus REST check talks to a running server: one on a free loopback port over a new store.
+echo "== scripts/server/milvus_rest_check.py"
+DB="$(mktemp -d)"
+PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+"$BIN" serve --db "$DB/milvus.db" --port "$PORT" 2>"$DB/serve.log" &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true; rm -rf "$DB"' EXIT
+for _ in $(seq 100); do
+  python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$PORT/healthz', timeout=1)" 2>/dev/null && break
+  sleep 0.1
+done
+python3 scripts/server/milvus_rest_check.py "http://127.0.0.1:$PORT" || { status=1; cat "$DB/serve.log" >&2; }
+exit $status
