@@ -298,7 +298,7 @@ struct WebController: Sendable {
             switch e {
             case .invalidFilter:
                 throw APIError.badRequest(e.description, param: "filter", code: "invalid_filter")
-            case .invalidRequest, .invalidData, .modelMismatch:
+            case .invalidRequest, .invalidData, .modelMismatch, .dimensionMismatch, .invalidIndexParameter:
                 throw APIError.badRequest(e.description)
             case .collectionNotFound:
                 throw APIError.notFound(e.description, code: "collection_not_found")
