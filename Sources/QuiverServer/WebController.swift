@@ -6,7 +6,8 @@ import QuiverStore
 
 /// The web page of `quiver serve` and the JSON API it uses.
 ///
-/// - `GET /`: the page (HTML, CSS and script in one response, no external resources).
+/// - `GET /`: the page (HTML, CSS and script in one response, no external resources; `/?q=words`
+///   runs that search on load).
 /// - `GET /api/collections`: the collections of the store with row counts and models.
 /// - `POST /api/search`: `{"text", "limit", "modality": [...], "filter", "collection"}`.
 /// - `POST /api/search/file?limit=&modality=&filter=&collection=&name=&t=`: the raw file as body.

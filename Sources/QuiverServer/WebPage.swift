@@ -100,6 +100,9 @@ details .row { margin-top: 8px; }
   display: -webkit-box; -webkit-line-clamp: 7; -webkit-box-orient: vertical; overflow: hidden;
   border-left: 3px solid var(--line); padding-left: 9px; }
 .snippet.open { -webkit-line-clamp: unset; display: block; }
+.similar { align-self: flex-start; margin-top: 4px; font-size: 12px; padding: 3px 10px; border: 1px solid var(--line);
+  background: transparent; color: var(--accent); }
+.similar:hover { border-color: var(--accent); }
 mark { background: var(--mark); color: inherit; border-radius: 2px; }
 .empty { color: var(--muted); grid-column: 1 / -1; padding: 30px; text-align: center; }
 body.dragging main::after { content: "Drop a file to search with it"; position: fixed; inset: 12px; border: 3px dashed var(--accent);
@@ -327,7 +330,9 @@ function card(r, i, query) {
     esc(m) + '</span><span class="score" title="cosine similarity">' + score.toFixed(3) + '</span></div>' +
     '<div class="bar"><i style="width:' + pct.toFixed(1) + '%"></i></div>' +
     '<h3 class="name"><a href="' + esc(r.media) + '" target="_blank" rel="noopener" title="Open the file">' + esc(r.name || r.path) + "</a></h3>" +
-    '<div class="path" title="' + esc(r.path || "") + '">&lrm;' + esc(r.path || "") + "&lrm;</div>" + detail + "</div></article>";
+    '<div class="path" title="' + esc(r.path || "") + '">&lrm;' + esc(r.path || "") + "&lrm;</div>" + detail +
+    (m === "image" || m === "audio" ? '<button type="button" class="similar" data-media="' + esc(r.media) + '" data-name="' +
+      esc(r.name || "file") + '" title="Search with this file">Find similar</button>' : "") + "</div></article>";
 }
 
 function render(out, label, query) {
@@ -342,7 +347,21 @@ function render(out, label, query) {
 $("#search-form").addEventListener("submit", (e) => { e.preventDefault(); searchText(); });
 $("#file").addEventListener("change", () => { const f = $("#file").files[0]; if (f) searchFile(f); });
 $("#query-file button").addEventListener("click", () => clearFile());
-$("#results").addEventListener("click", (e) => { const s = e.target.closest(".snippet"); if (s) s.classList.toggle("open"); });
+$("#results").addEventListener("click", (e) => {
+  const s = e.target.closest(".snippet");
+  if (s) s.classList.toggle("open");
+  const b = e.target.closest(".similar");
+  if (b) similar(b.dataset.media, b.dataset.name);
+});
+// "Find similar": the hit's own file, fetched from the media route, becomes the query.
+async function similar(media, name) {
+  try {
+    const r = await fetch(media, { headers: authHeaders() });
+    if (!r.ok) throw new Error("cannot read " + name + " (" + r.status + ")");
+    const blob = await r.blob();
+    searchFile(new File([blob], name, { type: blob.type }));
+  } catch (e) { fail(e); }
+}
 $("#key").value = state.key;
 $("#key").addEventListener("change", () => { setKey($("#key").value); loadStore(); });
 let depth = 0;

@@ -83,6 +83,18 @@ final class WebBrowserTests: XCTestCase {
                                     session: session, timeout: 10, what: "thumbnails loaded with the key cookie")
         let top = try await browser.evaluate("document.querySelector('#results .card').dataset.path", session: session)
         XCTAssertEqual(top as? String, fixture.files["camera.png"]?.path)
+        // "Find similar" on another image card: its file (fetched with the key) becomes the query.
+        let clicked = try await browser.evaluate("""
+            (() => { const c = [...document.querySelectorAll('#results .card')].find(c => c.dataset.path.endsWith('/astronaut.png'));
+                     if (!c) return false; c.querySelector('.similar').click(); return true; })()
+            """, session: session)
+        XCTAssertEqual(clicked as? Bool, true, "astronaut.png is among camera.png's neighbours")
+        try await browser.waitUntil("""
+            (document.querySelector('#query-file').innerText.includes('astronaut.png') &&
+             document.querySelector('#results .card').dataset.path.endsWith('/astronaut.png')) || document.querySelector('#messages .error')
+            """, session: session, timeout: 20, what: "the similar search")
+        let similarTop = try await browser.evaluate("document.querySelector('#results .card').dataset.path", session: session)
+        XCTAssertEqual(similarTop as? String, fixture.files["astronaut.png"]?.path)
     }
 
     static func drive(_ browser: BrowserSession, url: String, fixture: WebFixture.Prepared) async throws {
