@@ -28,9 +28,13 @@ public struct IngestOptions: Sendable {
     }
 }
 
-/// Where an ingest run is; passed to the progress callback after each file.
+/// Where an ingest run is; passed to the progress callback after each file, and after each
+/// embedded batch inside a long text file (then `filesDone` does not count that file yet and
+/// `bytesDone` counts the part of it written).
 public struct IngestProgress: Sendable {
+    /// Files finished (embedded, skipped or failed).
     public var filesDone: Int
+    /// Files found under the given paths.
     public var filesTotal: Int
     /// Bytes of the files done so far, and of all files.
     public var bytesDone: Int64
@@ -148,7 +152,15 @@ public final class Ingestor: @unchecked Sendable {
                 case .empty: report.skipped.append(IngestIssue(path: url.path, reason: "no text in it"))
                 }
                 report.collections.insert(text!.collection.name)
-                report.pieces += try await text!.flush(full: false)
+                // A long file is many batches: report progress inside it, its bytes pro rata.
+                let queued = text!.pendingCount, piecesBefore = report.pieces
+                report.pieces += try await text!.flush(full: false) { written in
+                    var inside = state
+                    inside.pieces = piecesBefore + written
+                    inside.bytesDone += Int64(Double(sizes[fi]) * Double(written) / Double(max(queued, 1)))
+                    inside.path = url.path
+                    progress(inside)
+                }
             case .image:
                 if image == nil { image = try await openImageSink() }
                 let status = try await image!.add(url: url, hash: Self.sha256(data), size: Int64(data.count))
@@ -350,7 +362,8 @@ final class TextSink {
     }
 
     /// Embeds and writes full batches (all pending pieces when `full`); returns the rows written.
-    func flush(full: Bool) async throws -> Int {
+    /// `afterBatch` gets the rows written so far after each batch.
+    func flush(full: Bool, afterBatch: (Int) -> Void = { _ in }) async throws -> Int {
         var written = 0
         while pending.count >= batchSize || (full && !pending.isEmpty) {
             let n = min(batchSize, pending.count)
@@ -362,6 +375,7 @@ final class TextSink {
             try await collection.upsert(entities, models: ["vector": model])
             pending.removeFirst(n)
             written += n
+            afterBatch(written)
         }
         return written
     }
