@@ -20,6 +20,7 @@ public struct IngestOptions: Sendable {
     public var batchSize: Int = 64
     /// Worker threads for the models (nil: all cores).
     public var threads: Int?
+    /// Options of an ingest run; every parameter has the default of `quiver ingest`.
     public init(collection: String = "quiver", textModel: String = "all-MiniLM-L6-v2", imageModel: String? = nil,
                 audioModel: String = "faster-whisper-base", split: TextSplit = .default, batchSize: Int = 64, threads: Int? = nil) {
         self.collection = collection; self.textModel = textModel; self.imageModel = imageModel; self.audioModel = audioModel
@@ -36,8 +37,9 @@ public struct IngestProgress: Sendable {
     public var filesDone: Int
     /// Files found under the given paths.
     public var filesTotal: Int
-    /// Bytes of the files done so far, and of all files.
+    /// Bytes of the files done so far.
     public var bytesDone: Int64
+    /// Bytes of all files found (the basis of the ETA).
     public var bytesTotal: Int64
     /// Pieces (text chunks, frames, segments) embedded so far.
     public var pieces: Int
@@ -47,7 +49,9 @@ public struct IngestProgress: Sendable {
 
 /// A file that was not ingested, and why.
 public struct IngestIssue: Sendable, Hashable {
+    /// The file (absolute path, or as given).
     public var path: String
+    /// What went wrong or why it was left out, in words a user can act on.
     public var reason: String
 }
 
@@ -93,11 +97,15 @@ public struct IngestReport: Sendable {
 /// let hits = try await Searcher(store: store).search(text: "how do I reset the router?")
 /// ```
 public final class Ingestor: @unchecked Sendable {
+    /// The store the collections are written to.
     public let store: VectorStore
+    /// Models, collection base name, text splitting and batching.
     public let options: IngestOptions
     let home: ModelHome
     private var textEmbedder: TextEmbedder?
 
+    /// An ingester writing to `store`; models are loaded from `home` on first use (nothing is
+    /// downloaded).
     public init(store: VectorStore, options: IngestOptions = IngestOptions(), home: ModelHome = .fromEnvironment()) {
         self.store = store; self.options = options; self.home = home
     }

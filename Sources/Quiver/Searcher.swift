@@ -73,6 +73,7 @@ public struct SearchOutcome: Sendable {
 ///
 /// Thread-safe: the query models it loads are cached (under a lock) for the next queries.
 public final class Searcher: @unchecked Sendable {
+    /// The store searched.
     public let store: VectorStore
     /// The base name given to the `Ingestor` (collections `<collection>_text`, `_image`, ...).
     public let collection: String
@@ -80,6 +81,8 @@ public final class Searcher: @unchecked Sendable {
     private var textEmbedders: [String: TextEmbedder] = [:]
     private let cacheLock = NSLock()
 
+    /// A searcher over the collections `<collection>_*` of `store`; query models are loaded from
+    /// `home` on first use (nothing is downloaded).
     public init(store: VectorStore, collection: String = "quiver", home: ModelHome = .fromEnvironment()) {
         self.store = store; self.collection = collection; self.home = home
     }
