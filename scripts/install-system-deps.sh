@@ -10,7 +10,7 @@ PKGS=(
   libavcodec-dev libavformat-dev libavutil-dev      # FFmpeg decoding
   libswresample-dev libswscale-dev
   libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev   # image codecs
-  espeak-ng sox                                     # speech clips for audio tests and the demo
+  espeak-ng sox ffmpeg                              # speech clips for audio tests; the demo's narrated video
   wordnet-base                                      # a real text corpus for tests, demo and benchmarks
   chromium                                          # headless browser test of the `quiver serve` web page
 )

@@ -5,8 +5,9 @@ import QuiverTensor
 
 /// One 30 s window of a recording (the last one may be shorter) and its vector.
 public struct AudioWindowEmbedding: Sendable, Equatable {
-    /// The span the window covers, in seconds from the start of the recording.
+    /// Start of the span the window covers, in seconds from the start of the recording.
     public var start: Double
+    /// End of the span (exclusive), in seconds; `start + 30` except for the last window.
     public var end: Double
     /// The window's vector (`dimension` floats, L2-normalized).
     public var vector: [Float]

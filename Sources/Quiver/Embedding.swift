@@ -11,6 +11,7 @@ public struct Embedding: Sendable, Hashable {
     /// What was embedded.
     public var modality: Modality
 
+    /// An embedding `vector` made by `model` from an input of `modality`.
     public init(vector: [Float], model: String, modality: Modality) {
         self.vector = vector; self.model = model; self.modality = modality
     }

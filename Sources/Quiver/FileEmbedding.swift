@@ -46,8 +46,10 @@ public struct EmbeddedItem: Sendable, Equatable {
     public var segment: String?
     /// For frames: index of the frame in the decoded stream.
     public var frameIndex: Int?
-    /// Time span in seconds, for audio, windows, frames and videos.
+    /// Start of the time span in seconds, for audio, windows, frames and videos (nil for texts
+    /// and images).
     public var start: Double?
+    /// End of the time span in seconds (exclusive), nil for texts and images.
     public var end: Double?
     /// The model's vector.
     public var vector: [Float]
@@ -64,9 +66,11 @@ public final class FileEmbedder: Sendable {
     /// Audio window of the Whisper encoder, in seconds.
     public static let audioWindowSeconds = 30.0
 
+    /// The model's catalog name (or the absolute folder path it was loaded from).
     public let modelName: String
     /// What the model embeds.
     public let modality: Modality
+    /// Which video frames are embedded (default: one per second).
     public let sampling: VideoSampling
     private let text: TextEmbedder?
     private let clip: CLIPEmbedder?

@@ -48,7 +48,7 @@ public final class ImageEmbedder: Sendable {
     /// The default image model of a model home: an installed CLIP model (text and images then
     /// share a space), else `efficientnet-lite0`.
     public static func defaultModel(home: ModelHome = .fromEnvironment()) -> String {
-        for name in ["clip-vit-base-patch32", "clip-vit-base-patch16", "clip-vit-large-patch14"] {
+        for name in ["clip-vit-base-patch32", "clip-vit-large-patch14"] {
             if let r = try? home.resolve(name), r.isInstalled { return r.entry.name }
         }
         return "efficientnet-lite0"

@@ -20,6 +20,7 @@ public struct IngestOptions: Sendable {
     public var batchSize: Int = 64
     /// Worker threads for the models (nil: all cores).
     public var threads: Int?
+    /// Options of an ingest run; every parameter has the default of `quiver ingest`.
     public init(collection: String = "quiver", textModel: String = "all-MiniLM-L6-v2", imageModel: String? = nil,
                 audioModel: String = "faster-whisper-base", split: TextSplit = .default, batchSize: Int = 64, threads: Int? = nil) {
         self.collection = collection; self.textModel = textModel; self.imageModel = imageModel; self.audioModel = audioModel
@@ -28,12 +29,17 @@ public struct IngestOptions: Sendable {
     }
 }
 
-/// Where an ingest run is; passed to the progress callback after each file.
+/// Where an ingest run is; passed to the progress callback after each file, and after each
+/// embedded batch inside a long text file (then `filesDone` does not count that file yet and
+/// `bytesDone` counts the part of it written).
 public struct IngestProgress: Sendable {
+    /// Files finished (embedded, skipped or failed).
     public var filesDone: Int
+    /// Files found under the given paths.
     public var filesTotal: Int
-    /// Bytes of the files done so far, and of all files.
+    /// Bytes of the files done so far.
     public var bytesDone: Int64
+    /// Bytes of all files found (the basis of the ETA).
     public var bytesTotal: Int64
     /// Pieces (text chunks, frames, segments) embedded so far.
     public var pieces: Int
@@ -43,7 +49,9 @@ public struct IngestProgress: Sendable {
 
 /// A file that was not ingested, and why.
 public struct IngestIssue: Sendable, Hashable {
+    /// The file (absolute path, or as given).
     public var path: String
+    /// What went wrong or why it was left out, in words a user can act on.
     public var reason: String
 }
 
@@ -89,11 +97,15 @@ public struct IngestReport: Sendable {
 /// let hits = try await Searcher(store: store).search(text: "how do I reset the router?")
 /// ```
 public final class Ingestor: @unchecked Sendable {
+    /// The store the collections are written to.
     public let store: VectorStore
+    /// Models, collection base name, text splitting and batching.
     public let options: IngestOptions
     let home: ModelHome
     private var textEmbedder: TextEmbedder?
 
+    /// An ingester writing to `store`; models are loaded from `home` on first use (nothing is
+    /// downloaded).
     public init(store: VectorStore, options: IngestOptions = IngestOptions(), home: ModelHome = .fromEnvironment()) {
         self.store = store; self.options = options; self.home = home
     }
@@ -148,7 +160,15 @@ public final class Ingestor: @unchecked Sendable {
                 case .empty: report.skipped.append(IngestIssue(path: url.path, reason: "no text in it"))
                 }
                 report.collections.insert(text!.collection.name)
-                report.pieces += try await text!.flush(full: false)
+                // A long file is many batches: report progress inside it, its bytes pro rata.
+                let queued = text!.pendingCount, piecesBefore = report.pieces
+                report.pieces += try await text!.flush(full: false) { written in
+                    var inside = state
+                    inside.pieces = piecesBefore + written
+                    inside.bytesDone += Int64(Double(sizes[fi]) * Double(written) / Double(max(queued, 1)))
+                    inside.path = url.path
+                    progress(inside)
+                }
             case .image:
                 if image == nil { image = try await openImageSink() }
                 let status = try await image!.add(url: url, hash: Self.sha256(data), size: Int64(data.count))
@@ -350,7 +370,8 @@ final class TextSink {
     }
 
     /// Embeds and writes full batches (all pending pieces when `full`); returns the rows written.
-    func flush(full: Bool) async throws -> Int {
+    /// `afterBatch` gets the rows written so far after each batch.
+    func flush(full: Bool, afterBatch: (Int) -> Void = { _ in }) async throws -> Int {
         var written = 0
         while pending.count >= batchSize || (full && !pending.isEmpty) {
             let n = min(batchSize, pending.count)
@@ -362,6 +383,7 @@ final class TextSink {
             try await collection.upsert(entities, models: ["vector": model])
             pending.removeFirst(n)
             written += n
+            afterBatch(written)
         }
         return written
     }

@@ -19,6 +19,8 @@ public enum QuiverError: Error, CustomStringConvertible, Sendable, Equatable {
     /// A query cannot be compared with anything in the store, and why.
     case noCompatibleCollection(query: String, reason: String)
 
+    /// The message shown to the user: what failed, naming the file, model or collection, and
+    /// what to do about it.
     public var description: String {
         switch self {
         case let .modelNotInstalled(name, folder, missing, hint):

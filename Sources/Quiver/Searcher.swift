@@ -47,8 +47,11 @@ public struct SearchOutcome: Sendable {
     /// Collections searched.
     public var searched: [String]
     /// Why a collection of the store was not searched (e.g. images embedded by a model without
-    /// a text encoder for a text query).
+    /// a text encoder for a text query), with what to do about it.
     public var notes: [String]
+    /// The same in short, by collection name: `quiver_image` → "efficientnet-lite0 has no text
+    /// encoder" (for one-line summaries; `notes` has the full explanation).
+    public var skipped: [String: String] = [:]
 }
 
 /// Searches the collections an `Ingestor` wrote: embeds the query with each collection's own
@@ -70,6 +73,7 @@ public struct SearchOutcome: Sendable {
 ///
 /// Thread-safe: the query models it loads are cached (under a lock) for the next queries.
 public final class Searcher: @unchecked Sendable {
+    /// The store searched.
     public let store: VectorStore
     /// The base name given to the `Ingestor` (collections `<collection>_text`, `_image`, ...).
     public let collection: String
@@ -77,6 +81,8 @@ public final class Searcher: @unchecked Sendable {
     private var textEmbedders: [String: TextEmbedder] = [:]
     private let cacheLock = NSLock()
 
+    /// A searcher over the collections `<collection>_*` of `store`; query models are loaded from
+    /// `home` on first use (nothing is downloaded).
     public init(store: VectorStore, collection: String = "quiver", home: ModelHome = .fromEnvironment()) {
         self.store = store; self.collection = collection; self.home = home
     }
@@ -117,6 +123,7 @@ public final class Searcher: @unchecked Sendable {
             case .audio:
                 if modalities?.contains(.audio) == true {
                     outcome.notes.append("\(c.name) holds \(f.model.id) audio vectors, which have no text encoder: search it with an audio file")
+                    outcome.skipped[c.name] = "\(f.model.id) has no text encoder"
                 }
             case .image, .video:
                 switch clipEmbedder(for: f.model.id, collection: c.name) {
@@ -125,6 +132,7 @@ public final class Searcher: @unchecked Sendable {
                     lists.append(try await run(q, model: f.model, on: c, limit: limit, filter: rowFilter, into: &outcome))
                 case let .failure(why):
                     outcome.notes.append(why.message)
+                    outcome.skipped[c.name] = why.short
                 }
             }
         }
@@ -138,7 +146,11 @@ public final class Searcher: @unchecked Sendable {
     }
 
     /// Why a collection's rows cannot be searched with text.
-    struct NoTextEncoder: Error { let message: String }
+    struct NoTextEncoder: Error {
+        let message: String
+        var short: String
+        init(message: String, short: String? = nil) { self.message = message; self.short = short ?? message }
+    }
 
     /// The CLIP model (cached) whose image tower embedded a collection, or why there is none.
     func clipEmbedder(for model: String, collection name: String) -> Result<CLIPEmbedder, NoTextEncoder> {
@@ -156,7 +168,8 @@ public final class Searcher: @unchecked Sendable {
                 (installed ? "" : "no CLIP model installed: ")
                 + "images were embedded with \(model), which has no text encoder, so a text query cannot be compared with \(name); "
                 + "to search images by text, ingest them with a CLIP model into another collection (\(name) keeps \(model)'s space): "
-                + "\(pull)`quiver ingest --collection NAME --image-model \(target) PATHS`, and search with `--collection NAME`"))
+                + "\(pull)`quiver ingest --collection NAME --image-model \(target) PATHS`, and search with `--collection NAME`",
+                short: "\(model) has no text encoder"))
         }
         do {
             return .success(try cached(\.clipEmbedders, model) { try CLIPEmbedder(model: model, home: home) })

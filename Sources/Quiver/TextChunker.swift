@@ -8,6 +8,7 @@ public struct TextChunk: Sendable, Hashable {
     public var start: Int
     /// Offset one past its last character, in Unicode scalars.
     public var end: Int
+    /// A chunk of `text` spanning Unicode-scalar offsets `start..<end` of its file.
     public init(text: String, start: Int, end: Int) { self.text = text; self.start = start; self.end = end }
 }
 

@@ -5,9 +5,11 @@ import QuiverMedia
 public struct VideoFrameEmbedding: Sendable {
     /// Index of the frame in the decoded stream (0-based).
     public var frameIndex: Int
-    /// Presentation time of the frame, and the span `[start, end)` it represents, in seconds.
+    /// Presentation time of the frame, in seconds.
     public var time: Double
+    /// Start of the span `[start, end)` the frame stands for, in seconds.
     public var start: Double
+    /// End of that span (exclusive), in seconds.
     public var end: Double
     /// The image model's vector of the frame.
     public var vector: [Float]
@@ -17,11 +19,14 @@ public struct VideoFrameEmbedding: Sendable {
 /// second), each embedded like an image, and the whole video as the mean of its frame vectors.
 /// Frame vectors live in the image model's space, so image queries find video moments.
 public struct VideoEmbedder: Sendable {
+    /// The image model that embeds the frames.
     public let images: ImageEmbedder
+    /// Which frames are embedded (default: one per second).
     public let sampling: VideoSampling
     /// Frames embedded per model call.
     public var batchSize = 8
 
+    /// Embeds the frames chosen by `sampling` with `images`.
     public init(images: ImageEmbedder, sampling: VideoSampling = .default) { self.images = images; self.sampling = sampling }
 
     /// The sampled frames of `url` with their vectors, in time order.

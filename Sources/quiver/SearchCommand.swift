@@ -17,6 +17,13 @@ struct SearchCommand: AsyncParsableCommand {
         or video searches images and video frames; an audio file searches audio files and the \
         sound tracks of videos, each hit with its time range.
 
+        Text → image search needs the images in a CLIP space. Images ingested with a model that \
+        has no text encoder (efficientnet-lite0, resnet-50) are left out of text queries (a note \
+        says so). To search them by text: `quiver models pull clip-vit-base-patch32`, then \
+        `quiver ingest --collection NAME --image-model clip-vit-base-patch32 PATHS` and \
+        `quiver search --collection NAME "a cat on a sofa"` (a collection keeps the space it was \
+        made in, so the CLIP vectors go to another collection).
+
         Scores are cosine similarities within each collection's embedding space; spaces are not \
         comparable in absolute terms, so the hits of several collections are interleaved by rank \
         (every collection's best hit first, then the second best, ...; equal ranks by score).
@@ -74,7 +81,15 @@ struct SearchCommand: AsyncParsableCommand {
             outcome = try await searcher.search(text: query ?? "", limit: limit, filter: filter, modalities: mods)
         }
         try await store.close()
-        for n in outcome.notes { FileHandle.standardError.write(Data("note: \(n)\n".utf8)) }
+        // With hits to show, a collection left out gets one line; the full advice is in the help.
+        if !outcome.results.isEmpty && !outcome.skipped.isEmpty {
+            for (name, why) in outcome.skipped.sorted(by: { $0.key < $1.key }) {
+                let hint = name.hasSuffix("_image") ? "; text → image needs a CLIP model, see `quiver search --help`" : ""
+                FileHandle.standardError.write(Data("note: \(name) not searched (\(why)\(hint))\n".utf8))
+            }
+        } else {
+            for n in outcome.notes { FileHandle.standardError.write(Data("note: \(n)\n".utf8)) }
+        }
         switch format ?? .table {
         case .json, .jsonl: print(SearchRendering.json(outcome.results))
         case .table: print(SearchRendering.table(outcome.results), terminator: "")

@@ -4,7 +4,8 @@ import QuiverStore
 
 /// How `quiver search` prints hits.
 enum SearchRendering {
-    /// Columns: rank, score, modality, path (shortened from the left), and the matched text or,
+    /// Columns: rank, score, modality, path (relative to the current folder or `~`, shortened to
+    /// its last folders when long), and the matched text or,
     /// for audio and video rows, what the row is (frame, sound track, whole video) and its time
     /// range ("0:30–1:00").
     static func table(_ results: [SearchResult]) -> String {
@@ -12,12 +13,31 @@ enum SearchRendering {
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
         var out = pad("#", 3) + " " + pad("score", 6) + " " + pad("modality", 8) + " " + pad("path", 40) + " match\n"
         for (i, r) in results.enumerated() {
-            var path = r.path
-            if path.count > 40 { path = "…" + path.suffix(39) }
+            let path = displayPath(r.path, width: 40)
             out += pad("\(i + 1)", 3) + " " + pad(String(format: "%.3f", r.score), 6) + " " + pad(r.modality, 8) + " "
                 + pad(path, 40) + " " + detail(r) + "\n"
         }
         return out
+    }
+
+    /// `path` relative to the current folder (or as `~/...` under the home folder); when longer
+    /// than `width`, its file name with as many of the last folders as fit after "…/".
+    static func displayPath(_ path: String, width: Int,
+                            cwd: String = FileManager.default.currentDirectoryPath,
+                            home: String = FileManager.default.homeDirectoryForCurrentUser.path) -> String {
+        var p = path
+        if !cwd.isEmpty, cwd != "/", p.hasPrefix(cwd + "/") { p = String(p.dropFirst(cwd.count + 1)) }
+        else if !home.isEmpty, home != "/", p.hasPrefix(home + "/") { p = "~/" + p.dropFirst(home.count + 1) }
+        guard p.count > width else { return p }
+        let parts = p.split(separator: "/", omittingEmptySubsequences: false)
+        var tail = String(parts.last ?? "")
+        if tail.count + 2 > width { return "…" + tail.suffix(width - 1) }
+        for part in parts.dropLast().reversed() {
+            let longer = part + "/" + tail
+            if longer.count + 2 > width { break }
+            tail = String(longer)
+        }
+        return "…/" + tail
     }
 
     static func detail(_ r: SearchResult) -> String {

@@ -10,28 +10,7 @@ import XCTest
 /// internal/distributed/proxy/httpserver, master / 2.6 line: `handler_v2.go`, `request_v2.go`,
 /// `constant.go`, `pkg/util/merr`). Each test names the documentation page its requests mirror.
 /// Expected hits are computed here by brute force over the inserted vectors.
-final class MilvusDocsExamplesTests: XCTestCase {
-    var dbPath = ""
-
-    override func setUp() {
-        dbPath = FileManager.default.temporaryDirectory.appendingPathComponent("quiver-milvus-docs-\(getpid())-\(UUID().uuidString)").path
-    }
-
-    override func tearDown() { try? FileManager.default.removeItem(atPath: dbPath) }
-
-    func makeServer() -> QuiverServer {
-        var config = ServerConfiguration()
-        config.databasePath = dbPath
-        config.logRequests = false
-        return QuiverServer(configuration: config)
-    }
-
-    func withClient(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let server = makeServer()
-        try await ServerTest.application(server).test(.router) { client in try await body(client) }
-        try await server.closeStore()
-    }
-
+final class MilvusDocsExamplesTests: MilvusTestCase {
     // MARK: data like the docs' quick start: ids 0..9, 5-d vectors, a dynamic "color" and "likes"
 
     static let colors = ["pink_8682", "red_7025", "orange_6781", "pink_9298", "red_4794", "yellow_4222", "red_9392", "grey_8510", "white_9381", "purple_4976"]
@@ -40,12 +19,6 @@ final class MilvusDocsExamplesTests: XCTestCase {
 
     static func rows() -> [[String: Any]] {
         (0..<10).map { ["id": $0, "vector": vectors[$0], "color": colors[$0], "likes": likes[$0]] }
-    }
-
-    static func cosine(_ a: [Double], _ b: [Double]) -> Double {
-        var d = 0.0, na = 0.0, nb = 0.0
-        for i in a.indices { d += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i] }
-        return d / (na.squareRoot() * nb.squareRoot())
     }
 
     static func l2(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) } }

@@ -8,34 +8,13 @@ import XCTest
 /// them (quick setup, custom schema with indexParams, rows with dynamic fields, search with data /
 /// annsField / limit / filter / outputFields / searchParams). Expected results are computed here
 /// by brute force over the inserted vectors.
-final class MilvusRESTTests: XCTestCase {
-    var dbPath = ""
-
-    override func setUp() {
-        dbPath = FileManager.default.temporaryDirectory.appendingPathComponent("quiver-milvus-\(getpid())-\(UUID().uuidString)").path
-    }
-
-    override func tearDown() { try? FileManager.default.removeItem(atPath: dbPath) }
-
-    func makeServer() -> QuiverServer {
-        var config = ServerConfiguration()
-        config.databasePath = dbPath
-        config.logRequests = false
-        return QuiverServer(configuration: config)
-    }
-
+final class MilvusRESTTests: MilvusTestCase {
     /// Ten 5-d rows as in Milvus' quick-start: id, vector, and a dynamic `color` field.
     static let colors = ["pink_8682", "red_7025", "orange_6781", "pink_9298", "red_4794", "yellow_4222", "red_9392", "grey_8510", "white_9381", "purple_4976"]
     static let vectors: [[Double]] = (0..<10).map { i in (0..<5).map { j in sin(Double(i * 5 + j) * 0.7 + 0.3) } }
 
     static func rows() -> [[String: Any]] {
         (0..<10).map { ["id": $0, "vector": vectors[$0], "color": colors[$0]] }
-    }
-
-    static func cosine(_ a: [Double], _ b: [Double]) -> Double {
-        var d = 0.0, na = 0.0, nb = 0.0
-        for i in a.indices { d += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i] }
-        return d / (na.squareRoot() * nb.squareRoot())
     }
 
     static func call(_ client: some TestClientProtocol, _ route: String, _ body: [String: Any], line: UInt = #line) async throws -> [String: Any] {

@@ -51,6 +51,9 @@ final class NPYTests: XCTestCase {
             ("fortran", npyBytes("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", four), "NPY fortran_order"),
             ("one-d", npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", four), "NPY shape: expected a 2-D array (vectors x dimension), got shape (4)"),
             ("short", npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }", four), "NPY data: shape (3, 2) needs 24 bytes of <f4 but the file holds 16"),
+            ("negative", npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (-2, -2), }", four), "NPY shape: a dimension is negative (-2)"),
+            ("huge", npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 2), }", four), "needs more than \(Int.max) bytes"),
+            ("huge-bytes", npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1152921504606846976, 2), }", four), "needs more than \(Int.max) bytes"),
         ]
         for (name, bytes, message) in cases {
             let path = try file(bytes, name + ".npy")

@@ -20,9 +20,10 @@ final class CLISearchTests: XCTestCase {
         return url
     }
 
-    private func run(_ args: [String], env: [String: String]) throws -> (status: Int32, out: String, err: String) {
+    private func run(_ args: [String], env: [String: String], cwd: URL? = nil) throws -> (status: Int32, out: String, err: String) {
         let p = Process()
         p.executableURL = try quiver()
+        if let cwd { p.currentDirectoryURL = cwd }
         p.arguments = args
         var e = ProcessInfo.processInfo.environment
         for (k, v) in env { e[k] = v }
@@ -61,8 +62,12 @@ final class CLISearchTests: XCTestCase {
         XCTAssertEqual(hits[0]["end"] as? Int, 79)
         XCTAssertEqual(hits[0]["modality"] as? String, "text")
 
-        let table = try run(["search", "--limit", "1", "money"], env: env)
+        let table = try run(["search", "--limit", "1", "money"], env: env, cwd: dir)
         XCTAssertTrue(table.out.contains("bank: a financial institution"), table.out)
+        XCTAssertTrue(table.out.contains(" docs/glosses.txt "), "paths relative to the current folder: \(table.out)")
+        let deep = dir.appendingPathComponent("docs")
+        let elsewhere = try run(["search", "--limit", "1", "money"], env: env, cwd: deep)
+        XCTAssertTrue(elsewhere.out.contains(" glosses.txt "), elsewhere.out)
 
         let none = try run(["search", "--collection", "other", "money"], env: env)
         XCTAssertNotEqual(none.status, 0)

@@ -80,6 +80,26 @@ final class IngestTests: XCTestCase {
         try await store.close()
     }
 
+    /// A long text file is many batches: progress is reported inside it, rows and bytes rising.
+    func testProgressInsideALongFile() async throws {
+        let long = dir.appendingPathComponent("long")
+        try FileManager.default.createDirectory(at: long, withIntermediateDirectories: true)
+        let lines = (0..<200).map { "line \($0): the quick brown fox number \($0) jumps over the lazy dog" }
+        try lines.joined(separator: "\n").write(to: long.appendingPathComponent("lines.txt"), atomically: true, encoding: .utf8)
+        let store = try VectorStore(path: dir.appendingPathComponent("db-long").path)
+        var seen: [IngestProgress] = []
+        let report = try await Ingestor(store: store, options: IngestOptions(split: .lines, batchSize: 64), home: home)
+            .ingest([long.path]) { seen.append($0) }
+        XCTAssertEqual(report.pieces, 200)
+        let inside = seen.filter { $0.filesDone == 0 }
+        XCTAssertEqual(inside.map(\.pieces), [64, 128, 192], "one report per full batch of 64 inside the file")
+        XCTAssertEqual(inside.map(\.bytesDone), inside.map(\.bytesDone).sorted())
+        XCTAssertTrue(inside.allSatisfy { $0.bytesDone > 0 && $0.bytesDone < $0.bytesTotal })
+        XCTAssertEqual(seen.last?.filesDone, 1)
+        XCTAssertEqual(seen.last?.bytesDone, seen.last?.bytesTotal)
+        try await store.close()
+    }
+
     func testReingestSkipsUnchangedAndReplacesChanged() async throws {
         let db = dir.appendingPathComponent("db").path
         var store = try VectorStore(path: db)

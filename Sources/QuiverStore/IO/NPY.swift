@@ -87,14 +87,19 @@ public enum NPY {
         guard shape.count == dims.count else {
             throw StoreError.invalidNPY(path: path, field: "shape", reason: "cannot read shape \(shapeText)")
         }
+        if let negative = shape.first(where: { $0 < 0 }) {
+            throw StoreError.invalidNPY(path: path, field: "shape", reason: "a dimension is negative (\(negative)) in \(shapeText)")
+        }
         guard shape.count == 2 else {
             throw StoreError.invalidNPY(path: path, field: "shape", reason: "expected a 2-D array (vectors x dimension), got shape (\(dims.joined(separator: ", ")))")
         }
         let (rows, cols) = (shape[0], shape[1])
         let dataStart = headerStart + headerLen
         let (count, overflow) = rows.multipliedReportingOverflow(by: cols)
-        guard !overflow, count.multipliedReportingOverflow(by: width).partialValue <= b.count - dataStart else {
-            throw StoreError.invalidNPY(path: path, field: "data", reason: "shape (\(rows), \(cols)) needs \(count * width) bytes of \(d) but the file holds \(b.count - dataStart)")
+        let (bytes, overflow2) = count.multipliedReportingOverflow(by: width)
+        guard !overflow, !overflow2, bytes <= b.count - dataStart else {
+            let need = overflow || overflow2 ? "more than \(Int.max)" : "\(bytes)"
+            throw StoreError.invalidNPY(path: path, field: "data", reason: "shape (\(rows), \(cols)) needs \(need) bytes of \(d) but the file holds \(b.count - dataStart)")
         }
         let src = b.baseAddress! + dataStart
         let values = [Float](unsafeUninitializedCapacity: count) { out, n in
