@@ -15,10 +15,12 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
     /// A machine-readable code (`model_not_found`, `invalid_api_key`...), if one applies.
     public var code: String?
 
+    /// An error answered with `status` and the OpenAI-style body `{"error": {message, type, param, code}}`.
     public init(status: HTTPResponse.Status, message: String, type: String, param: String? = nil, code: String? = nil) {
         self.status = status; self.message = message; self.type = type; self.param = param; self.code = code
     }
 
+    /// "STATUS TYPE: MESSAGE", as logged.
     public var description: String { "\(status.code) \(type): \(message)" }
 
     static func badRequest(_ message: String, param: String? = nil, code: String? = nil) -> APIError {

@@ -19,6 +19,7 @@ public struct QuiverServer: Sendable {
     let models: ModelCache
     let stores: StoreHolder
 
+    /// A server with `configuration`; nothing is opened or loaded until a request needs it.
     public init(configuration: ServerConfiguration) {
         self.configuration = configuration
         self.models = ModelCache(home: configuration.modelHome)

@@ -24,6 +24,7 @@ public struct ServerConfiguration: Sendable {
     /// Version reported by `/healthz`.
     public var version: String = "0.1.0"
 
+    /// The defaults: loopback port 8080, `./quiver.db`, no API key, 16 MiB bodies.
     public init() {}
 
     /// The store folder from the environment: `QUIVER_DB`, else `./quiver.db`.

@@ -25,6 +25,7 @@ public final class ServerMetrics: @unchecked Sendable {
     private var tokens: [String: UInt64] = [:]
     private var inFlight = 0
 
+    /// Counters at zero.
     public init() {}
 
     func requestStarted() { lock.withLock { inFlight += 1 } }
