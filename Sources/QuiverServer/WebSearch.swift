@@ -49,29 +49,6 @@ actor SearchLane {
 
 /// The JSON of search results and store summaries for the web page.
 enum WebJSON {
-    /// A field value as JSON.
-    static func value(_ v: FieldValue) -> String {
-        switch v {
-        case .null: return "null"
-        case let .bool(b): return b ? "true" : "false"
-        case let .int(i): return String(i)
-        case let .double(d): return d.isFinite ? "\(d)" : "null"
-        case let .string(s): return JSONText.string(s)
-        case let .json(j): return json(j)
-        }
-    }
-
-    static func json(_ j: JSONValue) -> String {
-        switch j {
-        case .null: return "null"
-        case let .bool(b): return b ? "true" : "false"
-        case let .number(n): return n.isFinite ? "\(n)" : "null"
-        case let .string(s): return JSONText.string(s)
-        case let .array(a): return "[" + a.map(json).joined(separator: ", ") + "]"
-        case let .object(o): return "{" + o.sorted { $0.key < $1.key }.map { JSONText.string($0.key) + ": " + json($0.value) }.joined(separator: ", ") + "}"
-        }
-    }
-
     /// The URL of a row's file on the media route.
     static func mediaURL(id: String, collection: String) -> String {
         "/api/media?collection=\(percentEncoded(collection))&id=\(percentEncoded(id))"
@@ -99,7 +76,7 @@ enum WebJSON {
             s += "\"collection\": \(JSONText.string(r.collection)), "
             s += "\"name\": \(JSONText.string((r.path as NSString).lastPathComponent)), "
             s += "\"media\": \(JSONText.string(mediaURL(id: r.id, collection: r.collection)))"
-            for k in shownFields { if let v = r.fields[k] { s += ", \(JSONText.string(k)): " + value(v) } }
+            for k in shownFields { if let v = r.fields[k] { s += ", \(JSONText.string(k)): " + MilvusJSON.text(v) } }
             items.append(s + "}")
         }
         return "{\"results\": [" + items.joined(separator: ",\n") + "], "
