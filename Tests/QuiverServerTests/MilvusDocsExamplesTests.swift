@@ -171,15 +171,7 @@ final class MilvusDocsExamplesTests: MilvusTestCase {
     /// https://milvus.io/docs/hnsw.md
     func testCustomSchemaAndIndexParams() async throws {
         try await withClient { client in
-            let schema: [String: Any] = [
-                "autoId": false,
-                "enabledDynamicField": false,
-                "fields": [
-                    ["fieldName": "my_id", "dataType": "Int64", "isPrimary": true],
-                    ["fieldName": "my_vector", "dataType": "FloatVector", "elementTypeParams": ["dim": "5"]],
-                    ["fieldName": "my_varchar", "dataType": "VarChar", "isClusteringKey": true, "elementTypeParams": ["max_length": 512]],
-                ],
-            ]
+            let schema = Self.docsCustomSchema
             let indexParams: [[String: Any]] = [
                 ["fieldName": "my_vector", "metricType": "COSINE", "indexName": "my_vector", "indexType": "AUTOINDEX"],
                 ["fieldName": "my_id", "indexName": "my_id", "indexType": "STL_SORT"],

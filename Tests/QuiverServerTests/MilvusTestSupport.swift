@@ -28,6 +28,20 @@ class MilvusTestCase: XCTestCase {
         try await server.closeStore()
     }
 
+    /// The custom schema of https://milvus.io/docs/create-collection.md, as the page writes it
+    /// (`enabledDynamicField` is the docs' spelling, which Milvus ignores).
+    static var docsCustomSchema: [String: Any] {
+        [
+            "autoId": false,
+            "enabledDynamicField": false,
+            "fields": [
+                ["fieldName": "my_id", "dataType": "Int64", "isPrimary": true],
+                ["fieldName": "my_vector", "dataType": "FloatVector", "elementTypeParams": ["dim": "5"]],
+                ["fieldName": "my_varchar", "dataType": "VarChar", "isClusteringKey": true, "elementTypeParams": ["max_length": 512]],
+            ],
+        ]
+    }
+
     static func cosine(_ a: [Double], _ b: [Double]) -> Double {
         var d = 0.0, na = 0.0, nb = 0.0
         for i in a.indices { d += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i] }
