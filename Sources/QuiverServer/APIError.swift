@@ -103,7 +103,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     static func apiError(for error: HTTPError, request: Request) -> APIError {
         switch error.status {
         case .notFound:
-            return .notFound("no route \(request.method) \(request.uri.path); routes: POST /v1/embeddings, GET /healthz, GET /metrics, POST /v2/vectordb/collections/{create,describe,list,has,drop}, POST /v2/vectordb/entities/{insert,upsert,delete,get,query,search}",
+            return .notFound("no route \(request.method) \(request.uri.path); routes: GET / (web page), GET /api/collections, POST /api/search, POST /api/search/file, GET /api/media?id=, POST /v1/embeddings, GET /healthz, GET /metrics, POST /v2/vectordb/collections/{create,describe,list,has,drop}, POST /v2/vectordb/entities/{insert,upsert,delete,get,query,search}",
                              code: "unknown_url")
         case .methodNotAllowed:
             return APIError(status: .methodNotAllowed, message: "\(request.method) is not allowed on \(request.uri.path)",

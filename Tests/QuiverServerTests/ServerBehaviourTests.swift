@@ -21,6 +21,19 @@ final class ServerBehaviourTests: XCTestCase {
         }
     }
 
+    func testUnknownRouteIsA404ListingTheRoutes() async throws {
+        let server = try ServerTest.server()
+        try await ServerTest.application(server).test(.router) { client in
+            let r = try await client.get("/v1/embedding")
+            XCTAssertEqual(r.status, .notFound)
+            let message = try XCTUnwrap(try ServerTest.error(r)["message"] as? String)
+            XCTAssertTrue(message.hasPrefix("no route GET /v1/embedding"), message)
+            for route in ["POST /api/search", "GET /api/media?id=", "POST /v1/embeddings", "POST /v2/vectordb/entities/"] {
+                XCTAssertTrue(message.contains(route), "\(route) missing: \(message)")
+            }
+        }
+    }
+
     func testMetricsExposition() async throws {
         let server = try ServerTest.server()
         try await ServerTest.application(server).test(.router) { client in
