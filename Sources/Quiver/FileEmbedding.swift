@@ -1,5 +1,6 @@
 import Foundation
 import QuiverMedia
+import QuiverStore
 
 /// One input of `quiver embed`: a text, or a file whose kind was detected from its content.
 public enum EmbedInput: Sendable, Equatable {
@@ -221,12 +222,12 @@ extension EmbeddedItem {
     /// floats print round-trip exact, non-finite values as null.
     public func jsonLine() -> String {
         var s = "{\"index\": \(input)"
-        if let path { s += ", \"path\": " + Self.jsonString(path) }
+        if let path { s += ", \"path\": " + JSONValue.quoted(path) }
         if let segment { s += ", \"segment\": \"\(segment)\"" }
         if let frameIndex { s += ", \"frame_index\": \(frameIndex)" }
         if let start { s += ", \"start\": \(Self.seconds(start))" }
         if let end { s += ", \"end\": \(Self.seconds(end))" }
-        if let model { s += ", \"model\": " + Self.jsonString(model) }
+        if let model { s += ", \"model\": " + JSONValue.quoted(model) }
         s += ", \"embedding\": ["
         s.reserveCapacity(s.utf8.count + vector.count * 12)
         for (i, x) in vector.enumerated() {
@@ -250,21 +251,5 @@ extension EmbeddedItem {
     static func seconds(_ t: Double) -> String {
         let r = (t * 1_000_000).rounded() / 1_000_000
         return r == r.rounded() ? String(Int(r)) : "\(r)"
-    }
-
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import QuiverStore
 
 /// An error answered to the client as JSON. OpenAI-compatible routes render it as
 /// `{"error": {"message", "type", "param", "code"}}`, as OpenAI's API does.
@@ -50,22 +51,7 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
 /// and floats print round-trip exact).
 enum JSONText {
     /// A JSON string literal.
-    static func string(_ s: String) -> String {
-        var out = "\""
-        out.reserveCapacity(s.utf8.count + 2)
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out + "\""
-    }
+    static func string(_ s: String) -> String { JSONValue.quoted(s) }
 
     /// A float as JSON (shortest round-trip text; non-finite values, which JSON cannot carry, as null).
     static func number(_ x: Float) -> String { x.isFinite ? "\(x)" : "null" }

@@ -95,3 +95,24 @@ extension Dictionary: FieldLookup where Key == String, Value == FieldValue {
     /// The entry for `field`, or nil when there is none.
     public func value(of field: String) -> FieldValue? { self[field] }
 }
+
+extension JSONValue {
+    /// `s` as a JSON string literal: quotes, backslashes and control characters escaped, every
+    /// other character kept as is (for JSON written by hand, e.g. JSON lines of vectors).
+    public static func quoted(_ s: String) -> String {
+        var out = "\""
+        out.reserveCapacity(s.utf8.count + 2)
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out + "\""
+    }
+}

@@ -2,6 +2,13 @@ import XCTest
 @testable import QuiverStore
 
 final class SchemaTests: XCTestCase {
+    func testJSONQuotingEscapesOnlyWhatJSONRequires() throws {
+        let s = "a \"q\" \\ /path\n\t\r\u{01} é 😀"
+        let q = JSONValue.quoted(s)
+        XCTAssertEqual(q, "\"a \\\"q\\\" \\\\ /path\\n\\t\\r\\u0001 é 😀\"")
+        XCTAssertEqual(try JSONDecoder().decode(String.self, from: Data(q.utf8)), s, "round-trips through a JSON parser")
+    }
+
     func testSchemaValidationErrors() async throws {
         let store = try VectorStore(path: try makeTempDir(self))
         await assertStoreError("at least one vector field") {

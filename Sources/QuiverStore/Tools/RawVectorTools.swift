@@ -151,16 +151,11 @@ public enum RawVectorTools {
         let ids = hits.map { h -> String in
             switch h.id {
             case let .int(i): return String(i)
-            case let .string(s): return jsonString(s)
+            case let .string(s): return JSONValue.quoted(s)
             }
         }
         let scores = hits.map { $0.score.isFinite ? "\($0.score)" : "null" }
         return "{\"query\": \(query), \"ids\": [\(ids.joined(separator: ", "))], \"scores\": [\(scores.joined(separator: ", "))]}"
-    }
-
-    static func jsonString(_ s: String) -> String {
-        let data = (try? JSONEncoder().encode(s)) ?? Data("\"\"".utf8)
-        return String(decoding: data, as: UTF8.self)
     }
 
     /// Parses `KEY=NUMBER` parameters (`M=16`, `efConstruction=200`, `ef=64`).
