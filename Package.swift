@@ -14,16 +14,22 @@ let blasTarget: Target = .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pk
 
 let package = Package(
     name: "Quiver",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],  // grpc-swift-2 (the Milvus backend and endpoint) needs macOS 15
     products: [
         .library(name: "Quiver", targets: ["Quiver"]),
         .library(name: "QuiverStore", targets: ["QuiverStore"]),
         .library(name: "QuiverMedia", targets: ["QuiverMedia"]),
+        .library(name: "QuiverMilvus", targets: ["QuiverMilvus"]),
         .executable(name: "quiver", targets: ["quiver"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        // Milvus' gRPC protocol (QuiverMilvus client, `quiver serve --milvus-port`).
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         .target(name: "CQuiverKernels"),
@@ -47,7 +53,21 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("avformat"), .linkedLibrary("avcodec"), .linkedLibrary("avutil"),
                                  .linkedLibrary("swresample"), .linkedLibrary("swscale")]),
         .target(name: "QuiverMedia", dependencies: ["CQuiverImage", "CQuiverAV"]),
-        .target(name: "Quiver", dependencies: ["QuiverModels", "QuiverHub", "QuiverStore", "QuiverTokenizers", "QuiverWeights", "QuiverTensor"]),
+        // Milvus' wire protocol: Swift generated once from proto/milvus_wire.proto by
+        // scripts/generate-milvus-wire.sh and committed (the build never runs protoc).
+        .target(name: "QuiverMilvusWire", dependencies: [
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
+        // Milvus / Zilliz Cloud as a VectorDatabase backend, over Milvus' gRPC API.
+        .target(name: "QuiverMilvus", dependencies: [
+            "QuiverStore", "QuiverMilvusWire",
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+        ]),
+        .target(name: "Quiver", dependencies: ["QuiverModels", "QuiverHub", "QuiverStore", "QuiverMilvus", "QuiverTokenizers", "QuiverWeights", "QuiverTensor"]),
         // Benchmark driver for bench/ (not a product).
         .executableTarget(name: "quiver-bench", dependencies: ["Quiver", "QuiverModels", "QuiverTensor"]),
         .executableTarget(name: "quiver-image-bench", dependencies: ["QuiverModels", "QuiverTensor", "QuiverMedia"]),
@@ -56,7 +76,11 @@ let package = Package(
             "Quiver",
             "QuiverHub",
             "QuiverStore",
+            "QuiverMilvusWire",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
         ]),
         .executableTarget(name: "quiver", dependencies: [
             "Quiver",
@@ -73,6 +97,7 @@ let package = Package(
         .testTarget(name: "QuiverModelsTests", dependencies: ["QuiverTestSupport", "QuiverModels", "QuiverMedia", "QuiverTokenizers", "QuiverWeights"]),
         .testTarget(name: "QuiverHubTests", dependencies: ["QuiverTestSupport", "QuiverHub"]),
         .testTarget(name: "QuiverStoreTests", dependencies: ["QuiverTestSupport", "QuiverStore"]),
+        .testTarget(name: "QuiverMilvusTests", dependencies: ["QuiverTestSupport", "QuiverMilvus", "QuiverMilvusWire", "QuiverStore"]),
         .testTarget(name: "QuiverTests", dependencies: ["QuiverTestSupport", "Quiver"]),
         .testTarget(name: "QuiverServerTests", dependencies: [
             "QuiverTestSupport", "QuiverServer", "Quiver", "QuiverStore",

@@ -306,6 +306,10 @@ public struct SearchHit: Sendable, Hashable {
     public var fields: [String: FieldValue]
     /// Requested vector fields by name, `dimension` floats each.
     public var vectors: [String: [Float]]
+    /// A hit (backends other than the embedded store build them from their server's answer).
+    public init(id: PrimaryKey, score: Float, fields: [String: FieldValue] = [:], vectors: [String: [Float]] = [:]) {
+        self.id = id; self.score = score; self.fields = fields; self.vectors = vectors
+    }
 }
 
 /// Description of a collection, as `describe` returns it.
@@ -318,8 +322,13 @@ public struct CollectionInfo: Sendable, Hashable {
     public var count: Int
     /// One entry per indexed vector field, sorted by field name.
     public var indexes: [IndexInfo]
-    /// Sealed segment files (growing, not yet flushed rows are not counted).
+    /// Sealed segment files (growing, not yet flushed rows are not counted); 0 where a backend
+    /// does not report segments.
     public var segments: Int
+    /// A description (backends other than the embedded store build it from their server's answer).
+    public init(name: String, schema: CollectionSchema, count: Int, indexes: [IndexInfo], segments: Int = 0) {
+        self.name = name; self.schema = schema; self.count = count; self.indexes = indexes; self.segments = segments
+    }
 }
 
 /// An index on a vector field.
