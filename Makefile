@@ -20,12 +20,11 @@ models:
 build: deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product quiver
 
-# The suite is built optimized: the numeric tests would take minutes in a debug build.
-# Then the server is checked with real clients (the official openai package) over the network.
+# The suite is built optimized: the numeric tests would take minutes in a debug build. It runs
+# against the embedded store and real Milvus servers that scripts/test.sh starts (and stops);
+# then the server is checked with real clients (openai, pymilvus) over the network.
 test: setup
-	QUIVER_REQUIRE_MODELS=1 $(SWIFT) test $(TEST_FLAGS)
-	$(SWIFT) build $(TEST_FLAGS) --product quiver
-	bash scripts/client-checks.sh .build/release/quiver
+	SWIFT=$(SWIFT) bash scripts/test.sh
 
 demo: setup build
 	bash scripts/demo.sh

@@ -13,13 +13,13 @@ import QuiverStore
 /// - a video's sound track: one row per 30 s window (id `path#sound<i>`, `chunk` i, `modality`
 ///   "video", `segment` "audio").
 final class AudioSink {
-    let collection: Collection
+    let collection: any VectorCollection
     let embedder: AudioEmbedder
     let model: EmbeddingModel
     let threads: Int?
     var known: [String: String] = [:]
 
-    init(collection: Collection, embedder: AudioEmbedder, model: EmbeddingModel, threads: Int?) async throws {
+    init(collection: any VectorCollection, embedder: AudioEmbedder, model: EmbeddingModel, threads: Int?) async throws {
         self.collection = collection; self.embedder = embedder; self.model = model; self.threads = threads
         known = try await ImageSink.knownHashes(collection)
     }
@@ -56,7 +56,7 @@ final class AudioSink {
             entities.append(Entity(id: .string("\(path)#audio"), vectors: ["vector": whole],
                                    fields: fields(-1, 0, windows.last!.end)))
         }
-        try await collection.upsert(entities, models: ["vector": model])
+        _ = try await collection.upsert(entities, models: ["vector": model])
         return (old == nil ? .added : .replaced, entities.count, nil)
     }
 
@@ -76,14 +76,14 @@ final class AudioSink {
                 "size": .int(size), "sha256": .string(hash), "start_s": .double(w.start), "end_s": .double(w.end),
             ])
         }
-        try await collection.upsert(entities, models: ["vector": model])
+        _ = try await collection.upsert(entities, models: ["vector": model])
         return entities.count
     }
 
     /// Deletes the rows of `path` (a changed file, or a video whose new version has no sound track).
     func forget(path: String) async throws {
         guard known[path] != nil else { return }
-        try await collection.delete(where: { $0.value(of: "path") == .string(path) })
+        _ = try await collection.delete(filter: FilterExpression.equals("path", path))
         known[path] = nil
     }
 }

@@ -3,7 +3,7 @@ import QuiverStore
 
 /// Image files waiting to be embedded, batched across files; one row per image.
 final class ImageSink {
-    let collection: Collection
+    let collection: any VectorCollection
     let embedder: ImageEmbedder
     let model: EmbeddingModel
     let batchSize: Int
@@ -11,16 +11,16 @@ final class ImageSink {
     var known: [String: String] = [:]
     var pending: [(url: URL, entity: Entity)] = []
 
-    init(collection: Collection, embedder: ImageEmbedder, model: EmbeddingModel, batchSize: Int, threads: Int?) async throws {
+    init(collection: any VectorCollection, embedder: ImageEmbedder, model: EmbeddingModel, batchSize: Int, threads: Int?) async throws {
         self.collection = collection; self.embedder = embedder; self.model = model
         self.batchSize = max(1, batchSize); self.threads = threads
         known = try await Self.knownHashes(collection)
     }
 
     /// path → content hash of the rows a collection holds.
-    static func knownHashes(_ c: Collection) async throws -> [String: String] {
+    static func knownHashes(_ c: any VectorCollection) async throws -> [String: String] {
         var known: [String: String] = [:]
-        for r in try await c.query(outputFields: ["path", "sha256"]) {
+        for r in try await c.query(filter: nil, where: nil, limit: nil, offset: 0, outputFields: ["path", "sha256"]) {
             if case let .string(p)? = r.fields["path"], case let .string(h)? = r.fields["sha256"] { known[p] = h }
         }
         return known
@@ -30,7 +30,7 @@ final class ImageSink {
         let path = url.path
         let old = known[path]
         if old == hash { return .unchanged }
-        if old != nil { try await collection.delete(where: { $0.value(of: "path") == .string(path) }) }
+        if old != nil { _ = try await collection.delete(filter: FilterExpression.equals("path", path)) }
         known[path] = hash
         let fields: [String: FieldValue] = ["path": .string(path), "modality": .string("image"), "chunk": .int(0),
                                             "size": .int(size), "sha256": .string(hash)]
@@ -46,7 +46,7 @@ final class ImageSink {
         let path = url.path
         let old = known[path]
         if old == hash { return (.unchanged, 0, nil) }
-        if old != nil { try await collection.delete(where: { $0.value(of: "path") == .string(path) }) }
+        if old != nil { _ = try await collection.delete(filter: FilterExpression.equals("path", path)) }
         let frames: [VideoFrameEmbedding]
         do { frames = try VideoEmbedder(images: embedder).embedFrames(contentsOf: url, threads: threads) } catch {
             known[path] = nil
@@ -66,7 +66,7 @@ final class ImageSink {
         var whole = fields(-1)
         whole["start_s"] = .double(frames.first!.start); whole["end_s"] = .double(frames.last!.end)
         entities.append(Entity(id: .string("\(path)#video"), vectors: ["vector": mean], fields: whole))
-        try await collection.upsert(entities, models: ["vector": model])
+        _ = try await collection.upsert(entities, models: ["vector": model])
         return (old == nil ? .added : .replaced, entities.count, nil)
     }
 
@@ -93,7 +93,7 @@ final class ImageSink {
                 guard let v = vectors[k] else { known[item.url.path] = nil; continue }
                 var e = item.entity; e.vectors = ["vector": v]; entities.append(e)
             }
-            if !entities.isEmpty { try await collection.upsert(entities, models: ["vector": model]) }
+            if !entities.isEmpty { _ = try await collection.upsert(entities, models: ["vector": model]) }
             written += entities.count
         }
         return (written, failures)

@@ -92,13 +92,13 @@ public struct IngestReport: Sendable {
 ///
 /// Example:
 /// ```swift
-/// let store = try VectorStore(path: "quiver.db")
+/// let store = try VectorStore(path: "quiver.db")   // or MilvusStore(address: "milvus://127.0.0.1:19530")
 /// let report = try await Ingestor(store: store).ingest(["notes/"])
 /// let hits = try await Searcher(store: store).search(text: "how do I reset the router?")
 /// ```
 public final class Ingestor: @unchecked Sendable {
     /// The store the collections are written to.
-    public let store: VectorStore
+    public let store: any VectorDatabase
     /// Models, collection base name, text splitting and batching.
     public let options: IngestOptions
     let home: ModelHome
@@ -106,7 +106,7 @@ public final class Ingestor: @unchecked Sendable {
 
     /// An ingester writing to `store`; models are loaded from `home` on first use (nothing is
     /// downloaded).
-    public init(store: VectorStore, options: IngestOptions = IngestOptions(), home: ModelHome = .fromEnvironment()) {
+    public init(store: any VectorDatabase, options: IngestOptions = IngestOptions(), home: ModelHome = .fromEnvironment()) {
         self.store = store; self.options = options; self.home = home
     }
 
@@ -272,8 +272,8 @@ public final class Ingestor: @unchecked Sendable {
     private func forgetSoundTrack(_ path: String, _ audio: AudioSink?) async throws {
         if let audio { return try await audio.forget(path: path) }
         let name = Self.collectionName(options.collection, .audio)
-        guard store.hasCollection(name) else { return }
-        try await store.collection(name).delete(where: { $0.value(of: "path") == .string(path) })
+        guard try await store.hasCollection(name) else { return }
+        _ = try await store.openCollection(name).delete(filter: FilterExpression.equals("path", path))
     }
 
     private func openTextSink() async throws -> TextSink {
@@ -308,9 +308,9 @@ public final class Ingestor: @unchecked Sendable {
     ]
 
     /// Opens (or creates) `name` bound to `model`, refusing a collection bound to another model.
-    static func openCollection(store: VectorStore, name: String, model: EmbeddingModel) async throws -> Collection {
-        if store.hasCollection(name) {
-            let c = try await store.collection(name)
+    static func openCollection(store: any VectorDatabase, name: String, model: EmbeddingModel) async throws -> any VectorCollection {
+        if try await store.hasCollection(name) {
+            let c = try await store.openCollection(name)
             guard let f = c.schema.vectorFields.first else { throw QuiverError.embeddingSpaceMismatch(collection: name, storedModel: "none", requestedModel: model.id) }
             guard f.model.id == model.id, f.dimension == model.dimension else {
                 throw QuiverError.embeddingSpaceMismatch(collection: name, storedModel: "\(f.model.id) (\(f.dimension)-d)",
@@ -322,7 +322,7 @@ public final class Ingestor: @unchecked Sendable {
                                       vectorFields: [VectorField(name: "vector", dimension: model.dimension, metric: .cosine, model: model)],
                                       scalarFields: scalarFields, enableDynamicField: true,
                                       description: "quiver ingest: \(model.id) vectors")
-        return try await store.createCollection(name, schema: schema)
+        return try await store.makeCollection(name, schema: schema)
     }
 
     static func sha256(_ data: Data) -> String {
@@ -333,7 +333,7 @@ public final class Ingestor: @unchecked Sendable {
 /// Text chunks waiting to be embedded, batched across files.
 final class TextSink {
     enum Status { case added, replaced, unchanged, empty }
-    let collection: Collection
+    let collection: any VectorCollection
     let embedder: TextEmbedder
     let model: EmbeddingModel
     let batchSize: Int
@@ -343,7 +343,7 @@ final class TextSink {
     var pending: [(Entity, String)] = []
     var pendingCount: Int { pending.count }
 
-    init(collection: Collection, embedder: TextEmbedder, model: EmbeddingModel, batchSize: Int, threads: Int?) async throws {
+    init(collection: any VectorCollection, embedder: TextEmbedder, model: EmbeddingModel, batchSize: Int, threads: Int?) async throws {
         self.collection = collection; self.embedder = embedder; self.model = model
         self.batchSize = max(1, batchSize); self.threads = threads
         known = try await ImageSink.knownHashes(collection)
@@ -353,7 +353,7 @@ final class TextSink {
         let old = known[path]
         if old == hash { return .unchanged }
         if old != nil {
-            try await collection.delete(where: { $0.value(of: "path") == .string(path) })
+            _ = try await collection.delete(filter: FilterExpression.equals("path", path))
         }
         let chunks = split.chunks(of: text)
         known[path] = hash
@@ -380,7 +380,7 @@ final class TextSink {
             var entities: [Entity] = []
             entities.reserveCapacity(n)
             for (k, (e, _)) in batch.enumerated() { var e = e; e.vectors = ["vector": vectors[k]]; entities.append(e) }
-            try await collection.upsert(entities, models: ["vector": model])
+            _ = try await collection.upsert(entities, models: ["vector": model])
             pending.removeFirst(n)
             written += n
             afterBatch(written)

@@ -18,6 +18,8 @@ public enum QuiverError: Error, CustomStringConvertible, Sendable, Equatable {
     case embeddingSpaceMismatch(collection: String, storedModel: String, requestedModel: String)
     /// A query cannot be compared with anything in the store, and why.
     case noCompatibleCollection(query: String, reason: String)
+    /// `quiver copy` could not copy a collection faithfully, and why.
+    case copyMismatch(collection: String, reason: String)
 
     /// The message shown to the user: what failed, naming the file, model or collection, and
     /// what to do about it.
@@ -38,6 +40,8 @@ public enum QuiverError: Error, CustomStringConvertible, Sendable, Equatable {
             return "collection '\(c)' holds \(stored) vectors; \(requested) vectors live in another space and cannot be added to it (use another --collection, or the same model)"
         case let .noCompatibleCollection(q, r):
             return "cannot search with \(q): \(r)"
+        case let .copyMismatch(c, r):
+            return "cannot copy collection '\(c)': \(r)"
         }
     }
 }

@@ -74,7 +74,7 @@ public struct SearchOutcome: Sendable {
 /// Thread-safe: the query models it loads are cached (under a lock) for the next queries.
 public final class Searcher: @unchecked Sendable {
     /// The store searched.
-    public let store: VectorStore
+    public let store: any VectorDatabase
     /// The base name given to the `Ingestor` (collections `<collection>_text`, `_image`, ...).
     public let collection: String
     let home: ModelHome
@@ -83,16 +83,16 @@ public final class Searcher: @unchecked Sendable {
 
     /// A searcher over the collections `<collection>_*` of `store`; query models are loaded from
     /// `home` on first use (nothing is downloaded).
-    public init(store: VectorStore, collection: String = "quiver", home: ModelHome = .fromEnvironment()) {
+    public init(store: any VectorDatabase, collection: String = "quiver", home: ModelHome = .fromEnvironment()) {
         self.store = store; self.collection = collection; self.home = home
     }
 
     /// The ingest collections of this base name that exist, by modality.
-    public func collections() async throws -> [(ContentModality, Collection)] {
-        var out: [(ContentModality, Collection)] = []
+    public func collections() async throws -> [(ContentModality, any VectorCollection)] {
+        var out: [(ContentModality, any VectorCollection)] = []
         for m in ContentModality.allCases {
             let name = Ingestor.collectionName(collection, m)
-            if store.hasCollection(name) { out.append((m, try await store.collection(name))) }
+            if try await store.hasCollection(name) { out.append((m, try await store.openCollection(name))) }
         }
         return out
     }
@@ -318,7 +318,7 @@ public final class Searcher: @unchecked Sendable {
     }
 
     /// Searches one collection; returns its hits, best first, ranked 1, 2, ...
-    private func run(_ q: [Float], model: EmbeddingModel?, on c: Collection, limit: Int, filter: String?,
+    private func run(_ q: [Float], model: EmbeddingModel?, on c: any VectorCollection, limit: Int, filter: String?,
                      into outcome: inout SearchOutcome) async throws -> [SearchResult] {
         let hits = try await c.search(SearchRequest(vectors: [q], model: model, limit: limit, filter: filter,
                                                     outputFields: ["*"]))[0]

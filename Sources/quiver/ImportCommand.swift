@@ -9,7 +9,7 @@ struct ImportCommand: AsyncParsableCommand {
         abstract: "Import vectors from an .npy file (float32, float64 or float16, shape n x d) into a collection.",
         discussion: "Creates the collection (primary key 'id', vector field 'vector') when it does not exist.")
 
-    @Option(help: "Store directory.") var db: String
+    @OptionGroup var database: DatabaseOptions
     @Option(help: "Collection name.") var collection: String
     @Option(help: "An .npy file of shape (n, dimension).") var vectors: String
     @Option(help: "Metric of a new collection: COSINE, IP or L2.") var metric: String = "COSINE"
@@ -24,12 +24,14 @@ struct ImportCommand: AsyncParsableCommand {
             throw ValidationError("--metric must be COSINE, IP or L2, not \(metric)")
         }
         let started = Date()
-        let n = try await RawVectorTools.importVectors(
-            .init(database: db, collection: collection, vectorsPath: vectors, metric: m, idsPath: ids, metadataPath: metadata,
-                  model: model, batchSize: batchSize, upsert: upsert)
-        ) { done, total in
-            FileHandle.standardError.write(Data("\rimported \(done)/\(total)".utf8))
-            if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
+        let n = try await database.with { store in
+            try await RawVectorTools.importVectors(
+                .init(database: database.location, collection: collection, vectorsPath: vectors, metric: m, idsPath: ids, metadataPath: metadata,
+                      model: model, batchSize: batchSize, upsert: upsert), into: store
+            ) { done, total in
+                FileHandle.standardError.write(Data("\rimported \(done)/\(total)".utf8))
+                if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
+            }
         }
         FileHandle.standardError.write(Data(String(format: "imported %d vectors into '%@' in %.2f s\n", n, collection, Date().timeIntervalSince(started)).utf8))
     }

@@ -8,7 +8,7 @@ struct IndexCommand: AsyncParsableCommand {
         commandName: "index",
         abstract: "Build an index (FLAT, HNSW, IVF_FLAT, IVF_SQ8) on a collection's vector field.")
 
-    @Option(help: "Store directory.") var db: String
+    @OptionGroup var database: DatabaseOptions
     @Option(help: "Collection name.") var collection: String
     @Option(help: "FLAT, HNSW, IVF_FLAT or IVF_SQ8.") var type: String
     @Option(name: .customLong("param"), help: "Build parameter NAME=NUMBER (M=16, efConstruction=200, nlist=1024); repeatable.")
@@ -20,7 +20,7 @@ struct IndexCommand: AsyncParsableCommand {
         }
         let p = try RawVectorTools.parseParams(params)
         let started = Date()
-        try await RawVectorTools.createIndex(database: db, collection: collection, kind: kind, params: p)
+        try await database.with { try await RawVectorTools.createIndex(in: $0, collection: collection, kind: kind, params: p) }
         FileHandle.standardError.write(Data(String(format: "built %@ index on '%@' in %.2f s\n", kind.rawValue, collection, Date().timeIntervalSince(started)).utf8))
     }
 }

@@ -26,7 +26,8 @@ struct IngestCommand: AsyncParsableCommand {
         chunk's text; audio and video rows keep start_s/end_s (seconds). Running again skips unchanged files and replaces the rows of changed ones. \
         Unreadable files are listed at the end and make the exit code 1; the rest is ingested.
 
-        The store is --db, else $QUIVER_DB, else ./quiver.db.
+        The store is --db, else $QUIVER_DB, else ./quiver.db; a milvus:// or http(s):// URL \
+        writes to a Milvus server (or Zilliz Cloud) instead, with --token / $MILVUS_TOKEN.
 
         Example:
           quiver ingest --db notes.db ~/notes
@@ -35,7 +36,7 @@ struct IngestCommand: AsyncParsableCommand {
 
     enum Split: String, ExpressibleByArgument { case chars, lines }
 
-    @Option(help: "Store directory (default: $QUIVER_DB or ./quiver.db).") var db: String?
+    @OptionGroup var database: DatabaseOptions
     @Option(help: "Base name of the collections (NAME_text, NAME_image, ...).") var collection: String = "quiver"
     @Option(help: "Model for text files.") var textModel: String = "all-MiniLM-L6-v2"
     @Option(help: "Model for images and video frames (default: an installed CLIP model, else efficientnet-lite0); a CLIP model lets text queries find them.") var imageModel: String?
@@ -57,8 +58,8 @@ struct IngestCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let path = StorePath.resolve(db)
-        let store = try VectorStore(path: path)
+        let path = database.location
+        let store = try await database.open()
         let opts = IngestOptions(collection: collection, textModel: textModel, imageModel: imageModel,
                                  audioModel: audioModel,
                                  split: split == .lines ? .lines : .characters(size: chunkSize, overlap: chunkOverlap),

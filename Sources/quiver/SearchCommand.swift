@@ -44,7 +44,7 @@ struct SearchCommand: AsyncParsableCommand {
 
     enum Format: String, ExpressibleByArgument { case table, json, jsonl }
 
-    @Option(help: "Store directory (default: $QUIVER_DB or ./quiver.db).") var db: String?
+    @OptionGroup var database: DatabaseOptions
     @Option(help: "Base name of the ingest collections (exact collection name with --vectors).") var collection: String = "quiver"
     @Argument(help: "The query: a text, or a file.") var query: String?
     @Option(help: "A query vector: a JSON array, or an .npy file holding one row.") var vector: String?
@@ -67,9 +67,8 @@ struct SearchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let path = StorePath.resolve(db)
-        if let vectors { return try await rawSearch(path: path, npy: vectors) }
-        let store = try VectorStore(path: path)
+        if let vectors { return try await rawSearch(npy: vectors) }
+        let store = try await database.open()
         let searcher = Searcher(store: store, collection: collection)
         let mods = modality.isEmpty ? nil : Set(modality.compactMap(ContentModality.init(rawValue:)))
         let outcome: SearchOutcome
@@ -96,11 +95,13 @@ struct SearchCommand: AsyncParsableCommand {
         }
     }
 
-    private func rawSearch(path: String, npy: String) async throws {
+    private func rawSearch(npy: String) async throws {
         guard (format ?? .jsonl) == .jsonl else { throw ValidationError("--vectors prints jsonl") }
         let p = try RawVectorTools.parseParams(params)
-        let results = try await RawVectorTools.search(database: path, collection: collection, queriesPath: npy, limit: limit,
-                                                      params: p, filter: filter, model: model)
+        let results = try await database.with {
+            try await RawVectorTools.search(in: $0, collection: collection, queriesPath: npy, limit: limit,
+                                            params: p, filter: filter, model: model)
+        }
         var out = ""
         for (i, hits) in results.enumerated() {
             out += RawVectorTools.jsonLine(query: i, hits: hits) + "\n"

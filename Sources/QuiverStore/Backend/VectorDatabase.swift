@@ -81,3 +81,19 @@ extension VectorStore: VectorDatabase {
 }
 
 extension Collection: VectorCollection {}
+
+extension VectorCollection {
+    /// The vector field named `name`, or the only one when `name` is nil.
+    /// - Throws: ``StoreError/invalidRequest(_:)`` naming the collection's vector fields.
+    public func resolveVectorField(_ name: String?) throws -> VectorField {
+        let fields = schema.vectorFields
+        if let name {
+            if let f = fields.first(where: { $0.name == name }) { return f }
+            throw StoreError.invalidRequest("collection '\(self.name)' has no vector field '\(name)' (it has \(fields.map(\.name).joined(separator: ", ")))")
+        }
+        guard fields.count == 1 else {
+            throw StoreError.invalidRequest("collection '\(self.name)' has \(fields.count) vector fields; name one (\(fields.map(\.name).joined(separator: ", ")))")
+        }
+        return fields[0]
+    }
+}

@@ -153,16 +153,5 @@ extension Collection {
     }
 
     /// The named vector field, or the only one when `name` is nil.
-    func vectorField(_ name: String?) throws -> VectorField {
-        if let name {
-            guard let f = schema.vectorField(named: name) else {
-                throw StoreError.invalidRequest("collection '\(self.name)' has no vector field '\(name)' (it has \(schema.vectorFields.map(\.name).joined(separator: ", ")))")
-            }
-            return f
-        }
-        guard schema.vectorFields.count == 1 else {
-            throw StoreError.invalidRequest("collection '\(self.name)' has \(schema.vectorFields.count) vector fields; name one (\(schema.vectorFields.map(\.name).joined(separator: ", ")))")
-        }
-        return schema.vectorFields[0]
-    }
+    func vectorField(_ name: String?) throws -> VectorField { try resolveVectorField(name) }
 }

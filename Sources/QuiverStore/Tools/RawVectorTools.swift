@@ -60,17 +60,39 @@ public enum RawVectorTools {
         let metadata = try o.metadataPath.map { try readMetadata($0, expected: m.rows) }
         let store = try VectorStore(path: o.database)
         do {
-            let c: Collection
-            if store.hasCollection(o.collection) {
-                c = try await store.collection(o.collection)
+            let n = try await importVectors(o, matrix: m, ids: ids, metadata: metadata, into: store, progress: progress)
+            try await store.close()
+            return n
+        } catch {
+            try? await store.close()
+            throw error
+        }
+    }
+
+    /// ``importVectors(_:progress:)`` into an open database of any backend (the embedded store or
+    /// Milvus); `o.database` is not used and the database is left open.
+    @discardableResult
+    public static func importVectors(_ o: ImportOptions, into store: any VectorDatabase,
+                                     progress: (Int, Int) -> Void = { _, _ in }) async throws -> Int {
+        let m = try NPY.read(path: o.vectorsPath)
+        let ids = try o.idsPath.map { try readIDs($0, expected: m.rows) } ?? (0..<m.rows).map { PrimaryKey.int(Int64($0)) }
+        let metadata = try o.metadataPath.map { try readMetadata($0, expected: m.rows) }
+        return try await importVectors(o, matrix: m, ids: ids, metadata: metadata, into: store, progress: progress)
+    }
+
+    static func importVectors(_ o: ImportOptions, matrix m: NPYMatrix, ids: [PrimaryKey], metadata: [[String: FieldValue]]?,
+                              into store: any VectorDatabase, progress: (Int, Int) -> Void) async throws -> Int {
+            let c: any VectorCollection
+            if try await store.hasCollection(o.collection) {
+                c = try await store.openCollection(o.collection)
             } else {
                 let keyType: PrimaryKeyType = ids.first.map { if case .string = $0 { return .string } else { return .int64 } } ?? .int64
                 let schema = CollectionSchema(primaryKey: PrimaryKeyField(name: "id", type: keyType),
                                               vectorFields: [VectorField(name: "vector", dimension: m.columns, metric: o.metric,
                                                                          model: EmbeddingModel(id: o.model, dimension: m.columns))])
-                c = try await store.createCollection(o.collection, schema: schema)
+                c = try await store.makeCollection(o.collection, schema: schema)
             }
-            let field = try c.vectorField(nil)
+            let field = try c.resolveVectorField(nil)
             let models = [field.name: EmbeddingModel(id: o.model, dimension: m.columns)]
             var done = 0
             while done < m.rows {
@@ -78,16 +100,12 @@ public enum RawVectorTools {
                 let batch = (done..<end).map { i in
                     Entity(id: ids[i], vectors: [field.name: m.row(i)], fields: metadata?[i] ?? [:])
                 }
-                if o.upsert { try await c.upsert(batch, models: models) } else { try await c.insert(batch, models: models) }
+                if o.upsert { _ = try await c.upsert(batch, models: models) } else { _ = try await c.insert(batch, models: models) }
                 done = end
                 progress(done, m.rows)
             }
-            try await store.close()
+            try await c.flush()
             return m.rows
-        } catch {
-            try? await store.close()
-            throw error
-        }
     }
 
     /// Builds an index on the collection's (only) vector field.
@@ -97,13 +115,18 @@ public enum RawVectorTools {
     public static func createIndex(database: String, collection: String, kind: IndexKind, params: [String: Double]) async throws {
         let store = try VectorStore(path: database)
         do {
-            let c = try await store.collection(collection)
-            try await c.createIndex(kind: kind, params: params)
+            try await createIndex(in: store, collection: collection, kind: kind, params: params)
             try await store.close()
         } catch {
             try? await store.close()
             throw error
         }
+    }
+
+    /// ``createIndex(database:collection:kind:params:)`` in an open database of any backend.
+    public static func createIndex(in store: any VectorDatabase, collection: String, kind: IndexKind, params: [String: Double]) async throws {
+        let c = try await store.openCollection(collection)
+        try await c.createIndex(field: nil, kind: kind, params: params)
     }
 
     /// Searches every row of an `.npy` query file; one hit list per query.
@@ -123,24 +146,33 @@ public enum RawVectorTools {
     public static func search(database: String, collection: String, queriesPath: String, limit: Int,
                               params: [String: Double] = [:], filter: String? = nil, outputFields: [String] = [],
                               model: String? = nil) async throws -> [[SearchHit]] {
-        let q = try NPY.read(path: queriesPath)
         let store = try VectorStore(path: database)
         do {
-            let c = try await store.collection(collection)
-            let f = try c.vectorField(nil)
-            guard q.columns == f.dimension else {
-                throw StoreError.invalidRequest("\(queriesPath) holds \(q.columns)-d queries; collection '\(collection)' field '\(f.name)' holds \(f.model.id) vectors (\(f.dimension)-d)")
-            }
-            let req = SearchRequest(field: f.name, vectors: (0..<q.rows).map { q.row($0) },
-                                    model: model.map { EmbeddingModel(id: $0, dimension: q.columns) },
-                                    limit: limit, filter: filter, outputFields: outputFields, params: params)
-            let hits = try await c.search(req)
+            let hits = try await search(in: store, collection: collection, queriesPath: queriesPath, limit: limit,
+                                        params: params, filter: filter, outputFields: outputFields, model: model)
             try await store.close()
             return hits
         } catch {
             try? await store.close()
             throw error
         }
+    }
+
+    /// ``search(database:collection:queriesPath:limit:params:filter:outputFields:model:)`` in an
+    /// open database of any backend (left open).
+    public static func search(in store: any VectorDatabase, collection: String, queriesPath: String, limit: Int,
+                              params: [String: Double] = [:], filter: String? = nil, outputFields: [String] = [],
+                              model: String? = nil) async throws -> [[SearchHit]] {
+        let q = try NPY.read(path: queriesPath)
+            let c = try await store.openCollection(collection)
+            let f = try c.resolveVectorField(nil)
+            guard q.columns == f.dimension else {
+                throw StoreError.invalidRequest("\(queriesPath) holds \(q.columns)-d queries; collection '\(collection)' field '\(f.name)' holds \(f.model.id) vectors (\(f.dimension)-d)")
+            }
+            let req = SearchRequest(field: f.name, vectors: (0..<q.rows).map { q.row($0) },
+                                    model: model.map { EmbeddingModel(id: $0, dimension: q.columns) },
+                                    limit: limit, filter: filter, outputFields: outputFields, params: params)
+            return try await c.search(req)
     }
 
     /// `{"query": i, "ids": [...], "scores": [...]}` for one query.
