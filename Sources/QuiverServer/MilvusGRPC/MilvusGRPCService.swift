@@ -544,7 +544,10 @@ struct MilvusGRPCService: MVMilvusService.SimpleServiceProtocol {
             }
             let (wire, _) = await wireSchema(c)
             let plan = try MilvusWireData.plan(fields, wire: wire, schema: c.schema, includePrimary: true)
-            let rows = try await c.query(filter: filter, limit: limit, offset: offset, outputFields: plan.storeFields)
+            // Milvus answers a query in primary-key order (and pages in that order); the store
+            // answers in insertion order (an upserted row moves to the end), so sort, then page.
+            var rows = try await c.query(filter: filter, limit: nil, offset: 0, outputFields: plan.storeFields).sorted { $0.id < $1.id }
+            rows = Array(rows.dropFirst(offset).prefix(limit ?? Int.max))
             r.fieldsData = MilvusWireData.columns(plan, schema: c.schema, rows: rows.map { ($0.id, $0.fields, $0.vectors) })
             r.outputFields = plan.names
             return r
