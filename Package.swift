@@ -102,6 +102,9 @@ let package = Package(
         .testTarget(name: "QuiverServerTests", dependencies: [
             "QuiverTestSupport", "QuiverServer", "Quiver", "QuiverStore",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            "QuiverMilvusWire",
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         ]),
         .testTarget(name: "QuiverMediaTests", dependencies: ["QuiverTestSupport", "QuiverMedia", "QuiverHub", "CQuiverImage"]),
     ],

@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 BIN="${1:-.build/release/quiver}"
 VENV="${QUIVER_CLIENT_VENV:-$HOME/.cache/quiver/client-venv}"
 PINS=(openai==3.57.0 numpy==2.4.6)
+# pymilvus and Milvus Lite for scripts/server/pymilvus_check.py (Quiver's Milvus gRPC endpoint).
+MILVUS_PINS=(pymilvus==3.0.2 milvus-lite==3.2.2)
 
 [ -x "$BIN" ] || { echo "client checks: no $BIN (build it: swift build -c release --product quiver)" >&2; exit 1; }
 if ! "$VENV/bin/python" -c 'import openai, numpy' 2>/dev/null; then
@@ -18,7 +20,13 @@ if ! "$VENV/bin/python" -c 'import openai, numpy' 2>/dev/null; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check "${PINS[@]}"
 fi
+if ! "$VENV/bin/python" -c 'import pymilvus, milvus_lite' 2>/dev/null; then
+  echo "client checks: adding ${MILVUS_PINS[*]} to $VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "${MILVUS_PINS[@]}"
+fi
 status=0
+echo "== scripts/server/pymilvus_check.py (quiver serve's Milvus gRPC and Milvus Lite; starts its own servers)"
+"$VENV/bin/python" scripts/server/pymilvus_check.py "$BIN" "$VENV/bin/milvus-lite" || status=1
 echo "== scripts/server/openai_client_check.py (starts its own servers)"
 "$VENV/bin/python" scripts/server/openai_client_check.py "$BIN" || status=1
 
@@ -26,7 +34,7 @@ echo "== scripts/server/openai_client_check.py (starts its own servers)"
 echo "== scripts/server/milvus_rest_check.py"
 DB="$(mktemp -d)"
 PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-"$BIN" serve --db "$DB/milvus.db" --port "$PORT" 2>"$DB/serve.log" &
+"$BIN" serve --db "$DB/milvus.db" --port "$PORT" --no-milvus 2>"$DB/serve.log" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$DB"' EXIT
 for _ in $(seq 100); do

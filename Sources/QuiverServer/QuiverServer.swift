@@ -59,10 +59,46 @@ public struct QuiverServer: Sendable {
         )
     }
 
+    /// The Milvus gRPC endpoint over this server's store and models, on `host:port` (defaults:
+    /// the configuration's host and `milvusPort`, else 19530); `run()` it to serve.
+    public func makeMilvusEndpoint(host: String? = nil, port: Int? = nil) -> MilvusEndpoint {
+        MilvusEndpoint(host: host ?? configuration.host, port: port ?? configuration.milvusPort ?? 19530,
+                       service: MilvusGRPCService(stores: stores, models: models, configuration: configuration),
+                       apiKey: configuration.apiKey)
+    }
+
     /// Serves until SIGINT or SIGTERM, then finishes the requests under way and returns.
-    /// - Parameter onServerRunning: called with the bound port once the server listens.
-    public func run(onServerRunning: (@Sendable (Int) async -> Void)? = nil) async throws {
-        try await buildApplication(onServerRunning: onServerRunning).runService()
+    /// With `milvusPort` set the Milvus gRPC endpoint is served too, and stops with the HTTP server.
+    /// - Parameters:
+    ///   - onServerRunning: called with the bound port once the server listens.
+    ///   - onMilvusRunning: called with the bound Milvus gRPC port once it listens.
+    /// - Throws: when a port cannot be bound.
+    public func run(onServerRunning: (@Sendable (Int) async -> Void)? = nil,
+                    onMilvusRunning: (@Sendable (Int) async -> Void)? = nil) async throws {
+        guard configuration.milvusPort != nil else {
+            try await buildApplication(onServerRunning: onServerRunning).runService()
+            try await stores.close()
+            return
+        }
+        let endpoint = makeMilvusEndpoint()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await endpoint.run() }
+            let port: Int
+            do { port = try await endpoint.listeningPort() } catch {
+                endpoint.stop()
+                group.cancelAll()
+                throw MilvusEndpointError(host: configuration.host, port: configuration.milvusPort ?? 0, underlying: error)
+            }
+            await onMilvusRunning?(port)
+            do {
+                try await buildApplication(onServerRunning: onServerRunning).runService()
+            } catch {
+                endpoint.stop()
+                throw error
+            }
+            endpoint.stop()
+            try await group.waitForAll()
+        }
         try await stores.close()
     }
 }

@@ -21,6 +21,8 @@ public struct ServerConfiguration: Sendable {
     public var threads: Int?
     /// Write one line per request to standard error.
     public var logRequests: Bool = true
+    /// TCP port of the Milvus gRPC endpoint on `host` (0 picks a free one; nil: off).
+    public var milvusPort: Int? = 19530
     /// Version reported by `/healthz`.
     public var version: String = "0.1.0"
 

@@ -18,6 +18,16 @@ struct ServeCommand: AsyncParsableCommand {
         describe,list,has,drop} and /v2/vectordb/entities/{insert,upsert,delete,get,query,search} \
         (Milvus RESTful API v2 over the store in --db); GET /healthz; GET /metrics (Prometheus).
 
+        Milvus gRPC (--milvus-port, default 19530, on --host; --no-milvus turns it off): \
+        pymilvus' MilvusClient("http://127.0.0.1:19530") works against the same store, with \
+        Milvus 2.5/2.6 behaviour as pymilvus 3.0.2 speaks it: collections, indexes, load/release, \
+        insert/upsert/delete, query (count(*), limit, offset), search (filters, metric, ef, nprobe, \
+        radius, group_by_field), flush. TEXTEMBEDDING functions (params model_name=a Quiver \
+        model) are run by Quiver: insert text only, search with text. With an API key the Milvus \
+        token must be the key. Not supported (UNIMPLEMENTED or an error naming it): partitions, \
+        aliases, databases other than default, users/roles, HybridSearch, BM25 functions, \
+        sparse/binary/bfloat16 vectors, Array fields, search iterators, AlterCollection.
+
         Example:
           quiver serve --port 8080 &
           curl -s localhost:8080/v1/embeddings -H 'Content-Type: application/json' \\
@@ -30,6 +40,12 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "TCP port (0 picks a free one).")
     var port: Int = 8080
+
+    @Option(help: "Port of the Milvus gRPC endpoint on --host (0 picks a free one and prints it).")
+    var milvusPort: Int = 19530
+
+    @Flag(help: "Do not serve the Milvus gRPC endpoint.")
+    var noMilvus = false
 
     @Option(help: "Vector database folder (default: QUIVER_DB, else ./quiver.db).")
     var db: String?
@@ -51,6 +67,10 @@ struct ServeCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port)") }
+        guard (0...65535).contains(milvusPort) else { throw ValidationError("--milvus-port must be in 0...65535, got \(milvusPort)") }
+        if !noMilvus && milvusPort != 0 && milvusPort == port {
+            throw ValidationError("--milvus-port \(milvusPort) is also --port; give them different ports (or --no-milvus)")
+        }
         guard maxBody > 0 else { throw ValidationError("--max-body must be positive, got \(maxBody)") }
         guard maxInputs > 0 else { throw ValidationError("--max-inputs must be positive, got \(maxInputs)") }
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive, got \(threads)") }
@@ -67,6 +87,7 @@ struct ServeCommand: AsyncParsableCommand {
         config.threads = threads
         config.logRequests = !quiet
         config.version = QuiverCommand.configuration.version
+        config.milvusPort = noMilvus ? nil : milvusPort
         if config.apiKey == nil && !["127.0.0.1", "localhost", "::1"].contains(host) {
             warn("listening on \(host) without an API key: anyone who reaches this port can use the server; set --api-key or QUIVER_API_KEY")
         }
@@ -74,9 +95,11 @@ struct ServeCommand: AsyncParsableCommand {
         let host = self.host
         let modelRoot = config.modelHome.root.path
         let auth = config.apiKey == nil ? "no API key" : "API key required"
-        try await server.run { port in
+        try await server.run(onServerRunning: { port in
             FileHandle.standardError.write(Data("quiver serve: listening on http://\(host):\(port) (\(auth); models from \(modelRoot))\n".utf8))
-        }
+        }, onMilvusRunning: { port in
+            FileHandle.standardError.write(Data("quiver serve: Milvus gRPC on \(host):\(port) (pymilvus: MilvusClient(\"http://\(host):\(port)\"))\n".utf8))
+        })
         FileHandle.standardError.write(Data("quiver serve: stopped\n".utf8))
     }
 }

@@ -71,7 +71,7 @@ def reference_vectors(binary):
 
 def start(binary, *args):
     port = free_port()
-    server = subprocess.Popen([binary, "serve", "--port", str(port), *args],
+    server = subprocess.Popen([binary, "serve", "--port", str(port), "--no-milvus", *args],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     for _ in range(200):
