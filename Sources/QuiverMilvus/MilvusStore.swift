@@ -1,0 +1,168 @@
+import Foundation
+import GRPCCore
+import QuiverMilvusWire
+import QuiverStore
+import SwiftProtobuf
+
+/// A Milvus server (or Zilliz Cloud) as a ``VectorDatabase``, over Milvus' gRPC API.
+///
+/// ```swift
+/// let db = try await MilvusStore(address: "milvus://127.0.0.1:19530", token: "root:Milvus")
+/// let docs = try await db.makeCollection("docs", schema: .quick(dimension: 384, model: model))
+/// try await docs.insert(entities, models: ["vector": model])
+/// ```
+///
+/// Behaves like the embedded ``VectorStore``: the model binding of each vector field is stored
+/// with the collection (property `quiver.schema`) and checked on every insert and search; new
+/// collections get Strong consistency and are indexed (FLAT, exact) and loaded so they are
+/// searchable at once; reads use Strong consistency so a write is visible to the next read.
+/// Differences: `query` without a filter returns entities in primary key order (not insertion
+/// order); row predicates (`where:`) are not supported.
+public final class MilvusStore: VectorDatabase {
+    let conn: MilvusConnection
+    /// Seconds to wait for a collection to load or an index to build.
+    let loadTimeout: Double
+
+    /// The server address, without credentials (e.g. `milvus://127.0.0.1:19530`).
+    public var location: String { conn.server }
+    /// The database used (empty: the server's default database).
+    public var dbName: String { conn.dbName }
+
+    /// Connects to a Milvus server and checks that it answers and accepts the credentials.
+    /// - Parameters:
+    ///   - address: `milvus://host[:port]`, `http://host[:port]` (plaintext, default port 19530),
+    ///     `https://host[:port]` (TLS, default port 443: Zilliz Cloud) or `unix:/path`.
+    ///   - token: `user:password` or an API key, sent as `authorization: base64(token)` on every
+    ///     call; nil for a server without authorization (or `user:password@` in the address).
+    ///   - dbName: the Milvus database (sent as `dbname` metadata); nil for the default (or a
+    ///     path in the address, `milvus://host:port/mydb`).
+    ///   - caFile: a PEM file of CA certificates to trust for `https://` instead of the system roots.
+    ///   - timeout: seconds each call may take before it fails with ``MilvusError/timeout(server:collection:operation:seconds:)``.
+    ///   - loadTimeout: seconds to wait for a collection to load or an index to build.
+    /// - Throws: ``MilvusError/invalidAddress(_:reason:)``, `unreachable`, `unauthenticated`,
+    ///   `tls`, `timeout`.
+    public init(address: String, token: String? = nil, dbName: String? = nil, caFile: String? = nil,
+                timeout: Double = 30, loadTimeout: Double = 120) async throws {
+        let a = try MilvusAddress(parsing: address)
+        conn = try MilvusConnection(address: a, token: token, dbName: dbName, caFile: caFile, timeout: timeout)
+        self.loadTimeout = loadTimeout
+        do {
+            _ = try await listCollections()
+        } catch {
+            conn.close()
+            throw error
+        }
+    }
+
+    /// The server's version string (e.g. `v2.3.5-lite`, `milvus_lite-3.2.2`).
+    public func serverVersion() async throws -> String {
+        let r = try await conn.call("GetVersion", safe: true) { s, m, o in try await s.getVersion(MVGetVersionRequest(), metadata: m, options: o) }
+        try conn.check(r.status, "GetVersion", collection: nil)
+        return r.version
+    }
+
+    /// Creates a collection, indexes every vector field with FLAT (exact search, the metric of
+    /// the field) and loads it, so it can be searched at once; ``MilvusCollection/createIndex(field:kind:params:)``
+    /// replaces that index.
+    /// - Throws: `StoreError.invalidSchema`, `StoreError.collectionExists`, `MilvusError`.
+    public func makeCollection(_ name: String, schema: CollectionSchema) async throws -> any VectorCollection {
+        try await createCollection(name, schema: schema)
+    }
+
+    /// ``makeCollection(_:schema:)`` returning the concrete type.
+    public func createCollection(_ name: String, schema: CollectionSchema) async throws -> MilvusCollection {
+        try schema.validate(collection: name)
+        if try await hasCollection(name) { throw StoreError.collectionExists(name) }
+        var req = MVCreateCollectionRequest()
+        req.dbName = conn.dbName
+        req.collectionName = name
+        req.schema = try MilvusSchemaCodec.wireSchema(schema, name: name).serializedBytes()
+        req.consistencyLevel = 0  // Strong
+        req.properties = [MilvusSchemaCodec.kv(MilvusSchemaCodec.propertyKey, try MilvusSchemaCodec.encodeSchema(schema))]
+        let r = try await conn.call("CreateCollection", collection: name, safe: false) { [req] s, m, o in
+            try await s.createCollection(req, metadata: m, options: o)
+        }
+        try conn.check(r, "CreateCollection", collection: name)
+        let c = try await open(name)
+        try await c.ensureLoaded()
+        return c
+    }
+
+    /// Opens an existing collection (made by Quiver, or by another client: then its vector
+    /// fields take raw vectors, model `none`). Loads it when it is not loaded, after creating a
+    /// FLAT index on vector fields that have none.
+    /// - Throws: `StoreError.collectionNotFound`, `MilvusError`.
+    public func openCollection(_ name: String) async throws -> any VectorCollection {
+        try await collection(name)
+    }
+
+    /// ``openCollection(_:)`` returning the concrete type.
+    public func collection(_ name: String) async throws -> MilvusCollection {
+        let c = try await open(name)
+        try await c.ensureLoaded()
+        return c
+    }
+
+    func open(_ name: String) async throws -> MilvusCollection {
+        var req = MVDescribeCollectionRequest()
+        req.dbName = conn.dbName
+        req.collectionName = name
+        let r = try await conn.call("DescribeCollection", collection: name, safe: true) { [req] s, m, o in
+            try await s.describeCollection(req, metadata: m, options: o)
+        }
+        try conn.check(r.status, "DescribeCollection", collection: name)
+        if let stored = MilvusSchemaCodec.storedSchema(r.properties) {
+            return MilvusCollection(store: self, name: name, schema: stored, wire: r.schema, bound: true)
+        }
+        let c = MilvusCollection(store: self, name: name, schema: MilvusSchemaCodec.foreignSchema(r.schema, metrics: [:]), wire: r.schema, bound: false)
+        // Metrics of a foreign collection come from its indexes.
+        let metrics = try await c.describeIndexes().reduce(into: [String: Metric]()) { $0[$1.field] = $1.metric }
+        return MilvusCollection(store: self, name: name, schema: MilvusSchemaCodec.foreignSchema(r.schema, metrics: metrics), wire: r.schema, bound: false)
+    }
+
+    /// True when the collection exists.
+    public func hasCollection(_ name: String) async throws -> Bool {
+        var req = MVHasCollectionRequest()
+        req.dbName = conn.dbName
+        req.collectionName = name
+        let r = try await conn.call("HasCollection", collection: name, safe: true) { [req] s, m, o in
+            try await s.hasCollection(req, metadata: m, options: o)
+        }
+        try conn.check(r.status, "HasCollection", collection: name)
+        return r.value
+    }
+
+    /// The collection names of the database, sorted.
+    public func listCollections() async throws -> [String] {
+        var req = MVShowCollectionsRequest()
+        req.dbName = conn.dbName
+        let r = try await conn.call("ShowCollections", safe: true) { [req] s, m, o in
+            try await s.showCollections(req, metadata: m, options: o)
+        }
+        try conn.check(r.status, "ShowCollections", collection: nil)
+        return r.collectionNames.sorted()
+    }
+
+    /// Schema, live count (`count(*)`, which excludes deleted entities) and indexes.
+    public func describeCollection(_ name: String) async throws -> CollectionInfo {
+        try await collection(name).describe()
+    }
+
+    /// Drops a collection and its data.
+    /// - Throws: `StoreError.collectionNotFound`, `MilvusError`.
+    public func dropCollection(_ name: String) async throws {
+        guard try await hasCollection(name) else { throw StoreError.collectionNotFound(name) }
+        var req = MVDropCollectionRequest()
+        req.dbName = conn.dbName
+        req.collectionName = name
+        let r = try await conn.call("DropCollection", collection: name, safe: true) { [req] s, m, o in
+            try await s.dropCollection(req, metadata: m, options: o)
+        }
+        try conn.check(r, "DropCollection", collection: name)
+    }
+
+    /// Closes the connection; the store is not usable afterwards.
+    public func close() async throws {
+        conn.close()
+    }
+}
