@@ -52,8 +52,8 @@ final class MilvusConnection: Sendable {
         switch address.endpoint {
         case let .unixSocket(p): target = .unixDomainSocket(path: p)
         case let .host(h, port):
-            if h.split(separator: ".").count == 4, h.allSatisfy({ $0.isNumber || $0 == "." }) { target = .ipv4(host: h, port: port) }
-            else if h.contains(":") { target = .ipv6(host: h, port: port) }
+            if h.split(separator: ".").count == 4, h.allSatisfy({ $0.isNumber || $0 == "." }) { target = .ipv4(address: h, port: port) }
+            else if h.contains(":") { target = .ipv6(address: h, port: port) }
             else { target = .dns(host: h, port: port) }
         }
         var config = Transport.Config.defaults
