@@ -164,7 +164,8 @@ extension MilvusCollection {
             c.type = t
             let values = batch.map { $0.scalars[si] }
             let present = f.nullable ? values.filter { $0 != .null } : values
-            if f.nullable { c.validData = values.map { $0 != .null } }
+            // Newer servers want validity flags for nullable fields and fields with a default.
+            if f.nullable || f.defaultValue != nil { c.validData = values.map { $0 != .null } }
             switch t {
             case MilvusType.bool: c.scalars.boolData.data = present.map { if case let .bool(b) = $0 { return b }; return false }
             case MilvusType.int8, MilvusType.int16, MilvusType.int32:
