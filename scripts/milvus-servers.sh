@@ -106,14 +106,28 @@ start() {
     >"$dir/lite.log" 2>&1 &
   echo $! >"$dir/lite.pid"
 
-  local proxy; proxy=$(free_port)
-  local args=(--data "$dir/standalone" --proxy-port "$proxy" --authorization-enabled true)
-  for opt in etcd-port root-coord-port proxy-internal-port query-coord-port query-node-port \
+  # Every port on a free one, so this instance runs beside any other Milvus on the machine:
+  # the flags of milvus-server, plus the embedded etcd's peer port (an etcd config file named by
+  # ETCD_CONFIG_PATH, Milvus' env form of etcd.config.path) and the metrics port (METRICS_PORT).
+  local proxy etcd_client etcd_peer metrics
+  proxy=$(free_port); etcd_client=$(free_port); etcd_peer=$(free_port); metrics=$(free_port)
+  local args=(--data "$dir/standalone" --proxy-port "$proxy" --etcd-port "$etcd_client" --authorization-enabled true)
+  for opt in root-coord-port proxy-internal-port query-coord-port query-node-port \
              index-coord-port index-node-port data-coord-port data-node-port; do
     args+=("--$opt" "$(free_port)")
   done
   mkdir -p "$dir/standalone"
-  nohup "$SERVER_VENV/bin/milvus-server" "${args[@]}" >"$dir/standalone.log" 2>&1 &
+  cat >"$dir/embedEtcd.yaml" <<EOF
+name: default
+data-dir: $dir/standalone/data/etcd.data
+listen-client-urls: http://127.0.0.1:$etcd_client
+advertise-client-urls: http://127.0.0.1:$etcd_client
+listen-peer-urls: http://127.0.0.1:$etcd_peer
+initial-advertise-peer-urls: http://127.0.0.1:$etcd_peer
+initial-cluster: default=http://127.0.0.1:$etcd_peer
+EOF
+  ETCD_CONFIG_PATH="$dir/embedEtcd.yaml" METRICS_PORT="$metrics" \
+    nohup "$SERVER_VENV/bin/milvus-server" "${args[@]}" >"$dir/standalone.log" 2>&1 &
   echo $! >"$dir/standalone.pid"
 
   wait_healthy "Milvus Lite" "http://127.0.0.1:$lite_port" "" 60 "$dir/lite.log" || { stop; exit 1; }

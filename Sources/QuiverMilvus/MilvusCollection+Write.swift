@@ -312,23 +312,28 @@ extension MilvusCollection {
 
 /// IEEE half precision, by hand (Swift's `Float16` is not available on every platform).
 enum Half {
+    /// float → half bits, rounding to nearest even (as the embedded store rounds float16 fields).
     static func bits(_ f: Float) -> UInt16 {
-        let x = f.bitPattern
-        let sign = UInt16((x >> 16) & 0x8000)
-        let exp = Int((x >> 23) & 0xff) - 127 + 15
-        var mant = x & 0x7f_ffff
-        if exp <= 0 {
-            if exp < -10 { return sign }
-            mant |= 0x80_0000
-            let shift = UInt32(14 - exp)
-            var h = UInt16(mant >> shift)
-            if (mant >> (shift - 1)) & 1 != 0 { h += 1 }
-            return sign | h
+        let b = f.bitPattern
+        let sign = UInt16((b >> 16) & 0x8000)
+        let exp = Int((b >> 23) & 0xFF)
+        let mant = b & 0x7F_FFFF
+        if exp == 0xFF { return sign | 0x7C00 | (mant != 0 ? 0x200 : 0) }
+        let e = exp - 127 + 15
+        if e >= 0x1F { return sign | 0x7C00 }
+        if e <= 0 {
+            if e < -10 { return sign }
+            let m = mant | 0x80_0000
+            let shift = UInt32(14 - e)
+            var h = m >> shift
+            let rem = m & ((1 << shift) - 1), halfway = UInt32(1) << (shift - 1)
+            if rem > halfway || (rem == halfway && (h & 1) == 1) { h += 1 }
+            return sign | UInt16(h)
         }
-        if exp >= 31 { return sign | 0x7c00 }
-        var h = UInt32(exp) << 10 | (mant >> 13)
-        if mant & 0x1000 != 0 { h += 1 }  // round half up
-        return sign | UInt16(truncatingIfNeeded: h)
+        var h = UInt32(e) << 10 | (mant >> 13)
+        let rem = mant & 0x1FFF
+        if rem > 0x1000 || (rem == 0x1000 && (h & 1) == 1) { h += 1 }
+        return sign | UInt16(h)
     }
 
     static func float(_ h: UInt16) -> Float {

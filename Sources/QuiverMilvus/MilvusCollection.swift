@@ -262,8 +262,22 @@ public final class MilvusCollection: VectorCollection {
     /// Builds an index (FLAT, HNSW, IVF_FLAT, IVF_SQ8) with the field's metric, replacing the
     /// field's index, then loads the collection. Parameters go to Milvus as given (`M`,
     /// `efConstruction`, `nlist`).
+    ///
+    /// Milvus needs every build parameter: missing ones get the embedded store's defaults (HNSW
+    /// `M` 16, `efConstruction` 200; IVF `nlist` 128), and IVF_SQ8's `rerank` (an embedded-store
+    /// parameter Milvus does not have) is left out.
     public func createIndex(field: String?, kind: IndexKind, params: [String: Double]) async throws {
-        try await createIndex(field: field, indexType: kind.rawValue, params: params)
+        var p = params
+        switch kind {
+        case .hnsw:
+            if p["M"] == nil { p["M"] = 16 }
+            if p["efConstruction"] == nil { p["efConstruction"] = 200 }
+        case .ivfFlat, .ivfSQ8:
+            if p["nlist"] == nil { p["nlist"] = 128 }
+            p["rerank"] = nil
+        case .flat: break
+        }
+        try await createIndex(field: field, indexType: kind.rawValue, params: p)
     }
 
     /// Drops a vector field's index. The collection is released; the next read indexes it with

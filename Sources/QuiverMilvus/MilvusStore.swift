@@ -54,6 +54,18 @@ public final class MilvusStore: VectorDatabase {
         }
     }
 
+    /// The database a `--db` value names: a ``MilvusStore`` for a Milvus address
+    /// (``MilvusAddress/isMilvusAddress(_:)``), otherwise the embedded ``VectorStore`` in that folder.
+    /// - Parameters: as ``init(address:token:dbName:caFile:timeout:loadTimeout:)``; `token`,
+    ///   `dbName` and `caFile` are ignored for a folder.
+    public static func open(_ location: String, token: String? = nil, dbName: String? = nil, caFile: String? = nil,
+                            timeout: Double = 30) async throws -> any VectorDatabase {
+        if MilvusAddress.isMilvusAddress(location) {
+            return try await MilvusStore(address: location, token: token, dbName: dbName, caFile: caFile, timeout: timeout)
+        }
+        return try VectorStore(path: location)
+    }
+
     /// The server's version string (e.g. `v2.3.5-lite`, `milvus_lite-3.2.2`).
     public func serverVersion() async throws -> String {
         let r = try await conn.call("GetVersion", safe: true) { s, m, o in try await s.getVersion(MVGetVersionRequest(), metadata: m, options: o) }
