@@ -120,10 +120,8 @@ final class MilvusConnection: Sendable {
             return .unauthenticated(server: server, reason: e.message)
         case .unavailable:
             let l = text.lowercased()
-            if tls || l.contains("ssl") || l.contains("tls") || l.contains("certificate") || l.contains("handshake") {
-                if l.contains("ssl") || l.contains("tls") || l.contains("certificate") || l.contains("handshake") || l.contains("alert") {
-                    return .tls(server: server, reason: text)
-                }
+            if ["ssl", "tls", "certificate", "handshake", "alert"].contains(where: { l.contains($0) }) {
+                return .tls(server: server, reason: text)
             }
             return .unreachable(server: server, reason: text)
         case .unimplemented:

@@ -177,4 +177,6 @@ public final class MilvusStore: VectorDatabase {
     public func close() async throws {
         conn.close()
     }
+
+    deinit { conn.close() }
 }

@@ -105,4 +105,32 @@ final class MilvusConnectionTests: XCTestCase {
         }
         try await db.close()
     }
+
+    func testUnknownDatabaseQuotesTheServer() async throws {
+        guard let address = Backend.standalone.address else {
+            if Backend.required { XCTFail("QUIVER_MILVUS_STANDALONE not set") }
+            throw XCTSkip("QUIVER_MILVUS_STANDALONE not set")
+        }
+        do {
+            _ = try await MilvusStore(address: address, token: Backend.standalone.token, dbName: "qv_no_such_db", timeout: 10)
+            XCTFail("an unknown database was accepted")
+        } catch let e as MilvusError {
+            guard case let .server(_, _, op, _, reason) = e else { return XCTFail("\(e)") }
+            XCTAssertEqual(op, "ShowCollections")
+            XCTAssertTrue(reason.contains("qv_no_such_db") || reason.lowercased().contains("database"), reason)
+        }
+    }
+
+    func testOpenPicksTheBackendFromTheLocation() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("quiver-mv-open-\(UUID().uuidString)").path
+        let local = try await MilvusStore.open(dir)
+        XCTAssertTrue(local is VectorStore)
+        XCTAssertEqual(local.location, dir)
+        try await local.close()
+        guard let address = Backend.lite.address else { throw XCTSkip("QUIVER_MILVUS_LITE not set") }
+        let remote = try await MilvusStore.open(address)
+        XCTAssertTrue(remote is MilvusStore)
+        XCTAssertEqual(remote.location, address)
+        try await remote.close()
+    }
 }
