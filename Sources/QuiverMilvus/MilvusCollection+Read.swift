@@ -47,13 +47,16 @@ extension MilvusCollection {
         req.collectionName = name
         req.expr = expr
         req.outputFields = outputFields
-        req.consistencyLevel = 0
+        let (level, guarantee, token) = store.readConsistency()
+        req.consistencyLevel = level
+        req.guaranteeTimestamp = guarantee
         req.useDefaultConsistency = false
         if let limit { req.queryParams.append(Self.kv("limit", String(limit))) }
         if offset > 0 { req.queryParams.append(Self.kv("offset", String(offset))) }
         let r = try await whileLoaded {
             let r = try await conn.call("Query", collection: name, safe: true) { [req] s, m, o in try await s.query(req, metadata: m, options: o) }
             try conn.check(r.status, "Query", collection: name)
+            store.readDone(token)
             return r
         }
         return r
@@ -239,7 +242,9 @@ extension MilvusCollection {
         req.placeholderGroup = try group.serializedBytes()
         req.outputFields = out.wireNames
         req.nq = Int64(request.vectors.count)
-        req.consistencyLevel = 0
+        let (level, guarantee, token) = store.readConsistency()
+        req.consistencyLevel = level
+        req.guaranteeTimestamp = guarantee
         req.useDefaultConsistency = false
         req.searchParams = [
             Self.kv("anns_field", f.name), Self.kv("topk", String(request.limit)), Self.kv("metric_type", f.metric.rawValue),
@@ -249,6 +254,7 @@ extension MilvusCollection {
         let r = try await whileLoaded {
             let r = try await conn.call("Search", collection: name, safe: true) { [req] s, m, o in try await s.search(req, metadata: m, options: o) }
             try conn.check(r.status, "Search", collection: name)
+            store.readDone(token)
             return r
         }
         let res = r.results

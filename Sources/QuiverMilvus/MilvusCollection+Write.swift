@@ -231,6 +231,7 @@ extension MilvusCollection {
                 r = try await conn.call(op, collection: name, safe: false) { [req] s, m, o in try await s.insert(req, metadata: m, options: o) }
             }
             try conn.check(r.status, op, collection: name)
+            store.noteWrite(r.timestamp)
             if pk.autoID && !upsert {
                 let got: [PrimaryKey]
                 switch r.ids.idField {
@@ -296,11 +297,12 @@ extension MilvusCollection {
         req.dbName = conn.dbName
         req.collectionName = name
         req.expr = expr
-        req.consistencyLevel = 0
+        req.consistencyLevel = store.readConsistency().level
         let r = try await whileLoaded {
             try await conn.call("Delete", collection: name, safe: true) { [req] s, m, o in try await s.delete(req, metadata: m, options: o) }
         }
         try conn.check(r.status, "Delete", collection: name)
+        store.noteWrite(r.timestamp)
         if r.deleteCnt > 0 { return Int(r.deleteCnt) }
         switch r.ids.idField {
         case let .intID(a)?: return a.data.count

@@ -3,6 +3,26 @@ import GRPCCore
 import QuiverMilvusWire
 import QuiverStore
 import SwiftProtobuf
+import Synchronization
+
+/// How fresh reads (query, count, get, search) must be; the Milvus consistency levels.
+public enum MilvusConsistency: String, Sendable, CaseIterable {
+    /// Every read sees every write acknowledged before it, by anyone (Milvus waits for its
+    /// time tick: on Milvus 2.3 about 200 ms per read). The default, like the embedded store.
+    case strong = "Strong"
+    /// Every read sees the writes of this ``MilvusStore`` (read your own writes), without
+    /// waiting for later ones: much faster on Milvus 2.3; other clients' writes may show late.
+    case session = "Session"
+    /// Reads may miss the last few seconds of writes.
+    case bounded = "Bounded"
+    /// Reads may miss any recent write.
+    case eventually = "Eventually"
+
+    var level: Int32 {
+        switch self { case .strong: return 0; case .session: return 1; case .bounded: return 2; case .eventually: return 3 }
+    }
+}
+
 
 /// A Milvus server (or Zilliz Cloud) as a ``VectorDatabase``, over Milvus' gRPC API.
 ///
@@ -22,6 +42,30 @@ public final class MilvusStore: VectorDatabase {
     let conn: MilvusConnection
     /// Seconds to wait for a collection to load or an index to build.
     let loadTimeout: Double
+    /// The consistency of reads (and of new collections).
+    public let consistency: MilvusConsistency
+    /// For Session reads: the newest timestamp Milvus gave a write of this store, and writes
+    /// answered without a timestamp (Milvus 2.3's delete), which make reads Strong until a Strong
+    /// read has seen them.
+    struct WriteClock { var last: UInt64 = 0; var untimed = 0; var seen = 0 }
+    let writes = Mutex(WriteClock())
+
+    func noteWrite(_ ts: UInt64) {
+        writes.withLock { w in if ts == 0 { w.untimed += 1 } else { w.last = max(w.last, ts) } }
+    }
+
+    /// A read's consistency level, the timestamp it must see (0: none), and a token for ``readDone(_:)``.
+    func readConsistency() -> (level: Int32, guarantee: UInt64, token: Int) {
+        guard consistency == .session else { return (consistency.level, 0, 0) }
+        let w = writes.withLock { $0 }
+        if w.untimed > w.seen { return (MilvusConsistency.strong.level, 0, w.untimed) }
+        return (consistency.level, max(w.last, 1), 0)
+    }
+
+    /// A Strong read made for untimed writes succeeded: they are visible now.
+    func readDone(_ token: Int) {
+        if token > 0 { writes.withLock { $0.seen = max($0.seen, token) } }
+    }
 
     /// The server address, without credentials (e.g. `milvus://127.0.0.1:19530`).
     public var location: String { conn.server }
@@ -39,13 +83,16 @@ public final class MilvusStore: VectorDatabase {
     ///   - caFile: a PEM file of CA certificates to trust for `https://` instead of the system roots.
     ///   - timeout: seconds each call may take before it fails with ``MilvusError/timeout(server:collection:operation:seconds:)``.
     ///   - loadTimeout: seconds to wait for a collection to load or an index to build.
+    ///   - consistency: how fresh reads must be (default Strong; Session reads this store's own
+    ///     writes without waiting for Milvus' time tick).
     /// - Throws: ``MilvusError/invalidAddress(_:reason:)``, `unreachable`, `unauthenticated`,
     ///   `tls`, `timeout`.
     public init(address: String, token: String? = nil, dbName: String? = nil, caFile: String? = nil,
-                timeout: Double = 30, loadTimeout: Double = 120) async throws {
+                timeout: Double = 30, loadTimeout: Double = 120, consistency: MilvusConsistency = .strong) async throws {
         let a = try MilvusAddress(parsing: address)
         conn = try MilvusConnection(address: a, token: token, dbName: dbName, caFile: caFile, timeout: timeout)
         self.loadTimeout = loadTimeout
+        self.consistency = consistency
         do {
             _ = try await listCollections()
         } catch {
@@ -59,9 +106,10 @@ public final class MilvusStore: VectorDatabase {
     /// - Parameters: as ``init(address:token:dbName:caFile:timeout:loadTimeout:)``; `token`,
     ///   `dbName` and `caFile` are ignored for a folder.
     public static func open(_ location: String, token: String? = nil, dbName: String? = nil, caFile: String? = nil,
-                            timeout: Double = 30) async throws -> any VectorDatabase {
+                            timeout: Double = 30, consistency: MilvusConsistency = .strong) async throws -> any VectorDatabase {
         if MilvusAddress.isMilvusAddress(location) {
-            return try await MilvusStore(address: location, token: token, dbName: dbName, caFile: caFile, timeout: timeout)
+            return try await MilvusStore(address: location, token: token, dbName: dbName, caFile: caFile, timeout: timeout,
+                                         consistency: consistency)
         }
         return try VectorStore(path: location)
     }
@@ -89,7 +137,7 @@ public final class MilvusStore: VectorDatabase {
         req.dbName = conn.dbName
         req.collectionName = name
         req.schema = try MilvusSchemaCodec.wireSchema(schema, name: name).serializedBytes()
-        req.consistencyLevel = 0  // Strong
+        req.consistencyLevel = consistency.level
         req.properties = [MilvusSchemaCodec.kv(MilvusSchemaCodec.propertyKey, try MilvusSchemaCodec.encodeSchema(schema))]
         let r = try await conn.call("CreateCollection", collection: name, safe: false) { [req] s, m, o in
             try await s.createCollection(req, metadata: m, options: o)

@@ -81,7 +81,8 @@ final class BehaviourTests: XCTestCase {
         do { _ = try await body(); return "no error" } catch { return "\(error)" }
     }
 
-    func compare(_ scenario: (any VectorDatabase, String) async throws -> Observed, test: String) async throws -> Observed {
+    func compare(_ scenario: (any VectorDatabase, String) async throws -> Observed, test: String,
+                 consistency: MilvusConsistency = .strong) async throws -> Observed {
         // One name for every backend, so messages that name the collection compare equal.
         let name = uniqueName(test)
         let embedded = try await Backend.embedded.open()!
@@ -89,7 +90,7 @@ final class BehaviourTests: XCTestCase {
         try await embedded.close()
         var ran = 0
         for b in Backend.servers {
-            guard let db = try await b.open() else { continue }
+            guard let db = try await b.open(consistency: consistency) else { continue }
             ran += 1
             let got = try await scenario(db, name)
             XCTAssertEqual(got.parts.count, reference.parts.count)
@@ -113,6 +114,12 @@ final class BehaviourTests: XCTestCase {
         XCTAssertEqual(d["count empty"], "0")
         XCTAssertTrue(d["insert existing id"]!.contains("already exists"))
         XCTAssertTrue(d["model mismatch insert"]!.contains("holds test-model-8 vectors"))
+    }
+
+    /// Session consistency still reads this store's own writes at once.
+    func testCrudSearchParityWithSessionConsistency() async throws {
+        let r = try await compare(crud, test: "crudsession", consistency: .session)
+        XCTAssertEqual(r["count"], "40")
     }
 
     func indexes(_ db: any VectorDatabase, _ name: String) async throws -> Observed {

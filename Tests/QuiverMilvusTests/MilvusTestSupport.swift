@@ -26,7 +26,7 @@ enum Backend: String, CaseIterable, Sendable {
 
     /// Opens the backend, or nil when it is a server that is not configured (a failure when
     /// QUIVER_REQUIRE_MILVUS=1).
-    func open(file: StaticString = #filePath, line: UInt = #line) async throws -> (any VectorDatabase)? {
+    func open(consistency: MilvusConsistency = .strong, file: StaticString = #filePath, line: UInt = #line) async throws -> (any VectorDatabase)? {
         switch self {
         case .embedded:
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("quiver-mv-\(UUID().uuidString)").path
@@ -36,7 +36,7 @@ enum Backend: String, CaseIterable, Sendable {
                 if Self.required { XCTFail("QUIVER_REQUIRE_MILVUS=1 but \(self == .lite ? "QUIVER_MILVUS_LITE" : "QUIVER_MILVUS_STANDALONE") is not set", file: file, line: line) }
                 return nil
             }
-            return try await MilvusStore(address: address, token: token, timeout: 20, loadTimeout: 120)
+            return try await MilvusStore(address: address, token: token, timeout: 20, loadTimeout: 120, consistency: consistency)
         }
     }
 
