@@ -97,7 +97,10 @@ let package = Package(
         .testTarget(name: "QuiverModelsTests", dependencies: ["QuiverTestSupport", "QuiverModels", "QuiverMedia", "QuiverTokenizers", "QuiverWeights"]),
         .testTarget(name: "QuiverHubTests", dependencies: ["QuiverTestSupport", "QuiverHub"]),
         .testTarget(name: "QuiverStoreTests", dependencies: ["QuiverTestSupport", "QuiverStore"]),
-        .testTarget(name: "QuiverMilvusTests", dependencies: ["QuiverTestSupport", "QuiverMilvus", "QuiverMilvusWire", "QuiverStore"]),
+        .testTarget(name: "QuiverMilvusTests", dependencies: ["QuiverTestSupport", "QuiverMilvus", "QuiverMilvusWire", "QuiverStore",
+                                                            .product(name: "GRPCCore", package: "grpc-swift-2"),
+                                                            .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                                                            .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf")]),
         .testTarget(name: "QuiverTests", dependencies: ["QuiverTestSupport", "Quiver"]),
         .testTarget(name: "QuiverServerTests", dependencies: [
             "QuiverTestSupport", "QuiverServer", "Quiver", "QuiverStore",
