@@ -30,10 +30,7 @@ public struct DatabaseConnection: Sendable {
     }
 
     /// True when `location` names a Milvus server rather than a folder.
-    public static func isMilvus(_ location: String) -> Bool {
-        let l = location.lowercased()
-        return l.hasPrefix("milvus://") || l.hasPrefix("http://") || l.hasPrefix("https://") || l.hasPrefix("unix:")
-    }
+    public static func isMilvus(_ location: String) -> Bool { MilvusAddress.isMilvusAddress(location) }
 
     /// True when ``location`` names a Milvus server.
     public var isMilvus: Bool { Self.isMilvus(location) }

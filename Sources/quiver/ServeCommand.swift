@@ -74,6 +74,10 @@ struct ServeCommand: AsyncParsableCommand {
         guard maxBody > 0 else { throw ValidationError("--max-body must be positive, got \(maxBody)") }
         guard maxInputs > 0 else { throw ValidationError("--max-inputs must be positive, got \(maxInputs)") }
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive, got \(threads)") }
+        let location = db ?? ServerConfiguration.defaultDatabasePath()
+        if DatabaseConnection.isMilvus(location) {
+            throw ValidationError("--db \(location): quiver serve serves an embedded store folder; it cannot serve a Milvus server yet (point your clients at that Milvus directly, or `quiver copy` its collections into a folder)")
+        }
     }
 
     func run() async throws {
