@@ -10,6 +10,8 @@
 # The venvs live under ~/.cache/quiver/ (QUIVER_CACHE to move them), outside the repository,
 # with pinned versions. DIR/env holds the variables the tests read:
 #   QUIVER_MILVUS_LITE=127.0.0.1:P  QUIVER_MILVUS_STANDALONE=127.0.0.1:Q  QUIVER_MILVUS_STANDALONE_TOKEN=root:Milvus
+#   (and QUIVER_MILVUS_PYTHON, QUIVER_MILVUS_LITE_BIN: the venv's python and milvus-lite, for
+#   scripts/milvus/crosscheck.sh and the restart test, which starts and kills its own Lite server)
 # Use it with:  set -a; . DIR/env; set +a; QUIVER_REQUIRE_MILVUS=1 swift test --filter QuiverMilvusTests
 set -euo pipefail
 
@@ -139,6 +141,7 @@ QUIVER_MILVUS_LITE=127.0.0.1:$lite_port
 QUIVER_MILVUS_STANDALONE=127.0.0.1:$proxy
 QUIVER_MILVUS_STANDALONE_TOKEN=root:Milvus
 QUIVER_MILVUS_PYTHON=$LITE_VENV/bin/python
+QUIVER_MILVUS_LITE_BIN=$LITE_VENV/bin/milvus-lite
 EOF
   say "wrote $dir/env"
   cat "$dir/env"
