@@ -376,7 +376,7 @@ final class TextSink {
         while pending.count >= batchSize || (full && !pending.isEmpty) {
             let n = min(batchSize, pending.count)
             let batch = pending.prefix(n)
-            let vectors = try embedder.embed(batch.map(\.1), threads: threads).vectors
+            let vectors = try embedder.embed(batch.map(\.1), threads: threads, inputType: .passage).vectors
             var entities: [Entity] = []
             entities.reserveCapacity(n)
             for (k, (e, _)) in batch.enumerated() { var e = e; e.vectors = ["vector": vectors[k]]; entities.append(e) }

@@ -18,6 +18,8 @@ public enum QuiverError: Error, CustomStringConvertible, Sendable, Equatable {
     case embeddingSpaceMismatch(collection: String, storedModel: String, requestedModel: String)
     /// A query cannot be compared with anything in the store, and why.
     case noCompatibleCollection(query: String, reason: String)
+    /// A prompt name that the model's `config_sentence_transformers.json` (or catalog entry) does not define.
+    case unknownPrompt(model: String, name: String, available: [String])
 
     /// The message shown to the user: what failed, naming the file, model or collection, and
     /// what to do about it.
@@ -38,6 +40,10 @@ public enum QuiverError: Error, CustomStringConvertible, Sendable, Equatable {
             return "collection '\(c)' holds \(stored) vectors; \(requested) vectors live in another space and cannot be added to it (use another --collection, or the same model)"
         case let .noCompatibleCollection(q, r):
             return "cannot search with \(q): \(r)"
+        case let .unknownPrompt(model, name, available):
+            let list = available.isEmpty ? "it defines no prompts (config_sentence_transformers.json `prompts`)"
+                                         : "its prompts are: \(available.joined(separator: ", "))"
+            return "model \(model) has no prompt named '\(name)'; \(list)"
         }
     }
 }
