@@ -103,7 +103,8 @@ extension Searcher {
     /// text collection's full-text index) or hybrid (both lists of the text collection fused;
     /// hits of CLIP image collections are then merged by rank as in `search(text:)`).
     /// - Parameters:
-    ///   - mode: nil: hybrid when the text collection has a BM25 index, else dense.
+    ///   - mode: nil: hybrid when the text collection has a BM25 index and `modalities` lets text
+    ///     rows in, else dense. Hybrid with `modalities` that leave text out is dense (with a note).
     ///   - fusion: how hybrid combines the dense and BM25 lists (default RRF, k = 60).
     ///   - depth: hits taken from each list before fusion (default `max(limit, 50)`).
     /// - Returns: hits with the fused score (hybrid), the BM25 score (bm25) or the cosine (dense).
@@ -112,8 +113,14 @@ extension Searcher {
     public func search(text query: String, limit: Int = 10, filter: String? = nil, modalities: Set<ContentModality>? = nil,
                        mode: SearchMode?, fusion: Fusion = .rrf, depth: Int? = nil) async throws -> SearchOutcome {
         let hasIndex = try await hasFullTextIndex()
-        let mode = mode ?? (hasIndex ? .hybrid : .dense)
-        if mode == .dense { return try await search(text: query, limit: limit, filter: filter, modalities: modalities) }
+        let textScoped = Self.scoped(filter, collection: .text, modalities: modalities)
+        // Automatic: hybrid where text rows are searched and have a BM25 index.
+        let mode = mode ?? (hasIndex && textScoped != nil ? .hybrid : .dense)
+        if mode == .dense || (mode == .hybrid && textScoped == nil) {
+            var outcome = try await search(text: query, limit: limit, filter: filter, modalities: modalities)
+            if mode == .hybrid { outcome.notes.append("hybrid search fuses BM25 with the text rows, which --modality leaves out: the other rows were searched by embeddings only") }
+            return outcome
+        }
         let textName = Ingestor.collectionName(collection, .text)
         guard hasIndex else {
             let why = store.hasCollection(textName)
@@ -121,7 +128,7 @@ extension Searcher {
                 : "the store has no collection \(textName) (run `quiver ingest` first)"
             throw QuiverError.noCompatibleCollection(query: "a \(mode.rawValue) query", reason: why)
         }
-        guard let rowFilter = Self.scoped(filter, collection: .text, modalities: modalities) else {
+        guard let rowFilter = textScoped else {
             throw QuiverError.noCompatibleCollection(query: "a \(mode.rawValue) query", reason: "BM25 searches the text rows only; add --modality text")
         }
         let c = try await store.collection(textName)

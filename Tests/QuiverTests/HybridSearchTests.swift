@@ -91,6 +91,15 @@ final class HybridSearchTests: XCTestCase {
         // A filter applies to both lists.
         let filtered = try await searcher.search(text: query, limit: 5, filter: "path like \"%router%\"", mode: .hybrid)
         XCTAssertEqual(filtered.results.map(\.path).map { URL(fileURLWithPath: $0).lastPathComponent }, ["router.txt"])
+        // Modalities without text rows: the automatic mode is dense (no BM25 error).
+        do {
+            _ = try await searcher.search(text: query, modalities: [.image], mode: nil)
+            XCTFail("no image collection")
+        } catch let e as QuiverError {
+            XCTAssertFalse(e.description.contains("BM25"), e.description)
+        }
+        let textOnly = try await searcher.search(text: query, limit: 5, modalities: [.text], mode: nil)
+        XCTAssertEqual(textOnly.results.map(\.id), hybrid.results.map(\.id))
         try await store.close()
     }
 
