@@ -40,7 +40,9 @@ let package = Package(
         .target(name: "QuiverTokenizers", dependencies: ["CZlib"]),
         .target(name: "QuiverModels", dependencies: ["QuiverTensor", "QuiverWeights", "QuiverTokenizers", "QuiverMedia"]),
         .target(name: "QuiverHub"),
-        .target(name: "QuiverStore", dependencies: ["CQuiverKernels"]),
+        .target(name: "QuiverStore", dependencies: ["CQuiverKernels", "CStemmer"]),
+        // Snowball stemming for the BM25 full-text index (Debian's libstemmer).
+        .systemLibrary(name: "CStemmer", path: "Sources/CStemmer", providers: [.apt(["libstemmer-dev"])]),
         // Media decoding (images through the system codecs; no dependency on the tensor engine).
         .systemLibrary(name: "CImageCodecs", path: "Sources/CImageCodecs",
                        providers: [.apt(["libjpeg62-turbo-dev", "libpng-dev", "libwebp-dev", "libgif-dev"])]),

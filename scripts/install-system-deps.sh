@@ -12,6 +12,7 @@ PKGS=(
   libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev   # image codecs
   espeak-ng sox ffmpeg                              # speech clips for audio tests; the demo's narrated video
   wordnet-base                                      # a real text corpus for tests, demo and benchmarks
+  libstemmer-dev                                    # Snowball stemmers for the BM25 full-text index
   chromium                                          # headless browser test of the `quiver serve` web page
 )
 

@@ -20,6 +20,9 @@ public struct IngestOptions: Sendable {
     public var batchSize: Int = 64
     /// Worker threads for the models (nil: all cores).
     public var threads: Int?
+    /// Give the text collection a BM25 full-text index on `text` (`IngestOptions.defaultFullText`)
+    /// for `--mode bm25|hybrid` searches, when it has none.
+    public var fullText: Bool = true
     /// Options of an ingest run; every parameter has the default of `quiver ingest`.
     public init(collection: String = "quiver", textModel: String = "all-MiniLM-L6-v2", imageModel: String? = nil,
                 audioModel: String = "faster-whisper-base", split: TextSplit = .default, batchSize: Int = 64, threads: Int? = nil) {
@@ -282,6 +285,7 @@ public final class Ingestor: @unchecked Sendable {
         let model = EmbeddingModel(id: embedder.modelName, dimension: embedder.dimension, normalized: embedder.normalizesByDefault)
         let name = Self.collectionName(options.collection, .text)
         let c = try await Self.openCollection(store: store, name: name, model: model)
+        try await Self.ensureFullTextIndex(c, enabled: options.fullText)
         return try await TextSink(collection: c, embedder: embedder, model: model, batchSize: options.batchSize, threads: options.threads)
     }
 
@@ -376,7 +380,7 @@ final class TextSink {
         while pending.count >= batchSize || (full && !pending.isEmpty) {
             let n = min(batchSize, pending.count)
             let batch = pending.prefix(n)
-            let vectors = try embedder.embed(batch.map(\.1), threads: threads).vectors
+            let vectors = try embedder.embed(batch.map(\.1), threads: threads, inputType: .passage).vectors
             var entities: [Entity] = []
             entities.reserveCapacity(n)
             for (k, (e, _)) in batch.enumerated() { var e = e; e.vectors = ["vector": vectors[k]]; entities.append(e) }

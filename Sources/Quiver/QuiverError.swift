@@ -20,6 +20,8 @@ public enum QuiverError: Error, CustomStringConvertible, Sendable, Equatable {
     case noCompatibleCollection(query: String, reason: String)
     /// `quiver copy` could not copy a collection faithfully, and why.
     case copyMismatch(collection: String, reason: String)
+    /// A prompt name that the model's `config_sentence_transformers.json` (or catalog entry) does not define.
+    case unknownPrompt(model: String, name: String, available: [String])
 
     /// The message shown to the user: what failed, naming the file, model or collection, and
     /// what to do about it.
@@ -42,6 +44,10 @@ public enum QuiverError: Error, CustomStringConvertible, Sendable, Equatable {
             return "cannot search with \(q): \(r)"
         case let .copyMismatch(c, r):
             return "cannot copy collection '\(c)': \(r)"
+        case let .unknownPrompt(model, name, available):
+            let list = available.isEmpty ? "it defines no prompts (config_sentence_transformers.json `prompts`)"
+                                         : "its prompts are: \(available.joined(separator: ", "))"
+            return "model \(model) has no prompt named '\(name)'; \(list)"
         }
     }
 }

@@ -118,7 +118,7 @@ public final class Searcher: @unchecked Sendable {
             switch m {
             case .text:
                 let e = try textEmbedder(f.model.id)
-                let q = try e.embed([query]).vectors[0]
+                let q = try e.embed([query], inputType: .query).vectors[0]
                 lists.append(try await run(q, model: f.model, on: c, limit: limit, filter: rowFilter, into: &outcome))
             case .audio:
                 if modalities?.contains(.audio) == true {

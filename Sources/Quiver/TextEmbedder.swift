@@ -17,6 +17,9 @@ public final class TextEmbedder: Sendable {
     public var maxSequenceLength: Int { model.maxSequenceLength }
     /// True when the model's own configuration L2-normalizes its embeddings.
     public var normalizesByDefault: Bool { model.normalizes }
+    /// The model's prompts (instructions): from its `config_sentence_transformers.json`, completed
+    /// by the catalog's query/passage prefixes (e5-small-v2, bge-small-en-v1.5).
+    public let prompts: TextPrompts
 
     private let model: SentenceTransformer
     private let tokenizer: Tokenizer
@@ -40,12 +43,16 @@ public final class TextEmbedder: Sendable {
             throw QuiverError.unsupportedModality(model: resolved.entry.name, modality: "text",
                                                   supported: [resolved.entry.modality.rawValue])
         }
-        try self.init(folder: resolved.folder, name: resolved.entry.name)
+        try self.init(folder: resolved.folder, name: resolved.entry.name, defaults: resolved.entry.defaults)
     }
 
     /// Loads a sentence-transformers folder (config.json, model.safetensors, tokenizer.json, modules.json...).
-    public init(folder: URL, name: String? = nil) throws {
+    /// Its prompts come from `config_sentence_transformers.json`, completed by `defaults`' query
+    /// and passage prefixes (a catalog entry's).
+    public init(folder: URL, name: String? = nil, defaults: ModelDefaults? = nil) throws {
         modelName = name ?? folder.path
+        let own = try TextPrompts.load(folder: folder)
+        prompts = defaults.map { own.completed(with: $0) } ?? own
         model = try SentenceTransformer(folder: folder)
         var tok = try Tokenizer(contentsOf: folder.appendingPathComponent("tokenizer.json"))
         tok.padding = nil
@@ -62,8 +69,15 @@ public final class TextEmbedder: Sendable {
     ///   - truncate: cut texts longer than `maxSequenceLength` tokens (as sentence-transformers does);
     ///     when false such a text is an error.
     ///   - threads: worker threads (default: all cores).
-    /// - Throws: `QuiverError.textTooLong` naming the first text over the limit when `truncate` is false.
-    public func embed(_ texts: [String], normalize: Bool? = nil, truncate: Bool = true, threads: Int? = nil) throws -> Result {
+    ///   - inputType: query or passage: puts the model's prompt for it before each text (see
+    ///     `prompts`); nil: the model's default prompt, if it has one (as sentence-transformers).
+    ///   - promptName: a prompt of the model by name (wins over `inputType`).
+    ///   - prompt: a literal prompt string (wins over both).
+    /// - Throws: `QuiverError.textTooLong` naming the first text over the limit when `truncate` is false;
+    ///   `QuiverError.unknownPrompt` for a `promptName` the model does not define.
+    public func embed(_ texts: [String], normalize: Bool? = nil, truncate: Bool = true, threads: Int? = nil,
+                      inputType: TextInputType? = nil, promptName: String? = nil, prompt: String? = nil) throws -> Result {
+        let texts = try prompted(texts, inputType: inputType, promptName: promptName, prompt: prompt)
         let limit = maxSequenceLength
         // Encode one token past the limit: a longer result means the text was cut, which is then
         // re-encoded at the limit so the special tokens stay in place as the tokenizer puts them.
@@ -83,6 +97,21 @@ public final class TextEmbedder: Sendable {
         let ids = encodings.map(\.ids)
         let vectors = try model.embed(tokenIDs: ids, normalize: normalize, threads: threads ?? Parallel.defaultThreads)
         return Result(vectors: vectors, truncated: truncated, tokenCounts: ids.map(\.count))
+    }
+
+    /// The texts with the chosen prompt put before each (sentence-transformers prepends the
+    /// prompt string before tokenizing).
+    /// - Throws: `QuiverError.unknownPrompt`; `QuiverError.unsupportedModel` when a prompt would
+    ///   be used with a model whose pooling excludes prompt tokens.
+    public func prompted(_ texts: [String], inputType: TextInputType? = nil, promptName: String? = nil,
+                         prompt: String? = nil) throws -> [String] {
+        guard let p = try prompt ?? prompts.resolve(promptName: promptName, inputType: inputType, model: modelName), !p.isEmpty else {
+            return texts
+        }
+        guard prompts.includePrompt else {
+            throw QuiverError.unsupportedModel(name: modelName, reason: "its 1_Pooling/config.json sets include_prompt false (prompt tokens left out of the pooling), which Quiver does not run")
+        }
+        return texts.map { p + $0 }
     }
 
     /// Embeds texts as `Embedding` values tagged with this model.

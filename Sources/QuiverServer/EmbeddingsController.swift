@@ -9,6 +9,10 @@ import Quiver
 /// little-endian bytes, base64-encoded, as OpenAI sends them), `dimensions` (accepted only when
 /// equal to the model's width: these models have no shortened variants), `user` (ignored).
 /// Texts longer than the model's limit are truncated, as sentence-transformers does.
+/// Prompts (as TEI and Cohere-style APIs take them): `input_type` (`query`/`search_query`, or
+/// `passage`/`document`/`search_document`; `classification`/`clustering` use the default
+/// prompt) puts the model's prompt for that kind of text first; `prompt_name` names one of the
+/// model's prompts (config_sentence_transformers.json `prompts`) and wins over `input_type`.
 ///
 /// Response: `{"object": "list", "data": [{"object": "embedding", "index": i, "embedding": ...}],
 /// "model": name, "usage": {"prompt_tokens": n, "total_tokens": n}}`; tokens are counted after
@@ -18,7 +22,7 @@ struct EmbeddingsController: Sendable {
     let metrics: ServerMetrics
     let configuration: ServerConfiguration
 
-    static let knownFields: Set<String> = ["input", "model", "encoding_format", "dimensions", "user"]
+    static let knownFields: Set<String> = ["input", "model", "encoding_format", "dimensions", "user", "input_type", "prompt_name"]
 
     /// A parsed, validated request.
     struct EmbeddingsRequest {
@@ -26,6 +30,8 @@ struct EmbeddingsController: Sendable {
         var model: String
         var base64: Bool
         var dimensions: Int?
+        var inputType: TextInputType?
+        var promptName: String?
     }
 
     func addRoutes<Context: RequestContext>(to router: Router<Context>) {
@@ -42,12 +48,19 @@ struct EmbeddingsController: Sendable {
         }
         let texts = parsed.texts
         let threads = configuration.threads
+        let (inputType, promptName) = (parsed.inputType, parsed.promptName)
+        if let promptName, embedder.prompts.prompts[promptName] == nil {
+            throw APIError.badRequest(QuiverError.unknownPrompt(model: embedder.modelName, name: promptName,
+                                                                available: embedder.prompts.prompts.keys.sorted()).description,
+                                      param: "prompt_name")
+        }
         let (vectors, tokens) = try await runBlocking { () throws -> ([[Float]], Int) in
             // Batches of 256 bound the memory of one forward pass (as `quiver embed` does).
             var vectors: [[Float]] = []
             var tokens = 0
             for start in stride(from: 0, to: texts.count, by: 256) {
-                let r = try embedder.embed(Array(texts[start..<min(texts.count, start + 256)]), truncate: true, threads: threads)
+                let r = try embedder.embed(Array(texts[start..<min(texts.count, start + 256)]), truncate: true, threads: threads,
+                                           inputType: inputType, promptName: promptName)
                 vectors += r.vectors
                 tokens += r.tokenCounts.reduce(0, +)
             }
@@ -61,7 +74,7 @@ struct EmbeddingsController: Sendable {
     /// Validates the request fields; every error names the field (and element) at fault.
     static func parse(_ body: JSONBody, maxInputs: Int) throws -> EmbeddingsRequest {
         if let unknown = body.object.keys.sorted().first(where: { !knownFields.contains($0) }) {
-            throw APIError.badRequest("unrecognized request argument '\(unknown)' (accepted: input, model, encoding_format, dimensions, user)",
+            throw APIError.badRequest("unrecognized request argument '\(unknown)' (accepted: input, model, encoding_format, dimensions, user, input_type, prompt_name)",
                                       param: unknown)
         }
         guard let model = try body.string("model", required: true), !model.isEmpty else {
@@ -108,7 +121,21 @@ struct EmbeddingsController: Sendable {
         if body.has("user"), !(body.object["user"] is String) {
             throw APIError.badRequest("'user' must be a string, got \(JSONBody.typeName(body.object["user"]))", param: "user")
         }
-        return EmbeddingsRequest(texts: texts, model: model, base64: base64, dimensions: dimensions)
+        var inputType: TextInputType?
+        if let t = try body.string("input_type") {
+            if let parsed = TextInputType(apiName: t) {
+                inputType = parsed
+            } else if !["classification", "clustering"].contains(t.lowercased()) {
+                throw APIError.badRequest("'input_type' must be \"query\" or \"passage\" (also: \"document\", \"search_query\", \"search_document\", \"classification\", \"clustering\"), got \(JSONText.string(t))",
+                                          param: "input_type")
+            }
+        }
+        let promptName = try body.string("prompt_name")
+        if let p = promptName, p.isEmpty {
+            throw APIError.badRequest("'prompt_name' must not be empty (omit it for the model's default prompt)", param: "prompt_name")
+        }
+        return EmbeddingsRequest(texts: texts, model: model, base64: base64, dimensions: dimensions,
+                                 inputType: inputType, promptName: promptName)
     }
 
     /// The response body (built by hand: shortest round-trip floats, no intermediate objects).

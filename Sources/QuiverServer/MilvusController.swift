@@ -29,7 +29,7 @@ actor StoreHolder {
 /// internal/distributed/proxy/httpserver, 2.5/2.6 line); `MilvusError` lists the codes.
 ///
 /// Collections: `/v2/vectordb/collections/{create,describe,list,has,drop}`.
-/// Entities: `/v2/vectordb/entities/{insert,upsert,delete,get,query,search}`.
+/// Entities: `/v2/vectordb/entities/{insert,upsert,delete,get,query,search,hybrid_search}`.
 ///
 /// Every collection is bound to the model of its vectors (`raw` of the field's dimension for
 /// vectors sent over this API): a vector of another dimension is refused, naming the field, its
@@ -47,6 +47,7 @@ struct MilvusController: Sendable {
             ("entities/insert", { try await write($0, $1, upsert: false) }),
             ("entities/upsert", { try await write($0, $1, upsert: true) }),
             ("entities/delete", delete), ("entities/get", get), ("entities/query", query), ("entities/search", search),
+            ("entities/hybrid_search", hybridSearch),
         ]
         for (path, handler) in routes {
             router.post("/v2/vectordb/\(path)") { request, _ in

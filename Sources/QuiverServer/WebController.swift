@@ -9,7 +9,8 @@ import QuiverStore
 /// - `GET /`: the page (HTML, CSS and script in one response, no external resources; `/?q=words`
 ///   runs that search on load).
 /// - `GET /api/collections`: the collections of the store with row counts and models.
-/// - `POST /api/search`: `{"text", "limit", "modality": [...], "filter", "collection"}`.
+/// - `POST /api/search`: `{"text", "limit", "modality": [...], "filter", "collection", "mode"}`;
+///   `mode` is `dense`, `bm25` or `hybrid` (default: hybrid when the text collection has a BM25 index).
 /// - `POST /api/search/file?limit=&modality=&filter=&collection=&name=&t=`: the raw file as body.
 /// - `GET|HEAD /api/media?id=ROW_ID&collection=NAME`: the file of a row (see `WebMedia`).
 ///
@@ -23,7 +24,7 @@ struct WebController: Sendable {
     let searchers: WebSearchers
     let media: WebMedia
 
-    static let fields: Set<String> = ["text", "limit", "modality", "filter", "collection"]
+    static let fields: Set<String> = ["text", "limit", "modality", "filter", "collection", "mode"]
     static let maxLimit = 1000
 
     init(stores: StoreHolder, configuration: ServerConfiguration) {
@@ -130,6 +131,7 @@ struct WebController: Sendable {
         var modalities: Set<ContentModality>?
         var filter: String?
         var base: String?
+        var mode: SearchMode?
     }
 
     static func limit(_ value: Int?, param: String = "limit") throws -> Int {
@@ -158,7 +160,7 @@ struct WebController: Sendable {
     /// Parses the body of `POST /api/search`.
     static func parseSearch(_ body: JSONBody) throws -> (text: String, options: Options) {
         if let unknown = body.object.keys.filter({ !fields.contains($0) }).sorted().first {
-            throw APIError.badRequest("unknown field '\(unknown)'; fields: text, limit, modality, filter, collection", param: unknown)
+            throw APIError.badRequest("unknown field '\(unknown)'; fields: text, limit, modality, filter, collection, mode", param: unknown)
         }
         guard let text = try body.string("text", required: true), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw APIError.badRequest("'text' is empty; type what to search for (or upload a file to POST /api/search/file)", param: "text")
@@ -178,6 +180,12 @@ struct WebController: Sendable {
         }
         if let f = try body.string("filter"), !f.trimmingCharacters(in: .whitespaces).isEmpty { o.filter = f }
         if let c = try body.string("collection"), !c.isEmpty { o.base = c }
+        if let m = try body.string("mode"), !m.isEmpty, m != "auto" {
+            guard let mode = SearchMode(rawValue: m.lowercased()) else {
+                throw APIError.badRequest("'mode' must be \"dense\", \"bm25\" or \"hybrid\" (or \"auto\"), got \(JSONText.string(m))", param: "mode")
+            }
+            o.mode = mode
+        }
         return (text, o)
     }
 
@@ -192,7 +200,7 @@ struct WebController: Sendable {
         let (text, o) = try Self.parseSearch(body)
         let start = DispatchTime.now().uptimeNanoseconds
         let outcome = try await Self.mapErrors {
-            try await lane(o.base).run { try await $0.search(text: text, limit: o.limit, filter: o.filter, modalities: o.modalities) }
+            try await lane(o.base).run { try await $0.search(text: text, limit: o.limit, filter: o.filter, modalities: o.modalities, mode: o.mode) }
         }
         return WebJSON.outcome(outcome, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }

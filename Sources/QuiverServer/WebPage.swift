@@ -135,6 +135,9 @@ body.dragging main::after { content: "Drop a file to search with it"; position: 
         <label><input type="checkbox" name="modality" value="video" checked> video</label>
       </fieldset>
       <label class="opt">limit <input id="limit" class="field" type="number" min="1" max="1000" value="10"></label>
+      <label class="opt" title="Text queries: embeddings (dense), exact words (BM25), or both fused (hybrid, reciprocal rank fusion)">mode <select id="mode" class="field">
+        <option value="auto" selected>auto</option><option value="hybrid">hybrid</option><option value="dense">dense</option><option value="bm25">BM25</option>
+      </select></label>
       <label class="opt" id="collection-box" hidden>collection <select id="collection" class="field"></select></label>
     </div>
     <details id="more">
@@ -245,6 +248,7 @@ async function searchText() {
   if (!text) { $("#q").focus(); return; }
   clearFile();
   const body = Object.assign({ text }, options());
+  if ($("#mode").value !== "auto") body.mode = $("#mode").value;
   busy(true, "Searching\u2026");
   try {
     const out = await api("/api/search", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });

@@ -17,6 +17,13 @@ struct EmbedCommand: AsyncParsableCommand {
         with their text tower. Texts longer than the model's limit are truncated with a warning (as sentence-transformers \
         does); --no-truncate makes that an error.
 
+        Prompts: retrieval models want an instruction before the text (e5: "query: " / \
+        "passage: ", bge: one before queries). --input-type query|passage|document puts the \
+        model's prompt for that kind of text first, --prompt-name NAME one of the `prompts` of \
+        its config_sentence_transformers.json (or catalog entry), --prompt TEXT a literal one; \
+        without them the model's default_prompt_name applies, if it has one. `quiver ingest` \
+        uses the passage prompt and `quiver search` the query prompt by themselves.
+
         Formats: jsonl (the default when the output is not a terminal) prints one \
         {"index": i, "embedding": [...]} per text; files add "path", and "segment", \
         "frame_index", "start", "end" (seconds) where they apply; "index" is the argument's \
@@ -25,6 +32,7 @@ struct EmbedCommand: AsyncParsableCommand {
 
         Examples:
           quiver embed --model all-MiniLM-L6-v2 "A man is eating food."
+          quiver embed --model e5-small-v2 --input-type query "how do I reset the router?"
           quiver embed --model efficientnet-lite0 cat.jpg dog.png
           quiver embed --model clip-vit-base-patch32 --sample uniform:8 clip.mp4 "a dog on a beach"
           cut -f2 texts.tsv | quiver embed --model all-mpnet-base-v2 - --format npy --output texts.npy
@@ -66,10 +74,22 @@ struct EmbedCommand: AsyncParsableCommand {
     @Option(help: "Worker threads (default: all cores).")
     var threads: Int?
 
+    @Option(help: "Texts are queries or passages (documents): use the model's prompt for them (query, passage, document).")
+    var inputType: String?
+
+    @Option(help: "Put this prompt of the model (config_sentence_transformers.json `prompts`) before each text.")
+    var promptName: String?
+
+    @Option(help: "Put this literal text before each text (wins over --prompt-name and --input-type).")
+    var prompt: String?
+
     func validate() throws {
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive, got \(threads)") }
         if inputs.isEmpty { throw ValidationError("give texts to embed, or `-` to read them from standard input") }
+        if let inputType, TextInputType(apiName: inputType) == nil {
+            throw ValidationError("--input-type must be query, passage or document, got '\(inputType)'")
+        }
     }
 
     func run() async throws {
@@ -88,7 +108,8 @@ struct EmbedCommand: AsyncParsableCommand {
         var index = 0
         for start in stride(from: 0, to: texts.count, by: batchSize) {
             let batch = Array(texts[start..<min(texts.count, start + batchSize)])
-            let result = try embedder.embed(batch, normalize: normalize, truncate: !noTruncate, threads: threads)
+            let result = try embedder.embed(batch, normalize: normalize, truncate: !noTruncate, threads: threads,
+                                            inputType: inputType.flatMap(TextInputType.init(apiName:)), promptName: promptName, prompt: prompt)
             for i in result.truncated {
                 warn("text \(start + i) was truncated to \(embedder.maxSequenceLength) tokens (the limit of \(embedder.modelName))")
             }

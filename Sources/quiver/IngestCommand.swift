@@ -26,6 +26,11 @@ struct IngestCommand: AsyncParsableCommand {
         chunk's text; audio and video rows keep start_s/end_s (seconds). Running again skips unchanged files and replaces the rows of changed ones. \
         Unreadable files are listed at the end and make the exit code 1; the rest is ingested.
 
+        NAME_text gets a BM25 full-text index on the chunks' text (English stop words and \
+        Snowball stemming, Lucene's k1 1.2, b 0.75) so `quiver search` can run --mode bm25 and \
+        hybrid; --no-bm25 leaves it out. Models with query/passage prompts (e5, bge) embed the \
+        chunks with their passage prompt.
+
         The store is --db, else $QUIVER_DB, else ./quiver.db; a milvus:// or http(s):// URL \
         writes to a Milvus server (or Zilliz Cloud) instead, with --token / $MILVUS_TOKEN.
 
@@ -47,6 +52,7 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "Pieces embedded per model call (across files).") var batchSize: Int = 64
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
     @Flag(help: "Plain log lines instead of a progress bar, even on a terminal.") var noProgress = false
+    @Flag(help: "Do not give NAME_text a BM25 full-text index (no --mode bm25/hybrid searches).") var noBm25 = false
     @Argument(help: "Files and folders to ingest.") var paths: [String] = []
 
     func validate() throws {
@@ -60,10 +66,11 @@ struct IngestCommand: AsyncParsableCommand {
     func run() async throws {
         let path = database.location
         let store = try await database.open()
-        let opts = IngestOptions(collection: collection, textModel: textModel, imageModel: imageModel,
+        var opts = IngestOptions(collection: collection, textModel: textModel, imageModel: imageModel,
                                  audioModel: audioModel,
                                  split: split == .lines ? .lines : .characters(size: chunkSize, overlap: chunkOverlap),
                                  batchSize: batchSize, threads: threads)
+        opts.fullText = !noBm25
         let bar = ProgressLine(tty: !noProgress && isatty(STDERR_FILENO) != 0)
         let report = try await Ingestor(store: store, options: opts).ingest(paths) { bar.update($0) }
         bar.finish()

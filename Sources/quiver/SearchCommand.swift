@@ -30,6 +30,13 @@ struct SearchCommand: AsyncParsableCommand {
         The table shows audio and video time ranges as m:ss–m:ss; --format json gives every row \
         field, with start_s/end_s in seconds, and the hit's collection and rank.
 
+        Text queries on NAME_text: --mode dense (embeddings), bm25 (the collection's BM25 \
+        full-text index: exact words after stemming) or hybrid (both, fused; the default when the \
+        collection has a BM25 index, which `quiver ingest` makes). --fusion rrf (reciprocal rank \
+        fusion, k = 60, the default) or weighted (--weights DENSE,BM25 on min-max normalized \
+        scores, default 0.5,0.5). Hybrid scores are the fused scores; bm25 scores are BM25's.
+        The query is embedded with the model's query prompt when it has one (e5, bge).
+
         --vector gives the query vector itself (a JSON array, or an .npy file of one row).
         --vectors FILE.npy searches the collection named exactly --collection with each row and \
         prints one JSON line per query (raw vectors, as `quiver import` stored them).
@@ -37,6 +44,8 @@ struct SearchCommand: AsyncParsableCommand {
         Examples:
           quiver search "a small rodent"
           quiver search --modality image "a cat on a sofa"
+          quiver search --mode bm25 "rodent"
+          quiver search --mode hybrid --fusion weighted --weights 0.7,0.3 "a small rodent"
           quiver search --modality video recording.wav
           quiver search --modality text --filter 'path like "%wordnet%"' --format json "a small rodent"
           quiver search --db vectors.db --collection docs --vectors queries.npy --limit 5
@@ -56,11 +65,18 @@ struct SearchCommand: AsyncParsableCommand {
     @Option(name: .customLong("param"), help: "Search parameter NAME=NUMBER (ef=64, nprobe=16) for --vectors; repeatable.") var params: [String] = []
     @Option(help: "The model id the --vectors queries come from (checked against the collection).") var model: String?
     @Option(help: "Output: table (default), json (one array), jsonl (--vectors).") var format: Format?
+    @Option(help: "Text query mode: dense, bm25 or hybrid (default: hybrid when NAME_text has a BM25 index, else dense).") var mode: SearchModeArgument?
+    @Option(help: "How hybrid fuses the lists: rrf (k = 60) or weighted.") var fusion: FusionArgument = .rrf
+    @Option(help: "With --fusion weighted: DENSE,BM25 weights of the normalized scores.") var weights: String = "0.5,0.5"
 
     func validate() throws {
         guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
         let given = [query != nil, vector != nil, vectors != nil].filter { $0 }.count
         if given != 1 { throw ValidationError("give exactly one of QUERY, --vector or --vectors") }
+        if mode != nil || fusion != .rrf, vector != nil || vectors != nil {
+            throw ValidationError("--mode and --fusion apply to text queries (not --vector/--vectors)")
+        }
+        _ = try fusionChoice()
         for m in modality where ContentModality(rawValue: m) == nil {
             throw ValidationError("--modality \(m): expected text, image, audio or video")
         }
@@ -77,7 +93,8 @@ struct SearchCommand: AsyncParsableCommand {
         } else if let query, FileManager.default.fileExists(atPath: query) {
             outcome = try await searcher.search(file: URL(fileURLWithPath: query), limit: limit, filter: filter, modalities: mods, videoTime: at)
         } else {
-            outcome = try await searcher.search(text: query ?? "", limit: limit, filter: filter, modalities: mods)
+            outcome = try await searcher.search(text: query ?? "", limit: limit, filter: filter, modalities: mods,
+                                                mode: mode?.mode, fusion: try fusionChoice())
         }
         try await store.close()
         // With hits to show, a collection left out gets one line; the full advice is in the help.
@@ -110,6 +127,16 @@ struct SearchCommand: AsyncParsableCommand {
         FileHandle.standardOutput.write(Data(out.utf8))
     }
 
+    /// The fusion of --fusion and --weights.
+    func fusionChoice() throws -> Fusion {
+        guard fusion == .weighted else { return .rrf }
+        let parts = weights.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 2, let d = parts[0], let b = parts[1], d >= 0, b >= 0, d + b > 0 else {
+            throw ValidationError("--weights: expected two non-negative numbers DENSE,BM25 (e.g. 0.7,0.3), got '\(weights)'")
+        }
+        return .weighted([d, b])
+    }
+
     /// A JSON array of numbers, or an .npy file of one row (or a 1-d array).
     static func parseVector(_ s: String) throws -> [Float] {
         let t = s.trimmingCharacters(in: .whitespaces)
@@ -124,3 +151,13 @@ struct SearchCommand: AsyncParsableCommand {
         return m.values
     }
 }
+
+
+/// `--mode` values.
+enum SearchModeArgument: String, ExpressibleByArgument, CaseIterable {
+    case dense, bm25, hybrid
+    var mode: SearchMode { SearchMode(rawValue: rawValue)! }
+}
+
+/// `--fusion` values.
+enum FusionArgument: String, ExpressibleByArgument, CaseIterable { case rrf, weighted }

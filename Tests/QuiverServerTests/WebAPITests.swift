@@ -44,7 +44,8 @@ final class WebAPITests: XCTestCase {
                 for (query, expected) in [("how long should the espresso extract?", "coffee.txt"),
                                           ("astronauts flying a spacecraft to orbit", "rockets.txt"),
                                           ("my kitten naps on the couch all day", "cats.txt")] {
-                    let response = try await client.post("/api/search", json: ["text": query, "limit": 4, "modality": ["text"]])
+                    // Dense: the scores are cosines (hybrid, the default with the BM25 index ingest makes, gives RRF scores).
+                    let response = try await client.post("/api/search", json: ["text": query, "limit": 4, "modality": ["text"], "mode": "dense"])
                     XCTAssertEqual(response.status, .ok, String(buffer: response.body))
                     let results = try response.results()
                     XCTAssertEqual(results.count, 4, query)

@@ -48,6 +48,7 @@ extension Collection {
         try m.write(to: directory)
         manifest = m
         shared.withLock { $0.snapshot.segments = newSegments; $0.snapshot.tombstones = [] }
+        compactFullText()
         try removeUnreferencedFiles()
     }
 

@@ -118,6 +118,7 @@ extension Collection {
         let batch = record.batch.flatMap { $0.count > 0 ? Batch($0) : nil }
         let slots = shared.withLock { $0.indexes }
         applyToIndexes(record, batch: batch, slots: slots)
+        applyToFullText(record, batch: batch)
         let (rows, batches) = shared.withLock { s -> (Int, Int) in
             applyToState(record, batch: batch, snapshot: &s.snapshot, keys: &s.keys)
             return (s.snapshot.growingRows, s.snapshot.batches.count)

@@ -94,6 +94,8 @@ public final class Collection: @unchecked Sendable {
         var indexes: [String: IndexSlot] = [:]
     }
     let shared: Locked<Shared>
+    /// BM25 full-text indexes by field (rebuilt from the stored text at open; see Collection+FullText).
+    let fullText = Locked<[String: BM25Index]>([:])
 
     static func directory(in storeDir: String, _ name: String) -> String { storeDir + "/collections/" + name }
 
@@ -209,6 +211,7 @@ public final class Collection: @unchecked Sendable {
         }
         wal = try WriteAheadLog(directory: directory, sequence: seq, lastLSN: lsn, validEnd: lastEnd)
         shared.withLock { $0.snapshot = snap; $0.keys = keys; $0.indexes = slots }
+        try rebuildFullText(from: snap)
         try removeUnreferencedFiles()
         if rebuilt { try checkpoint() }
     }

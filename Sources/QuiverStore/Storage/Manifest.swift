@@ -27,6 +27,8 @@ struct Manifest: Codable, Sendable {
     var walSequence: UInt64 = 1
     var nextSegmentID: UInt64 = 1
     var indexes: [IndexEntry] = []
+    /// BM25 full-text indexes (options only: they are rebuilt from the stored text at open).
+    var fullText: [FullTextOptions]?
     var createdAt: Double = Date().timeIntervalSince1970
 
     static let magic: [UInt8] = Array("QVMANIF\0".utf8)

@@ -1,0 +1,2 @@
+// Snowball stemmers (libstemmer, Debian package libstemmer-dev).
+#include <libstemmer.h>
