@@ -47,7 +47,13 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("avformat"), .linkedLibrary("avcodec"), .linkedLibrary("avutil"),
                                  .linkedLibrary("swresample"), .linkedLibrary("swscale")]),
         .target(name: "QuiverMedia", dependencies: ["CQuiverImage", "CQuiverAV"]),
-        .target(name: "Quiver", dependencies: ["QuiverModels", "QuiverHub", "QuiverStore", "QuiverTokenizers", "QuiverWeights", "QuiverTensor"]),
+        // Documents (PDF through poppler-glib, wrapped in C by CQuiverPDF; DOCX/ODT/EPUB/HTML through libxml2).
+        .systemLibrary(name: "CPoppler", path: "Sources/CPoppler", pkgConfig: "poppler-glib", providers: [.apt(["libpoppler-glib-dev"])]),
+        .systemLibrary(name: "CLibXML2", path: "Sources/CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        .target(name: "CQuiverPDF", dependencies: ["CPoppler"]),
+        .target(name: "QuiverDocuments", dependencies: ["CQuiverPDF", "CLibXML2", "CZlib"]),
+        .target(name: "Quiver", dependencies: ["QuiverModels", "QuiverHub", "QuiverStore", "QuiverTokenizers", "QuiverWeights", "QuiverTensor",
+                                              "QuiverDocuments"]),
         // Benchmark driver for bench/ (not a product).
         .executableTarget(name: "quiver-bench", dependencies: ["Quiver", "QuiverModels", "QuiverTensor"]),
         .executableTarget(name: "quiver-image-bench", dependencies: ["QuiverModels", "QuiverTensor", "QuiverMedia"]),
@@ -78,6 +84,7 @@ let package = Package(
             "QuiverTestSupport", "QuiverServer", "Quiver", "QuiverStore",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
+        .testTarget(name: "QuiverDocumentsTests", dependencies: ["QuiverTestSupport", "QuiverDocuments", "Quiver", "QuiverTokenizers"]),
         .testTarget(name: "QuiverMediaTests", dependencies: ["QuiverTestSupport", "QuiverMedia", "QuiverHub", "CQuiverImage"]),
     ],
     swiftLanguageModes: [.v6]

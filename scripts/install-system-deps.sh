@@ -13,6 +13,7 @@ PKGS=(
   espeak-ng sox ffmpeg                              # speech clips for audio tests; the demo's narrated video
   wordnet-base                                      # a real text corpus for tests, demo and benchmarks
   chromium                                          # headless browser test of the `quiver serve` web page
+  libpoppler-glib-dev libxml2-dev                   # documents: PDF text (poppler), DOCX/ODT/EPUB/HTML (libxml2)
 )
 
 missing=()
