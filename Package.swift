@@ -69,7 +69,13 @@ let package = Package(
             .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
         ]),
-        .target(name: "Quiver", dependencies: ["QuiverModels", "QuiverHub", "QuiverStore", "QuiverMilvus", "QuiverTokenizers", "QuiverWeights", "QuiverTensor"]),
+        // Documents (PDF through poppler-glib, wrapped in C by CQuiverPDF; DOCX/ODT/EPUB/HTML through libxml2).
+        .systemLibrary(name: "CPoppler", path: "Sources/CPoppler", pkgConfig: "poppler-glib", providers: [.apt(["libpoppler-glib-dev"])]),
+        .systemLibrary(name: "CLibXML2", path: "Sources/CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        .target(name: "CQuiverPDF", dependencies: ["CPoppler"]),
+        .target(name: "QuiverDocuments", dependencies: ["CQuiverPDF", "CLibXML2", "CZlib"]),
+        .target(name: "Quiver", dependencies: ["QuiverModels", "QuiverHub", "QuiverStore", "QuiverTokenizers", "QuiverWeights", "QuiverTensor",
+                                              "QuiverDocuments", "QuiverMilvus"]),
         // Benchmark driver for bench/ (not a product).
         .executableTarget(name: "quiver-bench", dependencies: ["Quiver", "QuiverModels", "QuiverTensor"]),
         .executableTarget(name: "quiver-image-bench", dependencies: ["QuiverModels", "QuiverTensor", "QuiverMedia"]),
@@ -111,6 +117,7 @@ let package = Package(
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         ]),
+        .testTarget(name: "QuiverDocumentsTests", dependencies: ["QuiverTestSupport", "QuiverDocuments", "Quiver", "QuiverTokenizers"]),
         .testTarget(name: "QuiverMediaTests", dependencies: ["QuiverTestSupport", "QuiverMedia", "QuiverHub", "CQuiverImage"]),
     ],
     swiftLanguageModes: [.v6]

@@ -14,6 +14,7 @@ PKGS=(
   wordnet-base                                      # a real text corpus for tests, demo and benchmarks
   libstemmer-dev                                    # Snowball stemmers for the BM25 full-text index
   chromium                                          # headless browser test of the `quiver serve` web page
+  libpoppler-glib-dev libxml2-dev                   # documents: PDF text (poppler), DOCX/ODT/EPUB/HTML (libxml2)
 )
 
 missing=()

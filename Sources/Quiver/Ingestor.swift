@@ -15,7 +15,7 @@ public struct IngestOptions: Sendable {
     /// `ImageEmbedder.defaultModel`).
     public var imageModel: String?
     /// How text files are cut into the pieces that are embedded.
-    public var split: TextSplit = .default
+    public var split: TextSplit = .tokens(overlap: 32)
     /// Pieces embedded per model call; pieces of several files share a batch.
     public var batchSize: Int = 64
     /// Worker threads for the models (nil: all cores).
@@ -25,7 +25,7 @@ public struct IngestOptions: Sendable {
     public var fullText: Bool = true
     /// Options of an ingest run; every parameter has the default of `quiver ingest`.
     public init(collection: String = "quiver", textModel: String = "all-MiniLM-L6-v2", imageModel: String? = nil,
-                audioModel: String = "faster-whisper-base", split: TextSplit = .default, batchSize: Int = 64, threads: Int? = nil) {
+                audioModel: String = "faster-whisper-base", split: TextSplit = .tokens(overlap: 32), batchSize: Int = 64, threads: Int? = nil) {
         self.collection = collection; self.textModel = textModel; self.imageModel = imageModel; self.audioModel = audioModel
         self.split = split
         self.batchSize = batchSize; self.threads = threads
@@ -143,6 +143,12 @@ public final class Ingestor: @unchecked Sendable {
             let data: Data
             do { data = try Data(contentsOf: url) } catch {
                 report.failures.append(IngestIssue(path: url.path, reason: "cannot read it (missing, or no permission)")); continue
+            }
+            // PDF, DOCX, ODT, EPUB, HTML and Markdown: their text, by pages and sections (DocumentIngest.swift).
+            if let format = Self.documentFormat(data, url) {
+                if text == nil { text = try await openTextSink() }
+                report.pieces += try await ingestDocument(url: url, data: data, format: format, sink: text!, report: &report)
+                continue
             }
             guard let kind = ContentModality.detect(header: data.prefix(1 << 16), pathExtension: url.pathExtension) else {
                 report.skipped.append(IngestIssue(path: url.path, reason: data.isEmpty ? "empty file" : "not text, image, audio or video"))
@@ -359,7 +365,7 @@ final class TextSink {
         if old != nil {
             _ = try await collection.delete(filter: FilterExpression.equals("path", path))
         }
-        let chunks = split.chunks(of: text)
+        let chunks = fitted(split, text)
         known[path] = hash
         if chunks.isEmpty { return .empty }
         for (i, c) in chunks.enumerated() {

@@ -22,6 +22,11 @@ public enum TextSplit: Sendable, Hashable {
     case characters(size: Int, overlap: Int)
     /// One chunk per non-empty line (line-per-record files such as WordNet's data files).
     case lines
+    /// Chunks cut by the text model's own tokens (`TokenChunker`): each fits the model's maximum
+    /// sequence length with its special tokens, overlapping by `overlap` tokens, cut at paragraph
+    /// and sentence ends where possible. This is what `quiver ingest` does by default; without a
+    /// tokenizer (`chunks(of:)`) it falls back to `TextSplit.default`.
+    case tokens(overlap: Int)
 
     /// The default: 1000-character windows overlapping by 200.
     public static let `default` = TextSplit.characters(size: 1000, overlap: 200)
@@ -45,6 +50,8 @@ public enum TextSplit: Sendable, Hashable {
                 if !blank(a, e) { out.append(TextChunk(text: piece(a, e), start: a, end: e)) }
                 a = b + 1
             }
+        case .tokens:
+            return TextSplit.default.chunks(of: text)
         case let .characters(size, overlap):
             let size = max(1, size), overlap = min(max(0, overlap), size - 1)
             var a = 0

@@ -63,6 +63,11 @@ public final class TextEmbedder: Sendable {
     /// Token ids of `text` as the model sees them (special tokens included, not truncated).
     public func tokenize(_ text: String) -> [Int] { tokenizer.encode(text).ids }
 
+    /// A chunker cutting texts into pieces this model reads whole (see `TokenChunker`).
+    public func chunker(overlap: Int = 32) -> TokenChunker {
+        TokenChunker(tokenizer: tokenizer, maxTokens: maxSequenceLength, overlap: overlap)
+    }
+
     /// Embeds `texts`.
     /// - Parameters:
     ///   - normalize: L2-normalize (default: as the model's configuration says).

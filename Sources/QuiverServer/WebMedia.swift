@@ -55,6 +55,9 @@ struct WebMedia: Sendable {
         "oga": "audio/ogg", "opus": "audio/ogg", "m4a": "audio/mp4", "m4b": "audio/mp4", "aac": "audio/aac",
         "weba": "audio/webm", "mka": "audio/x-matroska",
         "mp4": "video/mp4", "m4v": "video/mp4", "mov": "video/quicktime", "webm": "video/webm", "mkv": "video/x-matroska",
+        "pdf": "application/pdf", "epub": "application/epub+zip", "md": "text/markdown; charset=utf-8",
+        "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "odt": "application/vnd.oasis.opendocument.text",
         "avi": "video/x-msvideo", "ogv": "video/ogg", "mpg": "video/mpeg", "mpeg": "video/mpeg",
     ]
 

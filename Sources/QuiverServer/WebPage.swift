@@ -325,7 +325,8 @@ function card(r, i, query) {
     detail = range ? '<div class="where">' + esc(range) + "</div>" : "";
   }
   if (m === "text" && r.text != null) {
-    const where = "chunk " + (r.chunk != null ? r.chunk : 0) +
+    const where = (r.page != null ? "page " + r.page + " &middot; " : "") + (r.section ? esc(r.section) + " &middot; " : "") +
+      "chunk " + (r.chunk != null ? r.chunk : 0) +
       (r.start != null && r.end != null ? " &middot; chars " + r.start + "\u2013" + r.end : "");
     detail = '<div class="where">' + where + '</div><p class="snippet" title="Click to expand">' + highlight(r.text, query) + "</p>";
   }

@@ -54,6 +54,12 @@ enum WebJSON {
         "/api/media?collection=\(percentEncoded(collection))&id=\(percentEncoded(id))"
     }
 
+    /// A PDF hit's media URL opens at its page (`#page=N`, which browsers' PDF viewers follow).
+    static func documentMediaURL(_ r: SearchResult, _ url: String) -> String {
+        if r.fields["format"] == .string("pdf"), let p = r.int("page") { return url + "#page=\(p)" }
+        return url
+    }
+
     static func percentEncoded(_ s: String) -> String {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
@@ -62,7 +68,8 @@ enum WebJSON {
 
     /// The fields the page shows, in a fixed order; `sha256`, `size` and other fields are left out
     /// except `size`.
-    static let shownFields = ["path", "modality", "chunk", "start", "end", "start_s", "end_s", "frame_index", "size", "text"]
+    static let shownFields = ["path", "modality", "chunk", "start", "end", "start_s", "end_s", "frame_index", "size", "text",
+                              "page", "section", "format"]
 
     /// `{"results": [...], "searched": [...], "notes": [...], "took_ms": t}`; each result has
     /// `score`, `id`, `collection`, `name` (file name), `media` (its media route URL) and the
@@ -75,7 +82,7 @@ enum WebJSON {
             var s = "{\"score\": \(JSONText.number(r.score)), \"id\": \(JSONText.string(r.id)), "
             s += "\"collection\": \(JSONText.string(r.collection)), "
             s += "\"name\": \(JSONText.string((r.path as NSString).lastPathComponent)), "
-            s += "\"media\": \(JSONText.string(mediaURL(id: r.id, collection: r.collection)))"
+            s += "\"media\": \(JSONText.string(documentMediaURL(r, mediaURL(id: r.id, collection: r.collection))))"
             for k in shownFields { if let v = r.fields[k] { s += ", \(JSONText.string(k)): " + MilvusJSON.text(v) } }
             items.append(s + "}")
         }

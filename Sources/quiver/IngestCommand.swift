@@ -18,9 +18,13 @@ struct IngestCommand: AsyncParsableCommand {
         files over 30 s get one row per 30 s window and a whole-file row. With a CLIP image model \
         (the default when one is installed) text queries find images and video frames too.
 
-        Text is cut into overlapping windows of --chunk-size characters \
-        (Unicode code points) overlapping by --chunk-overlap, ended at a word boundary; --split \
-        lines makes one row per non-empty line instead (WordNet-style record files).
+        PDF, DOCX, ODT, EPUB, HTML and Markdown files are read as documents (detected from their \
+        content): their text, with page (PDF) and section (headings) kept in each row. Text is cut \
+        by the text model's own tokens (--split tokens, the default): every chunk fits the model's \
+        limit with its special tokens, overlapping by --token-overlap tokens, cut at paragraph and \
+        sentence ends; nothing is truncated. --split chars cuts windows of --chunk-size characters \
+        (still split further where one would exceed the model); --split lines makes one row per \
+        non-empty line (WordNet-style record files).
 
         Each row keeps path, modality, chunk, start/end (character offsets), size, sha256 and the \
         chunk's text; audio and video rows keep start_s/end_s (seconds). Running again skips unchanged files and replaces the rows of changed ones. \
@@ -39,14 +43,15 @@ struct IngestCommand: AsyncParsableCommand {
           quiver search --db notes.db "how do I reset the router?"
         """)
 
-    enum Split: String, ExpressibleByArgument { case chars, lines }
+    enum Split: String, ExpressibleByArgument { case tokens, chars, lines }
 
     @OptionGroup var database: DatabaseOptions
     @Option(help: "Base name of the collections (NAME_text, NAME_image, ...).") var collection: String = "quiver"
     @Option(help: "Model for text files.") var textModel: String = "all-MiniLM-L6-v2"
     @Option(help: "Model for images and video frames (default: an installed CLIP model, else efficientnet-lite0); a CLIP model lets text queries find them.") var imageModel: String?
     @Option(help: "Model for audio files and video sound tracks (Whisper).") var audioModel: String = "faster-whisper-base"
-    @Option(help: "How text files are split: chars (overlapping windows) or lines (one row per line).") var split: Split = .chars
+    @Option(help: "How text is split: tokens (chunks that fit the text model), chars (character windows) or lines (one row per line).") var split: Split = .tokens
+    @Option(help: "Tokens shared by consecutive chunks (with --split tokens).") var tokenOverlap: Int = 32
     @Option(help: "Characters per text chunk (with --split chars).") var chunkSize: Int = 1000
     @Option(help: "Characters shared by consecutive chunks (with --split chars).") var chunkOverlap: Int = 200
     @Option(help: "Pieces embedded per model call (across files).") var batchSize: Int = 64
@@ -68,7 +73,8 @@ struct IngestCommand: AsyncParsableCommand {
         let store = try await database.open()
         var opts = IngestOptions(collection: collection, textModel: textModel, imageModel: imageModel,
                                  audioModel: audioModel,
-                                 split: split == .lines ? .lines : .characters(size: chunkSize, overlap: chunkOverlap),
+                                 split: split == .lines ? .lines : split == .tokens ? .tokens(overlap: max(0, tokenOverlap))
+                                     : .characters(size: chunkSize, overlap: chunkOverlap),
                                  batchSize: batchSize, threads: threads)
         opts.fullText = !noBm25
         let bar = ProgressLine(tty: !noProgress && isatty(STDERR_FILENO) != 0)

@@ -44,7 +44,7 @@ enum SearchRendering {
         if let t = r.text {
             let one = t.split(whereSeparator: \.isNewline).joined(separator: " ")
             let snip = one.count > 70 ? String(one.prefix(69)) + "…" : one
-            return "\"\(snip)\""
+            return documentPlace(r) + "\"\(snip)\""
         }
         var parts: [String] = []
         let sound = r.collection.hasSuffix("_audio")
@@ -53,6 +53,14 @@ enum SearchRendering {
         if let f = r.int("frame_index") { parts.append("frame \(f)") }
         if let t = r.timeRange { parts.append(clock(t.lowerBound) + "–" + clock(t.upperBound)) }
         return parts.joined(separator: ", ")
+    }
+
+    /// Where a document hit lies: "p. 3, Resetting the router: " (empty for plain text rows).
+    static func documentPlace(_ r: SearchResult) -> String {
+        var parts: [String] = []
+        if let p = r.int("page") { parts.append("p. \(p)") }
+        if case let .string(s)? = r.fields["section"], !s.isEmpty { parts.append(s.count > 40 ? String(s.prefix(39)) + "…" : s) }
+        return parts.isEmpty ? "" : parts.joined(separator: ", ") + ": "
     }
 
     /// A time in seconds as `m:ss` (`h:mm:ss` from an hour on), with tenths when it is not a

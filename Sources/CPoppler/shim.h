@@ -1,0 +1,3 @@
+// Poppler's C API (poppler-glib; Debian: libpoppler-glib-dev). Only CQuiverPDF includes it, so
+// GLib's macros never reach Swift.
+#include <poppler.h>
