@@ -3,6 +3,9 @@ import QuiverModels
 import QuiverTokenizers
 import QuiverTensor
 
+/// Numeric precision of a model's linear layers (`.float32`, the default, or `.int8`).
+public typealias Precision = QuiverTensor.Precision
+
 /// Embeds text with a sentence-transformers model (BERT or MPNet family), exactly as
 /// sentence-transformers does: tokenize, truncate at `max_seq_length`, run the transformer,
 /// pool (mean / cls / max / mean-sqrt-len), L2-normalize when the model says so.

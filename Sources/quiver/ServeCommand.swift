@@ -46,6 +46,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Worker threads per embedding call (default: all cores).")
     var threads: Int?
 
+    @Option(help: Precision.help)
+    var precision: Precision = .float32
+
     @Flag(help: "Do not log one line per request.")
     var quiet = false
 
@@ -65,6 +68,7 @@ struct ServeCommand: AsyncParsableCommand {
         config.maxBodyBytes = maxBody
         config.maxInputs = maxInputs
         config.threads = threads
+        config.precision = precision
         config.logRequests = !quiet
         config.version = QuiverCommand.configuration.version
         if config.apiKey == nil && !["127.0.0.1", "localhost", "::1"].contains(host) {
