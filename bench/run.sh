@@ -20,9 +20,10 @@ echo "bench: load average $(cut -d' ' -f1-3 /proc/loadavg) (results are only mea
 for s in "${suites[@]}"; do
   case "$s" in
     text)  swift build -c release --product quiver-bench >/dev/null && "$PY" bench/text/run.py ;;
+    int8)  swift build -c release --product quiver-bench >/dev/null && "$PY" bench/text/int8.py ;;
     ann)   "$PY" bench/ann/make_data.py && "$PY" bench/ann/run.py --set wordnet ;;
     image) swift build -c release --product quiver-image-bench >/dev/null && "$PY" bench/image/run.py ;;
     audio) [ -f bench/audio/run.py ] && "$PY" bench/audio/run.py || echo "bench: no audio benchmark yet" ;;
-    *) echo "bench: unknown suite '$s' (text, ann, image, audio)" >&2; exit 2 ;;
+    *) echo "bench: unknown suite '$s' (text, int8, ann, image, audio)" >&2; exit 2 ;;
   esac
 done

@@ -9,6 +9,8 @@ public struct IngestOptions: Sendable {
     public var collection: String = "quiver"
     /// Model for text files (a sentence-transformers model from the catalog, or a folder).
     public var textModel: String = "all-MiniLM-L6-v2"
+    /// Precision of the text model's linear layers (`.int8`: faster, cosine >= 0.999 to float32).
+    public var precision: Precision = .float32
     /// Model for audio files (a Whisper model).
     public var audioModel: String = "faster-whisper-base"
     /// Model for image files (nil: an installed CLIP model, else efficientnet-lite0; see
@@ -286,7 +288,7 @@ public final class Ingestor: @unchecked Sendable {
     }
 
     private func openTextSink() async throws -> TextSink {
-        let embedder = try textEmbedder ?? TextEmbedder(model: options.textModel, home: home)
+        let embedder = try textEmbedder ?? TextEmbedder(model: options.textModel, home: home, precision: options.precision)
         textEmbedder = embedder
         let model = EmbeddingModel(id: embedder.modelName, dimension: embedder.dimension, normalized: embedder.normalizesByDefault)
         let name = Self.collectionName(options.collection, .text)

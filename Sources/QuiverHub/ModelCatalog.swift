@@ -155,6 +155,10 @@ public struct CatalogEntry: Sendable, Codable, Hashable {
         self.weightSHA256 = weightSHA256; self.defaults = defaults; self.summary = summary
     }
 
+    /// Precisions the model runs in: "float32" always, and "int8" (`--precision int8`) for the BERT and
+    /// MPNet text encoders (linear layers quantized per output channel at load time).
+    public var precisions: [String] { architecture == .bert || architecture == .mpnet ? ["float32", "int8"] : ["float32"] }
+
     /// The preferred weight format (of `files.weights[0]`).
     public var format: WeightFormat? { files.weights.first?.format }
 

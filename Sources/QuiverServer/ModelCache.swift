@@ -7,10 +7,11 @@ import Quiver
 /// tries again, e.g. after the files were installed).
 actor ModelCache {
     private let home: ModelHome
+    private let precision: Precision
     private var loaded: [String: TextEmbedder] = [:]
     private var loading: [String: Task<TextEmbedder, Error>] = [:]
 
-    init(home: ModelHome) { self.home = home }
+    init(home: ModelHome, precision: Precision = .float32) { self.home = home; self.precision = precision }
 
     /// The embedder for `name` (catalog name, hub id or folder path).
     /// - Throws: `APIError` 404 `model_not_found` naming close catalog names, or 400 for a model
@@ -21,10 +22,10 @@ actor ModelCache {
         let key = resolved.entry.name
         if let e = loaded[key] { return e }
         if let task = loading[key] { return try await task.value }
-        let home = self.home
+        let home = self.home, precision = self.precision
         let task = Task<TextEmbedder, Error> {
             do {
-                return try await runBlocking { try TextEmbedder(model: name, home: home) }
+                return try await runBlocking { try TextEmbedder(model: name, home: home, precision: precision) }
             } catch {
                 throw Self.apiError(error, requested: name)
             }

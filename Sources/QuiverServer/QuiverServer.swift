@@ -22,7 +22,7 @@ public struct QuiverServer: Sendable {
     /// A server with `configuration`; nothing is opened or loaded until a request needs it.
     public init(configuration: ServerConfiguration) {
         self.configuration = configuration
-        self.models = ModelCache(home: configuration.modelHome)
+        self.models = ModelCache(home: configuration.modelHome, precision: configuration.precision)
         self.stores = StoreHolder(path: configuration.databasePath)
     }
 

@@ -19,6 +19,8 @@ public struct ServerConfiguration: Sendable {
     public var modelHome: ModelHome = .fromEnvironment()
     /// Worker threads per embedding call (nil: all cores).
     public var threads: Int?
+    /// Precision of the text models' linear layers (`.int8` for int8 inference; default float32).
+    public var precision: Precision = .float32
     /// Write one line per request to standard error.
     public var logRequests: Bool = true
     /// TCP port of the Milvus gRPC endpoint on `host` (0 picks a free one; nil: off).

@@ -1,7 +1,7 @@
 // quiver-bench: throughput benchmark of Quiver's text embedding (used by bench/text/run.py);
 // `quiver-bench whisper ...` benchmarks the Whisper encoder (WhisperBench.swift, bench/audio/run.py).
 //
-//   quiver-bench text --model FOLDER (--ids IDS.json | --texts TEXTS.json) [--threads N] [--repeat R] [--out VECTORS.f32]
+//   quiver-bench text --model FOLDER (--ids IDS.json | --texts TEXTS.json) [--threads N] [--repeat R] [--out VECTORS.f32] [--precision fp32|int8]
 //
 // IDS.json is {"ids": [[int]]}: token ids per text, already tokenized (bench/text/run.py makes them
 // with the `tokenizers` library and the model's tokenizer.json): measures the model alone.
@@ -22,6 +22,7 @@ struct Options {
     var repeats = 3
     var out: String?
     var batchTokens: Int?
+    var precision: QuiverTensor.Precision = .float32
 }
 
 func fail(_ message: String) -> Never {
@@ -46,6 +47,7 @@ while !args.isEmpty {
     case "--repeat": o.repeats = max(1, Int(value) ?? 1)
     case "--out": o.out = value
     case "--batch-tokens": o.batchTokens = Int(value)
+    case "--precision": o.precision = QuiverTensor.Precision(name: value) ?? { fail("--precision must be fp32 or int8, got \(value)") }()
     default: fail("unknown option \(flag)")
     }
 }
@@ -54,13 +56,13 @@ struct IDs: Decodable { let ids: [[Int32]] }
 struct Texts: Decodable { let texts: [String] }
 do {
     let loadStart = Date()
-    let model = try SentenceTransformer(folder: URL(fileURLWithPath: o.model))
+    let model = try SentenceTransformer(folder: URL(fileURLWithPath: o.model), precision: o.precision)
     if let b = o.batchTokens { model.maxBatchTokens = b }
     var embedder: TextEmbedder?
     var texts: [String] = []
     var ids: [[Int32]] = []
     if !o.texts.isEmpty {
-        embedder = try TextEmbedder(folder: URL(fileURLWithPath: o.model))
+        embedder = try TextEmbedder(folder: URL(fileURLWithPath: o.model), precision: o.precision)
         texts = try JSONDecoder().decode(Texts.self, from: Data(contentsOf: URL(fileURLWithPath: o.texts))).texts
         ids = texts.map { embedder!.tokenize($0).prefix(model.maxSequenceLength).map(Int32.init) }  // token counts only
     } else {
@@ -93,7 +95,7 @@ do {
     let runs = all.map { String(format: "%.3f", $0) }.joined(separator: ",")
     print("{\"mode\": \"\(embedder == nil ? "ids" : "texts")\", \"texts\": \(ids.count), \"tokens\": \(tokens), \"threads\": \(o.threads), \"seconds\": \(String(format: "%.4f", best)), " +
           "\"runs\": [\(runs)], \"texts_per_second\": \(String(format: "%.1f", Double(ids.count) / best)), " +
-          "\"cpu_seconds\": \(String(format: "%.4f", bestCPU)), \"load_seconds\": \(String(format: "%.3f", loadSeconds)), \"simd\": \"\(SIMDLevel.current.name)\", \"blas_core\": \"\(BLAS.prepared)/\(BLAS.coreName)\", \"dimension\": \(model.dimension)}")
+          "\"cpu_seconds\": \(String(format: "%.4f", bestCPU)), \"load_seconds\": \(String(format: "%.3f", loadSeconds)), \"simd\": \"\(SIMDLevel.current.name)\", \"blas_core\": \"\(BLAS.prepared)/\(BLAS.coreName)\", \"dimension\": \(model.dimension), \"precision\": \"\(o.precision.rawValue)\", \"int8_form\": \"\(Int8Kernels.formName())\"}")
 } catch {
     fail("quiver-bench: \(error)")
 }

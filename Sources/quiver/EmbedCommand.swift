@@ -83,6 +83,9 @@ struct EmbedCommand: AsyncParsableCommand {
     @Option(help: "Put this literal text before each text (wins over --prompt-name and --input-type).")
     var prompt: String?
 
+    @Option(help: Precision.help)
+    var precision: Precision = .float32
+
     func validate() throws {
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive, got \(threads)") }
@@ -98,10 +101,13 @@ struct EmbedCommand: AsyncParsableCommand {
         let home = ModelHome.fromEnvironment()
         let allTexts = classified.allSatisfy { if case .text = $0 { return true } else { return false } }
         if try !allTexts || home.installedModel(model).entry.modality != .text {
+            if precision == .int8 {
+                throw ValidationError("--precision int8 applies to BERT and MPNet text models embedding texts; \(model) with these inputs runs in fp32 (drop --precision)")
+            }
             return try runFiles(classified, home: home)
         }
         let texts = arguments
-        let embedder = try TextEmbedder(model: model)
+        let embedder = try TextEmbedder(model: model, precision: precision)
         let chosen = format ?? (output == nil && isatty(STDOUT_FILENO) != 0 ? .table : .jsonl)
         var sink = try OutputSink(path: output, binary: chosen == .npy)
         var all: [[Float]] = []

@@ -56,6 +56,7 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "Characters shared by consecutive chunks (with --split chars).") var chunkOverlap: Int = 200
     @Option(help: "Pieces embedded per model call (across files).") var batchSize: Int = 64
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(help: Precision.help) var precision: Precision = .float32
     @Flag(help: "Plain log lines instead of a progress bar, even on a terminal.") var noProgress = false
     @Flag(help: "Do not give NAME_text a BM25 full-text index (no --mode bm25/hybrid searches).") var noBm25 = false
     @Argument(help: "Files and folders to ingest.") var paths: [String] = []
@@ -77,8 +78,10 @@ struct IngestCommand: AsyncParsableCommand {
                                      : .characters(size: chunkSize, overlap: chunkOverlap),
                                  batchSize: batchSize, threads: threads)
         opts.fullText = !noBm25
+        var options = opts
+        options.precision = precision
         let bar = ProgressLine(tty: !noProgress && isatty(STDERR_FILENO) != 0)
-        let report = try await Ingestor(store: store, options: opts).ingest(paths) { bar.update($0) }
+        let report = try await Ingestor(store: store, options: options).ingest(paths) { bar.update($0) }
         bar.finish()
         try await store.close()
         let sound = report.soundTrackRows > 0 ? " (\(report.soundTrackRows) of them video sound-track windows)" : ""

@@ -62,6 +62,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Worker threads per embedding call (default: all cores).")
     var threads: Int?
 
+    @Option(help: Precision.help)
+    var precision: Precision = .float32
+
     @Flag(help: "Do not log one line per request.")
     var quiet = false
 
@@ -89,6 +92,7 @@ struct ServeCommand: AsyncParsableCommand {
         config.maxBodyBytes = maxBody
         config.maxInputs = maxInputs
         config.threads = threads
+        config.precision = precision
         config.logRequests = !quiet
         config.version = QuiverCommand.configuration.version
         config.milvusPort = noMilvus ? nil : milvusPort

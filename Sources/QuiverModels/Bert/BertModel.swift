@@ -17,6 +17,8 @@ public struct BertModel: TextEncoder {
     let tokenTypeEmbeddings: Tensor
     let embeddingNorm: LayerNorm
     let layers: [EncoderLayer]
+    /// The precision of the linear layers (`.float32` unless asked otherwise).
+    public let precision: Precision
 
     /// Width of each token state (`hidden_size`: 384 for all-MiniLM-L6-v2, 768 for base models).
     public var hiddenSize: Int { config.hiddenSize }
@@ -26,9 +28,11 @@ public struct BertModel: TextEncoder {
     public var maxSequenceLength: Int { config.maxPositionEmbeddings }
 
     /// Binds the weights of `source` (tensors must match `config` exactly).
+    /// - Parameter precision: `.int8` quantizes the linear layers' weights per output channel at load
+    ///   time (see `QuantizedLinear`); `.float32` (the default) keeps the checkpoint's arithmetic.
     /// - Throws: `WeightsError` naming a missing, misshapen or unused tensor; `ModelsError` for an
     ///   unsupported configuration.
-    public init(config: BertConfig, weights source: WeightSource) throws {
+    public init(config: BertConfig, weights source: WeightSource, precision: Precision = .float32) throws {
         try config.validate(path: source.path)
         self.config = config
         let (loader, root) = WeightLoader.encoder(source, modelPrefix: "bert", head: "cls")
@@ -39,7 +43,7 @@ public struct BertModel: TextEncoder {
         tokenTypeEmbeddings = try emb.scope("token_type_embeddings").tensor("weight", [config.typeVocabSize, h])
         embeddingNorm = try emb.scope("LayerNorm").layerNorm(features: h, eps: config.layerNormEps)
         let act = Activation(huggingFaceName: config.hiddenAct) ?? .geluErf
-        layers = try (0..<config.numHiddenLayers).map { i in
+        let built = try (0..<config.numHiddenLayers).map { i in
             let l = root.scope("encoder").scope("layer").scope(i)
             let att = l.scope("attention")
             return EncoderLayer(
@@ -53,13 +57,15 @@ public struct BertModel: TextEncoder {
                 outputNorm: try l.scope("output").scope("LayerNorm").layerNorm(features: h, eps: config.layerNormEps),
                 heads: config.numAttentionHeads, activation: act)
         }
+        self.precision = precision
+        layers = precision == .int8 ? EncoderLayer.quantizedInParallel(built) : built
         try loader.finish()
     }
 
     /// Loads `config.json` and `model.safetensors` (else `pytorch_model.bin`) from a Hugging Face model folder.
-    public init(folder: URL) throws {
+    public init(folder: URL, precision: Precision = .float32) throws {
         let config = try BertConfig.load(folder.appendingPathComponent("config.json"))
-        try self.init(config: config, weights: try Checkpoint.open(in: folder))
+        try self.init(config: config, weights: try Checkpoint.open(in: folder), precision: precision)
     }
 
     /// Runs the encoder on a packed batch (validated by the caller with `TokenBatch.validate`) on the calling thread.

@@ -15,6 +15,26 @@ struct EncoderLayer: Sendable {
     let outputNorm: LayerNorm
     let heads: Int
     let activation: Activation
+    /// The int8 forms of the linear layers (nil: float32, the default).
+    var int8: Int8Projections? = nil
+
+    /// The six projections quantized to int8 (Q, K and V as one product over the same input).
+    struct Int8Projections: Sendable {
+        let qkv: QuantizedLinear
+        let attentionOutput: QuantizedLinear
+        let intermediate: QuantizedLinear
+        let output: QuantizedLinear
+    }
+
+    /// This layer with int8 linear layers (attention scores, softmax and layer norms stay float32).
+    func quantized() -> EncoderLayer {
+        var copy = self
+        copy.int8 = Int8Projections(qkv: QuantizedLinear(concatenating: [query, key, value]),
+                                    attentionOutput: QuantizedLinear(attentionOutput),
+                                    intermediate: QuantizedLinear(intermediate),
+                                    output: QuantizedLinear(output))
+        return copy
+    }
 
     var hidden: Int { query.outFeatures }
 
@@ -24,6 +44,16 @@ struct EncoderLayer: Sendable {
         let pointer: UnsafePointer<Float>
         let headStride: Int
         let rowStride: Int
+    }
+
+    /// `layers`, each quantized (`quantized()`), on all cores.
+    static func quantizedInParallel(_ layers: [EncoderLayer]) -> [EncoderLayer] {
+        let out = UnsafeMutableBufferPointer<EncoderLayer?>.allocate(capacity: layers.count)
+        out.initialize(repeating: nil)
+        defer { out.deallocate() }
+        nonisolated(unsafe) let slots = out
+        Parallel.forEach(layers.count) { i in slots[i] = layers[i].quantized() }
+        return out.map { $0! }
     }
 
     /// Updates `x` ([batch.tokenCount, hidden]) in place.
@@ -36,9 +66,13 @@ struct EncoderLayer: Sendable {
         let scratch = ws.buffer(EncoderSlot.scratch, count: Kernels.attentionScratchCount(kvLength: batch.maxLength, headDim: headDim))
 
         // Q, K and V side by side in one [t, 3h] matrix: each sequence's attention reads them with stride 3h.
-        query.apply(x, rows: t, into: qkv, ldy: 3 * h)
-        key.apply(x, rows: t, into: qkv + h, ldy: 3 * h)
-        value.apply(x, rows: t, into: qkv + 2 * h, ldy: 3 * h)
+        if let q8 = int8 {
+            q8.qkv.apply(x, rows: t, into: qkv, workspace: ws, slot: EncoderSlot.int8Scratch)
+        } else {
+            query.apply(x, rows: t, into: qkv, ldy: 3 * h)
+            key.apply(x, rows: t, into: qkv + h, ldy: 3 * h)
+            value.apply(x, rows: t, into: qkv + 2 * h, ldy: 3 * h)
+        }
         let scale = 1 / Float(headDim).squareRoot()
         for s in 0..<batch.count {
             let start = batch.offsets[s], n = batch.length(s)
@@ -51,10 +85,19 @@ struct EncoderLayer: Sendable {
                               scratch: scratch)
         }
         // Output projection; its bias and the residual are fused into the LayerNorm.
-        attentionOutput.apply(context, rows: t, into: projected, addBias: false)
+        if let q8 = int8 {
+            q8.attentionOutput.apply(context, rows: t, into: projected, addBias: false, workspace: ws, slot: EncoderSlot.int8Scratch)
+        } else {
+            attentionOutput.apply(context, rows: t, into: projected, addBias: false)
+        }
         attentionNorm.apply(projected, addBias: attentionOutput.bias?.pointer, residual: x, rows: t, into: x)
-        intermediate.apply(x, rows: t, into: mid, activation: activation)
-        output.apply(mid, rows: t, into: projected, addBias: false)
+        if let q8 = int8 {
+            q8.intermediate.apply(x, rows: t, into: mid, activation: activation, workspace: ws, slot: EncoderSlot.int8Scratch)
+            q8.output.apply(mid, rows: t, into: projected, addBias: false, workspace: ws, slot: EncoderSlot.int8Scratch)
+        } else {
+            intermediate.apply(x, rows: t, into: mid, activation: activation)
+            output.apply(mid, rows: t, into: projected, addBias: false)
+        }
         outputNorm.apply(projected, addBias: output.bias?.pointer, residual: x, rows: t, into: x)
     }
 }

@@ -35,5 +35,5 @@ extension TextEncoder {
 
 /// Workspace slots the encoders share (one `Workspace` per thread).
 enum EncoderSlot {
-    static let hidden = 0, qkv = 1, context = 2, projected = 3, intermediate = 4, scratch = 5, positionBias = 6
+    static let hidden = 0, qkv = 1, context = 2, projected = 3, intermediate = 4, scratch = 5, positionBias = 6, int8Scratch = 7
 }

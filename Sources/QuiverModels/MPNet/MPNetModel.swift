@@ -17,6 +17,8 @@ public struct MPNetModel: TextEncoder {
     /// `[buckets, heads]`.
     let relativeAttentionBias: Tensor
     let layers: [EncoderLayer]
+    /// The precision of the linear layers (`.float32` unless asked otherwise).
+    public let precision: Precision
 
     /// Width of each token state (`hidden_size`, 768 for all-mpnet-base-v2).
     public var hiddenSize: Int { config.hiddenSize }
@@ -27,9 +29,11 @@ public struct MPNetModel: TextEncoder {
     public var maxSequenceLength: Int { config.maxPositionEmbeddings - config.padTokenId - 1 }
 
     /// Binds the weights of `source` (tensors must match `config` exactly).
+    /// - Parameter precision: `.int8` quantizes the linear layers' weights per output channel at load
+    ///   time (see `QuantizedLinear`); `.float32` (the default) keeps the checkpoint's arithmetic.
     /// - Throws: `WeightsError` naming a missing, misshapen or unused tensor; `ModelsError` for an
     ///   unsupported configuration.
-    public init(config: MPNetConfig, weights source: WeightSource) throws {
+    public init(config: MPNetConfig, weights source: WeightSource, precision: Precision = .float32) throws {
         try config.validate(path: source.path)
         self.config = config
         let (loader, root) = WeightLoader.encoder(source, modelPrefix: "mpnet", head: "lm_head")
@@ -41,7 +45,7 @@ public struct MPNetModel: TextEncoder {
         relativeAttentionBias = try root.scope("encoder").scope("relative_attention_bias")
             .tensor("weight", [config.relativeAttentionNumBuckets, config.numAttentionHeads])
         let act = Activation(huggingFaceName: config.hiddenAct) ?? .geluErf
-        layers = try (0..<config.numHiddenLayers).map { i in
+        let built = try (0..<config.numHiddenLayers).map { i in
             let l = root.scope("encoder").scope("layer").scope(i)
             let att = l.scope("attention")
             return EncoderLayer(
@@ -55,13 +59,15 @@ public struct MPNetModel: TextEncoder {
                 outputNorm: try l.scope("output").scope("LayerNorm").layerNorm(features: h, eps: config.layerNormEps),
                 heads: config.numAttentionHeads, activation: act)
         }
+        self.precision = precision
+        layers = precision == .int8 ? EncoderLayer.quantizedInParallel(built) : built
         try loader.finish()
     }
 
     /// Loads `config.json` and `model.safetensors` (else `pytorch_model.bin`) from a Hugging Face model folder.
-    public init(folder: URL) throws {
+    public init(folder: URL, precision: Precision = .float32) throws {
         let config = try MPNetConfig.load(folder.appendingPathComponent("config.json"))
-        try self.init(config: config, weights: try Checkpoint.open(in: folder))
+        try self.init(config: config, weights: try Checkpoint.open(in: folder), precision: precision)
     }
 
     /// The bucket of a relative position `memory - context` (MPNet's `relative_position_bucket`,

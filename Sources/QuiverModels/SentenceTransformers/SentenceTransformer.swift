@@ -31,6 +31,8 @@ public final class SentenceTransformer: @unchecked Sendable {
     public let folder: URL
     /// The transformer.
     public let encoder: any TextEncoder
+    /// The precision of the transformer's linear layers.
+    public let precision: Precision
     /// The pooling module.
     public let pooling: Pooling
     /// True when `modules.json` lists a Normalize module (embeddings have unit length).
@@ -62,10 +64,13 @@ public final class SentenceTransformer: @unchecked Sendable {
     }
 
     /// Loads a sentence-transformers folder.
+    /// - Parameter precision: `.int8` runs the transformer's linear layers in int8 (weights quantized per
+    ///   output channel at load time, activations per token at run time); `.float32` (default) is exact.
     /// - Throws: `ModelsError` naming the file for a missing/invalid configuration or an unsupported
     ///   module or architecture; `WeightsError` naming a missing, misshapen or unused tensor.
-    public init(folder: URL) throws {
+    public init(folder: URL, precision: Precision = .float32) throws {
         self.folder = folder
+        self.precision = precision
         let modulesURL = folder.appendingPathComponent("modules.json")
         var transformerPath = ""
         var poolingPath = "1_Pooling"
@@ -88,8 +93,8 @@ public final class SentenceTransformer: @unchecked Sendable {
         let type = try decodeJSONFile(ModelType.self, at: configURL).model_type ?? ""
         let weights = try Checkpoint.open(in: modelFolder)
         switch type {
-        case "bert": encoder = try BertModel(config: try BertConfig.load(configURL), weights: weights)
-        case "mpnet": encoder = try MPNetModel(config: try MPNetConfig.load(configURL), weights: weights)
+        case "bert": encoder = try BertModel(config: try BertConfig.load(configURL), weights: weights, precision: precision)
+        case "mpnet": encoder = try MPNetModel(config: try MPNetConfig.load(configURL), weights: weights, precision: precision)
         default: throw ModelsError.unsupported(path: configURL.path, feature: "model_type '\(type)' (supported: bert, mpnet)")
         }
         pooling = try Pooling.load(folder.appendingPathComponent(poolingPath).appendingPathComponent("config.json"), dimension: encoder.hiddenSize)
