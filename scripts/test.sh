@@ -30,5 +30,8 @@ if [ "${QUIVER_SKIP_MILVUS:-0}" != "1" ]; then
 fi
 
 QUIVER_REQUIRE_MODELS=1 "$SWIFT" test "${FLAGS[@]}" --skip-build
+if [ "${QUIVER_SKIP_MILVUS:-0}" != "1" ]; then
+  SWIFT="$SWIFT" bash scripts/milvus/crosscheck.sh "$MILVUS_DIR/env"
+fi
 bash scripts/client-checks.sh .build/release/quiver
 echo "test: everything passed in $(( $(date +%s) - started )) s"

@@ -17,7 +17,7 @@ for which in LITE STANDALONE; do
   "$PY" scripts/milvus/crosscheck.py write --uri "http://$hp" --token "$tok" --name "$from_py"
   QUIVER_MILVUS_CROSSCHECK_ADDRESS="milvus://$hp" QUIVER_MILVUS_CROSSCHECK_TOKEN="$tok" \
   QUIVER_MILVUS_CROSSCHECK_READ="$from_py" QUIVER_MILVUS_CROSSCHECK_WRITE="$from_quiver" \
-    swift test --skip-build --filter 'QuiverMilvusTests.CrossCheckTests'
+    "${SWIFT:-swift}" test -c release -Xswiftc -enable-testing --skip-build --filter 'QuiverMilvusTests.CrossCheckTests'
   "$PY" scripts/milvus/crosscheck.py read --uri "http://$hp" --token "$tok" --name "$from_quiver"
   echo "crosscheck: $which OK"
 done
