@@ -30,6 +30,10 @@ struct SearchCommand: AsyncParsableCommand {
         The table shows audio and video time ranges as m:ss–m:ss; --format json gives every row \
         field, with start_s/end_s in seconds, and the hit's collection and rank.
 
+        --rerank MODEL rescores the best --rerank-depth text hits (default 50) of a text query \
+        with a cross-encoder (as sentence-transformers' CrossEncoder.predict: the sigmoid of its \
+        logit for the query and the chunk's text) and shows the best --limit by that score.
+
         Text queries on NAME_text: --mode dense (embeddings), bm25 (the collection's BM25 \
         full-text index: exact words after stemming) or hybrid (both, fused; the default when the \
         collection has a BM25 index, which `quiver ingest` makes). --fusion rrf (reciprocal rank \
@@ -68,6 +72,8 @@ struct SearchCommand: AsyncParsableCommand {
     @Option(help: "Text query mode: dense, bm25 or hybrid (default: hybrid when NAME_text has a BM25 index, else dense).") var mode: SearchModeArgument?
     @Option(help: "How hybrid fuses the lists: rrf (k = 60) or weighted.") var fusion: FusionArgument = .rrf
     @Option(help: "With --fusion weighted: DENSE,BM25 weights of the normalized scores.") var weights: String = "0.5,0.5"
+    @Option(help: "Rerank the text hits with this cross-encoder (BertForSequenceClassification: catalog name, hub id or folder).") var rerank: String?
+    @Option(help: "With --rerank: hits fetched and rescored before the best --limit are shown.") var rerankDepth: Int = 50
 
     func validate() throws {
         guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
@@ -77,6 +83,11 @@ struct SearchCommand: AsyncParsableCommand {
             throw ValidationError("--mode and --fusion apply to text queries (not --vector/--vectors)")
         }
         _ = try fusionChoice()
+        if rerank != nil {
+            guard rerankDepth >= 1 else { throw ValidationError("--rerank-depth must be at least 1") }
+            if vector != nil || vectors != nil { throw ValidationError("--rerank needs a text QUERY") }
+            if let q = query, FileManager.default.fileExists(atPath: q) { throw ValidationError("--rerank needs a text QUERY, not a file (\(q))") }
+        }
         for m in modality where ContentModality(rawValue: m) == nil {
             throw ValidationError("--modality \(m): expected text, image, audio or video")
         }
@@ -87,16 +98,18 @@ struct SearchCommand: AsyncParsableCommand {
         let store = try await database.open()
         let searcher = Searcher(store: store, collection: collection)
         let mods = modality.isEmpty ? nil : Set(modality.compactMap(ContentModality.init(rawValue:)))
-        let outcome: SearchOutcome
+        var outcome: SearchOutcome
+        let searchLimit = rerank != nil ? max(rerankDepth, limit) : limit
         if let vector {
             outcome = try await searcher.search(vector: try Self.parseVector(vector), limit: limit, filter: filter, modalities: mods)
         } else if let query, FileManager.default.fileExists(atPath: query) {
             outcome = try await searcher.search(file: URL(fileURLWithPath: query), limit: limit, filter: filter, modalities: mods, videoTime: at)
         } else {
-            outcome = try await searcher.search(text: query ?? "", limit: limit, filter: filter, modalities: mods,
+            outcome = try await searcher.search(text: query ?? "", limit: searchLimit, filter: filter, modalities: mods,
                                                 mode: mode?.mode, fusion: try fusionChoice())
         }
         try await store.close()
+        if let rerank { outcome.results = try Self.reranked(outcome.results, query: query ?? "", model: rerank, limit: limit) }
         // With hits to show, a collection left out gets one line; the full advice is in the help.
         if !outcome.results.isEmpty && !outcome.skipped.isEmpty {
             for (name, why) in outcome.skipped.sorted(by: { $0.key < $1.key }) {
@@ -125,6 +138,16 @@ struct SearchCommand: AsyncParsableCommand {
             if out.utf8.count > 1 << 16 { FileHandle.standardOutput.write(Data(out.utf8)); out = "" }
         }
         FileHandle.standardOutput.write(Data(out.utf8))
+    }
+
+    /// The hits with text rescored by the cross-encoder `model`, best first, then the others; the first `limit`.
+    static func reranked(_ results: [SearchResult], query: String, model: String, limit: Int) throws -> [SearchResult] {
+        let ce = try CrossEncoder(model: model)
+        let withText = results.filter { $0.text != nil }
+        let ranked = try ce.rerank(query: query, documents: withText.map { $0.text! })
+        var out = ranked.map { r -> SearchResult in var h = withText[r.index]; h.score = r.score; return h }
+        out += results.filter { $0.text == nil }
+        return out.prefix(limit).enumerated().map { i, h in var h = h; h.rank = i + 1; return h }
     }
 
     /// The fusion of --fusion and --weights.

@@ -149,4 +149,34 @@ final class CLISearchTests: XCTestCase {
         XCTAssertTrue(line.contains(" video "), String(line))
         XCTAssertTrue(line.hasSuffix("sound track, 0:00–0:04"), String(line))
     }
+
+    /// `quiver search --mode bm25` and `--rerank` with the tiny cross-encoder fixture: the shown
+    /// scores are the cross-encoder's for (query, chunk text), best first.
+    func testBM25ModeAndRerank() throws {
+        _ = try TestPaths.model("all-MiniLM-L6-v2")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("quiver-cli-rerank-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let docs = dir.appendingPathComponent("docs")
+        try FileManager.default.createDirectory(at: docs, withIntermediateDirectories: true)
+        try "any of numerous small rodents typically resembling diminutive rats\na financial institution that accepts deposits\na bowed stringed instrument\n"
+            .write(to: docs.appendingPathComponent("glosses.txt"), atomically: true, encoding: .utf8)
+        let env = ["QUIVER_DB": dir.appendingPathComponent("db").path, "QUIVER_HOME": TestPaths.modelHome.path]
+        XCTAssertEqual(try run(["ingest", "--split", "lines", "--no-progress", docs.path], env: env).status, 0)
+        let bm25 = try run(["search", "--mode", "bm25", "--format", "json", "rodents"], env: env)
+        XCTAssertEqual(bm25.status, 0, bm25.err)
+        let bh = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(bm25.out.utf8)) as? [[String: Any]])
+        XCTAssertEqual(bh.map { $0["text"] as? String }, ["any of numerous small rodents typically resembling diminutive rats"])
+
+        let ce = TestPaths.reference.appendingPathComponent("models/tiny-random-cross-encoder")
+        let query = "a small rodent"
+        let r = try run(["search", "--rerank", ce.path, "--rerank-depth", "3", "--limit", "2", "--format", "json", query], env: env)
+        XCTAssertEqual(r.status, 0, r.err)
+        let hits = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [[String: Any]])
+        XCTAssertEqual(hits.count, 2)
+        let model = try CrossEncoder(folder: ce)
+        let texts = ["any of numerous small rodents typically resembling diminutive rats", "a financial institution that accepts deposits", "a bowed stringed instrument"]
+        let expected = try model.rerank(query: query, documents: texts)
+        XCTAssertEqual(hits.map { $0["text"] as? String }, expected.prefix(2).map { texts[$0.index] })
+        for (h, e) in zip(hits, expected) { XCTAssertEqual(h["score"] as? Double ?? .nan, Double(e.score), accuracy: 1e-6) }
+    }
 }
