@@ -2,7 +2,7 @@ import ArgumentParser
 import Quiver
 
 /// `--precision fp32|int8` on `embed`, `ingest` and `serve`.
-extension Precision: @retroactive ExpressibleByArgument {
+extension Precision: ExpressibleByArgument {
     public init?(argument: String) { self.init(name: argument) }
     public static var allValueStrings: [String] { ["fp32", "int8"] }
     public var defaultValueDescription: String { self == .float32 ? "fp32" : "int8" }

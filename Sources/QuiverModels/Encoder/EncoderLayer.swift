@@ -1,3 +1,4 @@
+import Foundation
 import QuiverTensor
 
 /// One post-LayerNorm transformer encoder layer (BERT, RoBERTa, MPNet):
@@ -18,21 +19,32 @@ struct EncoderLayer: Sendable {
     /// The int8 forms of the linear layers (nil: float32, the default).
     var int8: Int8Projections? = nil
 
-    /// The six projections quantized to int8 (Q, K and V as one product over the same input).
+    /// The projections quantized to int8 (Q, K and V as one product over the same input); a nil one
+    /// stays float32.
     struct Int8Projections: Sendable {
-        let qkv: QuantizedLinear
-        let attentionOutput: QuantizedLinear
-        let intermediate: QuantizedLinear
-        let output: QuantizedLinear
+        let qkv: QuantizedLinear?
+        let attentionOutput: QuantizedLinear?
+        let intermediate: QuantizedLinear?
+        let output: QuantizedLinear?
     }
+
+    /// Projections kept in float32 under `.int8`: `QUIVER_INT8_FLOAT_LAYERS`, a comma-separated list of
+    /// `qkv`, `attention-output`, `intermediate`, `output` (a tuning knob; default: the built-in choice).
+    static let floatLayers: Set<String> = {
+        if let v = ProcessInfo.processInfo.environment["QUIVER_INT8_FLOAT_LAYERS"] {
+            return Set(v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        }
+        return []
+    }()
 
     /// This layer with int8 linear layers (attention scores, softmax and layer norms stay float32).
     func quantized() -> EncoderLayer {
         var copy = self
-        copy.int8 = Int8Projections(qkv: QuantizedLinear(concatenating: [query, key, value]),
-                                    attentionOutput: QuantizedLinear(attentionOutput),
-                                    intermediate: QuantizedLinear(intermediate),
-                                    output: QuantizedLinear(output))
+        let keep = Self.floatLayers
+        copy.int8 = Int8Projections(qkv: keep.contains("qkv") ? nil : QuantizedLinear(concatenating: [query, key, value]),
+                                    attentionOutput: keep.contains("attention-output") ? nil : QuantizedLinear(attentionOutput),
+                                    intermediate: keep.contains("intermediate") ? nil : QuantizedLinear(intermediate),
+                                    output: keep.contains("output") ? nil : QuantizedLinear(output))
         return copy
     }
 
@@ -66,8 +78,8 @@ struct EncoderLayer: Sendable {
         let scratch = ws.buffer(EncoderSlot.scratch, count: Kernels.attentionScratchCount(kvLength: batch.maxLength, headDim: headDim))
 
         // Q, K and V side by side in one [t, 3h] matrix: each sequence's attention reads them with stride 3h.
-        if let q8 = int8 {
-            q8.qkv.apply(x, rows: t, into: qkv, workspace: ws, slot: EncoderSlot.int8Scratch)
+        if let q8 = int8?.qkv {
+            q8.apply(x, rows: t, into: qkv, workspace: ws, slot: EncoderSlot.int8Scratch)
         } else {
             query.apply(x, rows: t, into: qkv, ldy: 3 * h)
             key.apply(x, rows: t, into: qkv + h, ldy: 3 * h)
@@ -85,17 +97,20 @@ struct EncoderLayer: Sendable {
                               scratch: scratch)
         }
         // Output projection; its bias and the residual are fused into the LayerNorm.
-        if let q8 = int8 {
-            q8.attentionOutput.apply(context, rows: t, into: projected, addBias: false, workspace: ws, slot: EncoderSlot.int8Scratch)
+        if let q8 = int8?.attentionOutput {
+            q8.apply(context, rows: t, into: projected, addBias: false, workspace: ws, slot: EncoderSlot.int8Scratch)
         } else {
             attentionOutput.apply(context, rows: t, into: projected, addBias: false)
         }
         attentionNorm.apply(projected, addBias: attentionOutput.bias?.pointer, residual: x, rows: t, into: x)
-        if let q8 = int8 {
-            q8.intermediate.apply(x, rows: t, into: mid, activation: activation, workspace: ws, slot: EncoderSlot.int8Scratch)
-            q8.output.apply(mid, rows: t, into: projected, addBias: false, workspace: ws, slot: EncoderSlot.int8Scratch)
+        if let q8 = int8?.intermediate {
+            q8.apply(x, rows: t, into: mid, activation: activation, workspace: ws, slot: EncoderSlot.int8Scratch)
         } else {
             intermediate.apply(x, rows: t, into: mid, activation: activation)
+        }
+        if let q8 = int8?.output {
+            q8.apply(mid, rows: t, into: projected, addBias: false, workspace: ws, slot: EncoderSlot.int8Scratch)
+        } else {
             output.apply(mid, rows: t, into: projected, addBias: false)
         }
         outputNorm.apply(projected, addBias: output.bias?.pointer, residual: x, rows: t, into: x)
