@@ -57,6 +57,15 @@ enum OfficeExtractor {
         let paged = xml.firstRange(of: Array("soft-page-break".utf8)) != nil
         if paged { b.page = 1 }
         var inBody = false
+        // Automatic paragraph styles derived from a heading style (LibreOffice writes a heading
+        // with a page break as `text:p` of such a style).
+        var headingStyles: Set<String> = []
+        try walk(XNode(ptr: root), maxDepth: limits.maxDepth, path: path, format: .odt, enter: { n in
+            guard n.isElement else { return false }
+            if n.name == "style", let name = n.attribute("name"), let parent = n.attribute("parent-style-name"),
+               parent.hasPrefix("Heading") || parent == "Title" { headingStyles.insert(name) }
+            return n.name != "body"
+        }, leave: { _ in })
         try walk(XNode(ptr: root), maxDepth: limits.maxDepth, path: path, format: .odt, enter: { n in
             if n.isText { if inBody { try b.append(n.content) }; return false }
             guard n.isElement else { return false }
@@ -75,7 +84,7 @@ enum OfficeExtractor {
         }, leave: { n in
             switch n.name {
             case "h": b.end(heading: true)
-            case "p": b.end()
+            case "p": b.end(heading: headingStyles.contains(n.attribute("style-name") ?? ""))
             case "body": inBody = false
             default: break
             }

@@ -30,7 +30,7 @@ final class DocumentChunkingTests: XCTestCase {
             XCTAssertEqual(String(v), ch.text)
             XCTAssertNotNil(ch.page)
         }
-        XCTAssertEqual(chunks.first { $0.text.contains("paperclip") }?.page, 2)
+        XCTAssertEqual(chunks.first { $0.text.contains("paperclip") }?.page, 3)   // page 1 is the title
         // Nothing is lost: every word of the text is in some chunk.
         let covered = Set(chunks.flatMap { $0.text.split(whereSeparator: { $0.isWhitespace }) })
         for w in text.split(whereSeparator: { $0.isWhitespace }) { XCTAssertTrue(covered.contains(w), String(w)) }
