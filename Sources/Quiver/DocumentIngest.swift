@@ -59,7 +59,7 @@ extension TextSink {
     func addDocument(path: String, document doc: ExtractedDocument, hash: String, size: Int64, overlap: Int) async throws -> Status {
         let old = known[path]
         if old == hash { return .unchanged }
-        if old != nil { try await collection.delete(where: { $0.value(of: "path") == .string(path) }) }
+        if old != nil { _ = try await collection.delete(filter: FilterExpression.equals("path", path)) }
         known[path] = hash
         let (text, segments) = doc.layout()
         let chunks = embedder.chunker(overlap: overlap).chunks(of: text, segments: segments.map { ($0.start, $0.end, $0.page, $0.section) })
