@@ -77,7 +77,7 @@ let package = Package(
         .target(name: "Quiver", dependencies: ["QuiverModels", "QuiverHub", "QuiverStore", "QuiverTokenizers", "QuiverWeights", "QuiverTensor",
                                               "QuiverDocuments", "QuiverMilvus"]),
         // Benchmark driver for bench/ (not a product).
-        .executableTarget(name: "quiver-bench", dependencies: ["Quiver", "QuiverModels", "QuiverTensor"]),
+        .executableTarget(name: "quiver-bench", dependencies: ["Quiver", "QuiverModels", "QuiverTensor", "QuiverStore", "QuiverMilvus"]),
         .executableTarget(name: "quiver-image-bench", dependencies: ["QuiverModels", "QuiverTensor", "QuiverMedia"]),
         // HTTP server (`quiver serve`): OpenAI-compatible embeddings, Milvus REST v2, health, metrics.
         .target(name: "QuiverServer", dependencies: [

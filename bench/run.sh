@@ -6,13 +6,17 @@
 #
 #   bash bench/run.sh                 # text, ann, image, audio
 #   bash bench/run.sh text ann        # a subset
+#   bash bench/run.sh milvus          # Quiver vs sentence-transformers + pymilvus on Milvus 2.3.5
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${QUIVER_BENCH_VENV:-$HOME/.cache/quiver/bench-venv}"
 if [ ! -x "$VENV/bin/python" ]; then
   echo "bench: creating the peers' venv in $VENV"
   python3 -m venv "$VENV"
+fi
+if ! cmp -s bench/requirements.txt "$VENV/.requirements"; then   # new venv or changed pins
   "$VENV/bin/pip" install --quiet -r bench/requirements.txt
+  cp bench/requirements.txt "$VENV/.requirements"
 fi
 PY="$VENV/bin/python"
 suites=("$@"); [ ${#suites[@]} -gt 0 ] || suites=(text ann image audio)
@@ -24,6 +28,7 @@ for s in "${suites[@]}"; do
     ann)   "$PY" bench/ann/make_data.py && "$PY" bench/ann/run.py --set wordnet ;;
     image) swift build -c release --product quiver-image-bench >/dev/null && "$PY" bench/image/run.py ;;
     audio) [ -f bench/audio/run.py ] && "$PY" bench/audio/run.py || echo "bench: no audio benchmark yet" ;;
-    *) echo "bench: unknown suite '$s' (text, int8, ann, image, audio)" >&2; exit 2 ;;
+    milvus) swift build -c release --product quiver-bench >/dev/null && "$PY" bench/milvus/run.py ;;
+    *) echo "bench: unknown suite '$s' (text, int8, ann, image, audio, milvus)" >&2; exit 2 ;;
   esac
 done

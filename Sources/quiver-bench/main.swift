@@ -1,5 +1,6 @@
 // quiver-bench: throughput benchmark of Quiver's text embedding (used by bench/text/run.py);
-// `quiver-bench whisper ...` benchmarks the Whisper encoder (WhisperBench.swift, bench/audio/run.py).
+// `quiver-bench whisper ...` benchmarks the Whisper encoder (WhisperBench.swift, bench/audio/run.py);
+// `quiver-bench milvus ...` ingests and searches through a Milvus server (MilvusBench.swift, bench/milvus/run.py).
 //
 //   quiver-bench text --model FOLDER (--ids IDS.json | --texts TEXTS.json) [--threads N] [--repeat R] [--out VECTORS.f32] [--precision fp32|int8]
 //
@@ -32,6 +33,7 @@ func fail(_ message: String) -> Never {
 
 var args = Array(CommandLine.arguments.dropFirst())
 if args.first == "whisper" { whisperBench(Array(args.dropFirst())) }
+if args.first == "milvus" { await milvusBench(Array(args.dropFirst())) }
 guard args.first == "text" else { fail("usage: quiver-bench text --model FOLDER --ids IDS.json [--threads N] [--repeat R] [--out FILE] [--batch-tokens N]") }
 args.removeFirst()
 var o = Options()
