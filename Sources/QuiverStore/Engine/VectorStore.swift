@@ -129,7 +129,7 @@ public final class VectorStore: @unchecked Sendable {
             }
             let dir = Collection.directory(in: path, name)
             let trash = path + "/collections/.drop-\(name)-\(getpid())"
-            guard rename(dir, trash) == 0 else { throw StoreError.io(path: dir, operation: "rename", reason: errnoText()) }
+            guard StoreIO.fs.rename(dir, trash) == 0 else { throw StoreError.io(path: dir, operation: "rename", reason: errnoText()) }
             try FileOps.syncDirectory(path + "/collections")
             try? FileManager.default.removeItem(atPath: trash)
         }
