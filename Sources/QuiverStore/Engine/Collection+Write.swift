@@ -48,7 +48,10 @@ extension Collection {
     /// - Throws: `closed`, `io` (see ``insert(_:models:)``).
     @discardableResult
     public func delete(ids: [PrimaryKey]) async throws -> Int {
-        try deleteRows { shared.withLock { s in ids.compactMap { s.keys[$0] } } }
+        try deleteRows {
+            let unique = Array(Set(ids))
+            return zip(currentRows(unique), unique).compactMap { r, k in r.map { ($0, k) } }
+        }
     }
 
     /// Deletes the entities matching a filter expression (Milvus syntax); returns how many.
@@ -64,12 +67,12 @@ extension Collection {
         let p = try FilterCompiler.compile(filter, schema: schema)
         return try deleteRows {
             let (snap, candidates) = snapshotAndCandidates(filter)
-            var rows: [UInt32] = []
+            var rows: [(row: UInt32, key: PrimaryKey)] = []
             scan(snap, rows: candidates) { chunk, i in
-                if p(RowView(chunk: chunk, i: i, schema: schema, scalarIndex: scalarIndex)) { rows.append(chunk.row(i)) }
+                if p(RowView(chunk: chunk, i: i, schema: schema, scalarIndex: scalarIndex)) { rows.append((chunk.row(i), chunk.id(i))) }
                 return true
             }
-            return rows
+            return excludingPendingRemovals(rows)
         }
     }
 
@@ -83,56 +86,50 @@ extension Collection {
         try deleteRows {
             // The writer lock is held: the snapshot cannot change while it is scanned, and
             // readers are not blocked by the scan.
-            var rows: [UInt32] = []
+            var rows: [(row: UInt32, key: PrimaryKey)] = []
             forEachLive(snapshot) { chunk, i in
-                if predicate(RowView(chunk: chunk, i: i, schema: schema, scalarIndex: scalarIndex)) { rows.append(chunk.row(i)) }
+                if predicate(RowView(chunk: chunk, i: i, schema: schema, scalarIndex: scalarIndex)) { rows.append((chunk.row(i), chunk.id(i))) }
                 return true
             }
-            return rows
+            return excludingPendingRemovals(rows)
         }
     }
 
-    /// Tombstones the rows `select` picks (called with the writer lock held).
-    private func deleteRows(_ select: () -> [UInt32]) throws -> Int {
+    /// Tombstones the rows `select` picks (called with the writer lock held): (row, its key) pairs.
+    private func deleteRows(_ select: () -> [(row: UInt32, key: PrimaryKey)]) throws -> Int {
         writer.lock()
         let target: UInt64
         let n: Int
         do {
             defer { writer.unlock() }
             try checkOpen()
-            let rows = Array(Set(select())).sorted()
-            guard !rows.isEmpty else { return 0 }
-            n = rows.count
+            var seen = Set<UInt32>()
+            let picked = select().filter { seen.insert($0.row).inserted }.sorted { $0.row < $1.row }
+            guard !picked.isEmpty else { return 0 }
+            n = picked.count
             lsn += 1
             target = lsn
-            try commit(WALRecord(lsn: lsn, tombstones: rows, batch: nil))
+            try commit(WALRecord(lsn: lsn, tombstones: picked.map(\.row), batch: nil), keyChanges: picked.map { ($0.key, nil) })
         }
-        try wal!.waitDurable(target)
-        try flushIfDue()
+        try acknowledge(target)
+        flushIfDue()
         return n
     }
 
-    /// Appends to the WAL and applies to indexes and the shared state. Call with `writer` held.
-    func commit(_ record: WALRecord) throws {
-        try wal!.append(record)
-        let batch = record.batch.flatMap { $0.count > 0 ? Batch($0) : nil }
-        let slots = shared.withLock { $0.indexes }
-        applyToIndexes(record, batch: batch, slots: slots)
-        applyToFullText(record, batch: batch)
-        let (rows, batches) = shared.withLock { s -> (Int, Int) in
-            applyToState(record, batch: batch, snapshot: &s.snapshot, keys: &s.keys)
-            return (s.snapshot.growingRows, s.snapshot.batches.count)
-        }
-        flushDue = rows >= options.flushRows || batches >= options.flushBatches
-    }
-
     /// Seals growing data when it has passed the thresholds of `StoreOptions`. Called by writers
-    /// after their write is durable, so a failing flush never turns an acknowledged write into an error
-    /// silently: the write is in the WAL, and the error is reported.
-    func flushIfDue() throws {
-        try withWriter {
-            guard flushDue, !closed else { return }
-            try checkpoint()
+    /// after their write is durable and visible: a failing flush does not fail that write (it is
+    /// acknowledged, in the log); it makes the collection read-only, which the next call reports.
+    func flushIfDue() {
+        withWriter {
+            guard !closed, failure.withLock({ $0 }) == nil else { return }
+            let due = shared.withLock { s in
+                s.snapshot.growingRows >= options.flushRows || s.snapshot.batches.count >= options.flushBatches
+            }
+            guard due else { return }
+            do { try checkpoint() } catch {
+                let e = readOnly(error)
+                FileHandle.standardError.write(Data("quiver: \(e)\n".utf8))
+            }
         }
     }
 
@@ -146,7 +143,7 @@ extension Collection {
         do {
             defer { writer.unlock() }
             try checkOpen()
-            let base = shared.withLock { $0.snapshot.nextRow }
+            let base = writerNextRow
             guard UInt64(base) + UInt64(data.count) < UInt64(UInt32.max) else {
                 throw StoreError.invalidData(collection: name, reason: "the collection is full (\(base) rows ever written); compact it into a new collection")
             }
@@ -159,20 +156,19 @@ extension Collection {
                 throw StoreError.invalidData(collection: name, reason: "entity \(i) repeats primary key \(k) within one call")
             }
             let ids = data.ids
-            let (old, dup) = shared.withLock { s -> ([UInt32], PrimaryKey?) in
-                var old: [UInt32] = [], dup: PrimaryKey?
-                for k in ids { if let r = s.keys[k] { old.append(r); if dup == nil { dup = k } } }
-                return (old, dup)
-            }
+            var old: [UInt32] = [], dup: PrimaryKey?
+            for (k, r) in zip(ids, currentRows(ids)) { if let r { old.append(r); if dup == nil { dup = k } } }
             if !upsert, let dup {
                 throw StoreError.invalidData(collection: name, reason: "primary key \(dup) already exists; use upsert to replace it")
             }
             lsn += 1
             target = lsn
-            try commit(WALRecord(lsn: lsn, tombstones: upsert ? old.sorted() : [], batch: data))
+            let rows = data.rows
+            try commit(WALRecord(lsn: lsn, tombstones: upsert ? old.sorted() : [], batch: data),
+                       keyChanges: zip(ids, rows).map { ($0, $1) })
         }
-        try wal!.waitDurable(target)
-        try flushIfDue()
+        try acknowledge(target)
+        flushIfDue()
         return data.ids
     }
 
