@@ -20,7 +20,9 @@ extension Collection {
     ///   ±65504 for float16 storage), a missing required field, a value of the wrong type, a string
     ///   over `maxLength`, an undeclared field without the dynamic field, an id given with
     ///   automatic ids (the error names the entity's position and field); `closed` after the
-    ///   store was closed; `io` when the log cannot be written or fsync'd.
+    ///   store was closed; ``StoreError/readOnly(collection:cause:)`` when the log cannot be
+    ///   written or fsync'd (the write is not acknowledged and not visible) and for every write
+    ///   after such a failure until the store is reopened.
     @discardableResult
     public func insert(_ entities: [Entity], models: [String: EmbeddingModel] = [:]) async throws -> [PrimaryKey] {
         try write(entities, models: models, upsert: false)
@@ -45,7 +47,7 @@ extension Collection {
     ///
     /// Durable when it returns (one fsync'd log record); ids that do not exist are ignored, and
     /// when none exists nothing is written. Space is reclaimed by ``compact()``.
-    /// - Throws: `closed`, `io` (see ``insert(_:models:)``).
+    /// - Throws: `closed`, `readOnly` (see ``insert(_:models:)``).
     @discardableResult
     public func delete(ids: [PrimaryKey]) async throws -> Int {
         try deleteRows {
@@ -61,7 +63,7 @@ extension Collection {
     /// scanning. Durable when it returns.
     /// - Parameter filter: a ``FilterExpression`` over the schema's fields; an empty string
     ///   matches (and deletes) every entity.
-    /// - Throws: `invalidFilter` naming the column of the problem, `closed`, `io`.
+    /// - Throws: `invalidFilter` naming the column of the problem, `closed`, `readOnly`.
     @discardableResult
     public func delete(filter: String) async throws -> Int {
         let p = try FilterCompiler.compile(filter, schema: schema)
@@ -80,7 +82,7 @@ extension Collection {
     ///
     /// The predicate runs on every live entity under the writer lock (writes wait; reads do not).
     /// Durable when it returns.
-    /// - Throws: `closed`, `io`.
+    /// - Throws: `closed`, `readOnly`.
     @discardableResult
     public func delete(where predicate: RowPredicate) async throws -> Int {
         try deleteRows {

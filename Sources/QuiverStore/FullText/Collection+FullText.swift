@@ -13,7 +13,7 @@ extension Collection {
     /// postings of deleted rows. Holds the writer lock while it builds (writes wait; reads do not).
     /// - Throws: `invalidRequest` when the field is not a string field (nor a dynamic field of a
     ///   collection with the dynamic field), k1 < 0, b outside 0...1, or the stemmer is unknown;
-    ///   `closed`; `io` when the manifest cannot be written.
+    ///   `closed`; `readOnly` when the manifest cannot be written.
     public func createFullTextIndex(_ options: FullTextOptions) async throws {
         try withWriter {
             try checkOpen()
