@@ -42,9 +42,26 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A system call failed: `operation` is the call (`open`, `fsync`, `rename`, ...), `reason`
     /// the `strerror` text.
     ///
-    /// After a failed write or fsync of a collection's write-ahead log every later write to that
-    /// collection throws the same error until the store is closed and reopened.
+    /// A failed write, fsync or rename of a collection's files makes the collection read-only:
+    /// the call that hit it throws ``readOnly(collection:cause:)`` wrapping this error.
     case io(path: String, operation: String, reason: String)
+    /// The file system holding the store is full (ENOSPC or a quota).
+    ///
+    /// `store` is the store directory, `path` the file being written, `needed` the bytes the
+    /// write still had to write, `available` the bytes free when it failed (-1 when unknown).
+    /// Reaching it makes the collection read-only (``readOnly(collection:cause:)``); free space
+    /// (at least `needed` bytes, more for the next flush) and reopen the store.
+    case diskFull(store: String, path: String, needed: Int, available: Int)
+    /// The collection stopped accepting writes after a file write, fsync or rename failed (`cause`).
+    ///
+    /// Thrown by the call that hit the failure and by every later write, flush, compaction or
+    /// index change of the collection. The failed write was not acknowledged and is not visible;
+    /// writes acknowledged before it are durable. An fsync is never retried (after a failed fsync
+    /// the kernel may have dropped the data, so success could not be trusted). Reads keep
+    /// working. To recover, fix the cause (e.g. free disk space) and reopen the store
+    /// (``VectorStore/close()`` then ``VectorStore/init(path:options:)``): opening rebuilds the
+    /// collection from its manifest, segments and log.
+    indirect case readOnly(collection: String, cause: StoreError)
     /// A filter expression was rejected: `column` is the 1-based character position in
     /// `expression` the problem is at, `reason` what was expected or found there and how to fix it.
     /// `expression` is empty while the filter code has not yet been told the text (it always is
@@ -88,6 +105,11 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .invalidRequest(r): return r
         case let .corruptFile(p, r): return "\(p) is corrupt: \(r)"
         case let .io(p, op, r): return "\(op) \(p) failed: \(r)"
+        case let .diskFull(store, p, needed, available):
+            let free = available < 0 ? "unknown" : "\(available) bytes"
+            return "no space left for store \(store) writing \(p): needs at least \(needed) more bytes free (free now: \(free)); free space on that file system and reopen the store"
+        case let .readOnly(c, cause):
+            return "collection '\(c)' is read-only after a failed write (\(cause.description)); nothing that failed was applied and every write acknowledged before it is durable; close and reopen the store to recover"
         case let .invalidFilter(e, c, r): return "invalid filter \"\(e)\": filter error at column \(c): \(r)"
         case let .indexUnavailable(k): return "index type \(k.rawValue) is not available in this build"
         case let .closed(what): return "\(what) is closed"

@@ -9,39 +9,42 @@ extension Collection {
     /// throughout: concurrent writes wait, reads do not. The new segment and index files are
     /// fsync'd and the manifest replaced atomically, so a crash at any point leaves either the
     /// old or the new state, both complete.
-    /// - Throws: `closed`; `io` or ``StoreError/indexFile(path:reason:)`` when a file cannot be
-    ///   written (the data stays in the log).
+    /// - Throws: `closed`; ``StoreError/readOnly(collection:cause:)`` when a file cannot be
+    ///   written, fsync'd or renamed (the data stays in the log; the collection is then read-only
+    ///   until the store is reopened).
     public func flush() async throws {
-        try withWriter { try checkOpen(); try checkpoint(persistIndexes: true) }
+        try withWriter { try checkOpen(); try readOnlyOnFailure { try checkpoint(persistIndexes: true) } }
     }
 
     /// Rewrites sealed segments without deleted entities (one segment results).
     ///
-    /// Flushes first, then writes every live entity into one new segment and switches the
-    /// manifest to it atomically; the old segment files are then removed. Does nothing when
+    /// Flushes first, then streams every live entity into one new segment (memory stays bounded
+    /// whatever the row count) and switches the manifest to it atomically; the old segment files are then removed. Does nothing when
     /// there is one segment and no deletion. Holds the writer lock throughout (writes wait; reads
     /// keep using their snapshot, whose mapped files stay valid). Index files are not rebuilt:
     /// deleted rows stay tombstoned in them.
-    /// - Throws: `closed`, `io` when a file cannot be written.
-    public func compact() async throws { try withWriter { try compactLocked() } }
+    /// - Throws: `closed`; ``StoreError/readOnly(collection:cause:)`` when a file cannot be
+    ///   written (the old segments stay in use; the collection is then read-only until reopened).
+    public func compact() async throws { try withWriter { try checkOpen(); try readOnlyOnFailure { try compactLocked() } } }
 
     private func compactLocked() throws {
         try checkOpen()
         try checkpoint()
         let snap = snapshot
         guard !snap.tombstones.isEmpty || snap.segments.count > 1 else { return }
-        var data = ColumnData(vectorFields: dimensions.count, scalarFields: schema.scalarFields.count)
-        forEachLive(snap) { chunk, i in data.append(from: chunk, i, dimensions: dimensions); return true }
+        // Streamed from the mapped segments into the new file: memory does not grow with the row count.
+        let live = SegmentSource(chunks: snap.segments, skip: snap.tombstones)
         var m = manifest
         var newSegments: [Segment] = []
         m.segments = []
-        if data.count > 0 {
+        if live.count > 0 {
             let file = String(format: "seg-%08llu.qseg", m.nextSegmentID)
             m.nextSegmentID += 1
-            try Segment.write(data, keyType: schema.primaryKey.type, dimensions: dimensions, half: halfFields, to: directory + "/" + file)
+            try SegmentWriter.write(live, keyType: schema.primaryKey.type, dimensions: dimensions, half: halfFields,
+                                    scalarFields: schema.scalarFields.count, to: directory + "/" + file)
             newSegments.append(try Segment(path: directory + "/" + file, dimensions: dimensions, half: halfFields,
                                            scalarFields: schema.scalarFields.count, keyType: schema.primaryKey.type))
-            m.segments = [.init(file: file, rows: data.count)]
+            m.segments = [.init(file: file, rows: live.count)]
         }
         m.tombstones = []
         m.generation += 1
@@ -55,25 +58,24 @@ extension Collection {
     /// Writes growing data as a segment, rotates the WAL and writes the manifest; rewrites index
     /// files that lag far behind (or all of them with `persistIndexes`). Call with `writer` held.
     func checkpoint(persistIndexes: Bool = false) throws {
-        flushDue = false
+        try drainPending()
         let snap = snapshot
         var m = manifest
         var sealed: Segment?
         var dropped = Set<UInt32>()
         if !snap.batches.isEmpty {
-            var data = ColumnData(vectorFields: dimensions.count, scalarFields: schema.scalarFields.count)
             for b in snap.batches {
-                for i in 0..<b.count {
-                    if snap.tombstones.contains(b.row(i)) { dropped.insert(b.row(i)) } else { data.append(from: b, i, dimensions: dimensions) }
-                }
+                for i in 0..<b.count where snap.tombstones.contains(b.row(i)) { dropped.insert(b.row(i)) }
             }
-            if data.count > 0 {
+            let rows = SegmentSource(chunks: snap.batches, skip: dropped)
+            if rows.count > 0 {
                 let file = String(format: "seg-%08llu.qseg", m.nextSegmentID)
                 m.nextSegmentID += 1
-                try Segment.write(data, keyType: schema.primaryKey.type, dimensions: dimensions, half: halfFields, to: directory + "/" + file)
+                try SegmentWriter.write(rows, keyType: schema.primaryKey.type, dimensions: dimensions, half: halfFields,
+                                        scalarFields: schema.scalarFields.count, to: directory + "/" + file)
                 sealed = try Segment(path: directory + "/" + file, dimensions: dimensions, half: halfFields,
                                      scalarFields: schema.scalarFields.count, keyType: schema.primaryKey.type)
-                m.segments.append(.init(file: file, rows: data.count))
+                m.segments.append(.init(file: file, rows: rows.count))
             }
         }
         try wal!.rotate()
@@ -119,17 +121,18 @@ extension Collection {
     ///   - kind: the index type.
     ///   - params: build parameters, integers (see ``IndexInfo/params`` for ranges and defaults).
     /// - Throws: `invalidRequest` for an unknown field, an unknown or out-of-range parameter, or
-    ///   fewer stored entities than `nlist` for IVF; `closed`; `io` or
-    ///   ``StoreError/indexFile(path:reason:)`` when the file cannot be written.
+    ///   fewer stored entities than `nlist` for IVF; `closed`; ``StoreError/readOnly(collection:cause:)``
+    ///   when the index file or manifest cannot be written (the collection is then read-only).
     public func createIndex(field: String? = nil, kind: IndexKind, params: [String: Double] = [:]) async throws {
         let f = try vectorField(field)
         try withWriter {
         try checkOpen()
+        try readOnlyOnFailure { try drainPending() }
         let info = IndexInfo(field: f.name, kind: kind, params: params)
         let fi = schema.vectorFields.firstIndex { $0.name == f.name }!
         let index = try Self.build(info, field: fi, f, snapshot: snapshot)
         shared.withLock { $0.indexes[f.name] = IndexSlot(info: info, index: index) }
-        try checkpoint()
+        try readOnlyOnFailure { try checkpoint() }
         }
     }
 
@@ -137,14 +140,15 @@ extension Collection {
     ///
     /// The manifest no longer names the index when this returns; its file is deleted.
     /// - Parameter field: the vector field; nil when the collection has exactly one.
-    /// - Throws: `invalidRequest` for an unknown field or a field without an index, `closed`, `io`.
+    /// - Throws: `invalidRequest` for an unknown field or a field without an index, `closed`,
+    ///   ``StoreError/readOnly(collection:cause:)`` when the manifest cannot be written.
     public func dropIndex(field: String? = nil) async throws {
         let f = try vectorField(field)
         try withWriter {
         try checkOpen()
         let had = shared.withLock { $0.indexes.removeValue(forKey: f.name) != nil }
         guard had else { throw StoreError.invalidRequest("collection '\(name)' field '\(f.name)' has no index") }
-        try checkpoint()
+        try readOnlyOnFailure { try checkpoint() }
         }
     }
 

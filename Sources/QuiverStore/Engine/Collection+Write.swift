@@ -20,7 +20,9 @@ extension Collection {
     ///   ±65504 for float16 storage), a missing required field, a value of the wrong type, a string
     ///   over `maxLength`, an undeclared field without the dynamic field, an id given with
     ///   automatic ids (the error names the entity's position and field); `closed` after the
-    ///   store was closed; `io` when the log cannot be written or fsync'd.
+    ///   store was closed; ``StoreError/readOnly(collection:cause:)`` when the log cannot be
+    ///   written or fsync'd (the write is not acknowledged and not visible) and for every write
+    ///   after such a failure until the store is reopened.
     @discardableResult
     public func insert(_ entities: [Entity], models: [String: EmbeddingModel] = [:]) async throws -> [PrimaryKey] {
         try write(entities, models: models, upsert: false)
@@ -45,10 +47,13 @@ extension Collection {
     ///
     /// Durable when it returns (one fsync'd log record); ids that do not exist are ignored, and
     /// when none exists nothing is written. Space is reclaimed by ``compact()``.
-    /// - Throws: `closed`, `io` (see ``insert(_:models:)``).
+    /// - Throws: `closed`, `readOnly` (see ``insert(_:models:)``).
     @discardableResult
     public func delete(ids: [PrimaryKey]) async throws -> Int {
-        try deleteRows { shared.withLock { s in ids.compactMap { s.keys[$0] } } }
+        try deleteRows {
+            let unique = Array(Set(ids))
+            return zip(currentRows(unique), unique).compactMap { r, k in r.map { ($0, k) } }
+        }
     }
 
     /// Deletes the entities matching a filter expression (Milvus syntax); returns how many.
@@ -58,18 +63,18 @@ extension Collection {
     /// scanning. Durable when it returns.
     /// - Parameter filter: a ``FilterExpression`` over the schema's fields; an empty string
     ///   matches (and deletes) every entity.
-    /// - Throws: `invalidFilter` naming the column of the problem, `closed`, `io`.
+    /// - Throws: `invalidFilter` naming the column of the problem, `closed`, `readOnly`.
     @discardableResult
     public func delete(filter: String) async throws -> Int {
         let p = try FilterCompiler.compile(filter, schema: schema)
         return try deleteRows {
             let (snap, candidates) = snapshotAndCandidates(filter)
-            var rows: [UInt32] = []
+            var rows: [(row: UInt32, key: PrimaryKey)] = []
             scan(snap, rows: candidates) { chunk, i in
-                if p(RowView(chunk: chunk, i: i, schema: schema, scalarIndex: scalarIndex)) { rows.append(chunk.row(i)) }
+                if p(RowView(chunk: chunk, i: i, schema: schema, scalarIndex: scalarIndex)) { rows.append((chunk.row(i), chunk.id(i))) }
                 return true
             }
-            return rows
+            return excludingPendingRemovals(rows)
         }
     }
 
@@ -77,62 +82,56 @@ extension Collection {
     ///
     /// The predicate runs on every live entity under the writer lock (writes wait; reads do not).
     /// Durable when it returns.
-    /// - Throws: `closed`, `io`.
+    /// - Throws: `closed`, `readOnly`.
     @discardableResult
     public func delete(where predicate: RowPredicate) async throws -> Int {
         try deleteRows {
             // The writer lock is held: the snapshot cannot change while it is scanned, and
             // readers are not blocked by the scan.
-            var rows: [UInt32] = []
+            var rows: [(row: UInt32, key: PrimaryKey)] = []
             forEachLive(snapshot) { chunk, i in
-                if predicate(RowView(chunk: chunk, i: i, schema: schema, scalarIndex: scalarIndex)) { rows.append(chunk.row(i)) }
+                if predicate(RowView(chunk: chunk, i: i, schema: schema, scalarIndex: scalarIndex)) { rows.append((chunk.row(i), chunk.id(i))) }
                 return true
             }
-            return rows
+            return excludingPendingRemovals(rows)
         }
     }
 
-    /// Tombstones the rows `select` picks (called with the writer lock held).
-    private func deleteRows(_ select: () -> [UInt32]) throws -> Int {
+    /// Tombstones the rows `select` picks (called with the writer lock held): (row, its key) pairs.
+    private func deleteRows(_ select: () -> [(row: UInt32, key: PrimaryKey)]) throws -> Int {
         writer.lock()
         let target: UInt64
         let n: Int
         do {
             defer { writer.unlock() }
             try checkOpen()
-            let rows = Array(Set(select())).sorted()
-            guard !rows.isEmpty else { return 0 }
-            n = rows.count
+            var seen = Set<UInt32>()
+            let picked = select().filter { seen.insert($0.row).inserted }.sorted { $0.row < $1.row }
+            guard !picked.isEmpty else { return 0 }
+            n = picked.count
             lsn += 1
             target = lsn
-            try commit(WALRecord(lsn: lsn, tombstones: rows, batch: nil))
+            try commit(WALRecord(lsn: lsn, tombstones: picked.map(\.row), batch: nil), keyChanges: picked.map { ($0.key, nil) })
         }
-        try wal!.waitDurable(target)
-        try flushIfDue()
+        try acknowledge(target)
+        flushIfDue()
         return n
     }
 
-    /// Appends to the WAL and applies to indexes and the shared state. Call with `writer` held.
-    func commit(_ record: WALRecord) throws {
-        try wal!.append(record)
-        let batch = record.batch.flatMap { $0.count > 0 ? Batch($0) : nil }
-        let slots = shared.withLock { $0.indexes }
-        applyToIndexes(record, batch: batch, slots: slots)
-        applyToFullText(record, batch: batch)
-        let (rows, batches) = shared.withLock { s -> (Int, Int) in
-            applyToState(record, batch: batch, snapshot: &s.snapshot, keys: &s.keys)
-            return (s.snapshot.growingRows, s.snapshot.batches.count)
-        }
-        flushDue = rows >= options.flushRows || batches >= options.flushBatches
-    }
-
     /// Seals growing data when it has passed the thresholds of `StoreOptions`. Called by writers
-    /// after their write is durable, so a failing flush never turns an acknowledged write into an error
-    /// silently: the write is in the WAL, and the error is reported.
-    func flushIfDue() throws {
-        try withWriter {
-            guard flushDue, !closed else { return }
-            try checkpoint()
+    /// after their write is durable and visible: a failing flush does not fail that write (it is
+    /// acknowledged, in the log); it makes the collection read-only, which the next call reports.
+    func flushIfDue() {
+        withWriter {
+            guard !closed, failure.withLock({ $0 }) == nil else { return }
+            let due = shared.withLock { s in
+                s.snapshot.growingRows >= options.flushRows || s.snapshot.batches.count >= options.flushBatches
+            }
+            guard due else { return }
+            do { try checkpoint() } catch {
+                let e = readOnly(error)
+                FileHandle.standardError.write(Data("quiver: \(e)\n".utf8))
+            }
         }
     }
 
@@ -146,7 +145,7 @@ extension Collection {
         do {
             defer { writer.unlock() }
             try checkOpen()
-            let base = shared.withLock { $0.snapshot.nextRow }
+            let base = writerNextRow
             guard UInt64(base) + UInt64(data.count) < UInt64(UInt32.max) else {
                 throw StoreError.invalidData(collection: name, reason: "the collection is full (\(base) rows ever written); compact it into a new collection")
             }
@@ -159,20 +158,19 @@ extension Collection {
                 throw StoreError.invalidData(collection: name, reason: "entity \(i) repeats primary key \(k) within one call")
             }
             let ids = data.ids
-            let (old, dup) = shared.withLock { s -> ([UInt32], PrimaryKey?) in
-                var old: [UInt32] = [], dup: PrimaryKey?
-                for k in ids { if let r = s.keys[k] { old.append(r); if dup == nil { dup = k } } }
-                return (old, dup)
-            }
+            var old: [UInt32] = [], dup: PrimaryKey?
+            for (k, r) in zip(ids, currentRows(ids)) { if let r { old.append(r); if dup == nil { dup = k } } }
             if !upsert, let dup {
                 throw StoreError.invalidData(collection: name, reason: "primary key \(dup) already exists; use upsert to replace it")
             }
             lsn += 1
             target = lsn
-            try commit(WALRecord(lsn: lsn, tombstones: upsert ? old.sorted() : [], batch: data))
+            let rows = data.rows
+            try commit(WALRecord(lsn: lsn, tombstones: upsert ? old.sorted() : [], batch: data),
+                       keyChanges: zip(ids, rows).map { ($0, $1) })
         }
-        try wal!.waitDurable(target)
-        try flushIfDue()
+        try acknowledge(target)
+        flushIfDue()
         return data.ids
     }
 

@@ -45,23 +45,28 @@ struct Snapshot: Sendable {
 /// snapshot of the segment list and never wait for a write's fsync or a flush.
 ///
 /// Concurrency in detail: insert, upsert and delete hold the collection's writer lock only to
-/// validate, append to the log and apply the change in memory; the fsync happens after the lock
-/// is released, and one fsync acknowledges every write appended before it. ``flush()``,
+/// validate and append to the log; the fsync happens after the lock is released, and one fsync
+/// acknowledges every write appended before it. ``flush()``,
 /// ``compact()``, ``createIndex(field:kind:params:)`` and ``dropIndex(field:)`` hold the writer
 /// lock for their whole run, so writes wait for them (reads do not). A search on an indexed field
 /// shares the index's lock with other searches and waits only while a write adds or removes
-/// its rows in that index. A change becomes visible to readers when it is applied in memory,
-/// which is just before its fsync: a concurrent reader can see a write whose call has not
-/// returned yet. Reads do not check whether the store was closed: they keep answering from the
-/// last state.
+/// its rows in that index. A change becomes visible to readers only once its fsync succeeded
+/// (changes are applied in memory in log order as they become durable), so a reader never sees
+/// a write that could still be lost. Reads do not check whether the store was closed: they keep
+/// answering from the last state.
 ///
 /// Durability: when a write call returns, its record is in the fsync'd write-ahead log and
-/// survives a process or machine crash. A write that threw while validating or appending did
-/// not change anything; one that threw from its fsync (``StoreError/io(path:operation:reason:)``)
-/// may or may not survive a crash; one that threw from the flush that follows a durable write
-/// (see ``StoreOptions``) is stored and recovered at the next open. At open
-/// the collection is rebuilt from the manifest, its segments and the log; a torn final record
-/// (a write that never returned) is dropped.
+/// survives a process or machine crash. A write that threw while validating did not change
+/// anything. A write whose log append or fsync failed throws
+/// ``StoreError/readOnly(collection:cause:)``: it is not acknowledged, never becomes visible,
+/// the fsync is not retried, and the collection accepts no more writes until the store is
+/// reopened (at a crash or reopen such a write may or may not be present, all of it or none).
+/// A failed segment, manifest or index-file write during a flush, compaction, index build or
+/// ``VectorStore/close()`` makes the collection read-only the same way; the data stays in the
+/// log. A flush that fails after a durable write does not fail that write (it is acknowledged);
+/// the next call reports the read-only state. At open the collection is rebuilt from the
+/// manifest, its segments and the log; a torn final record (a write that never returned) is
+/// dropped.
 ///
 /// The `async` methods do their work synchronously on the caller's thread (blocking it on
 /// I/O); they never suspend in between.
@@ -84,8 +89,14 @@ public final class Collection: @unchecked Sendable {
     var lsn: UInt64
     var nextAutoID: Int64
     var closed = false
-    /// Set by a write that took growing data past the flush thresholds.
-    var flushDue = false
+    /// The next row number a write gets (counts appended, not yet durable writes; under `writer`).
+    var writerNextRow: UInt32 = 0
+    /// Writes in the log that are not yet durable, hence not yet visible (see Collection+Durability).
+    let pending = Locked(PendingWrites())
+    /// Serializes applying durable writes to the reader-visible state, in log order.
+    let publishLock = NSLock()
+    /// Set once a file write, fsync or rename failed: the collection is read-only.
+    let failure = Locked<StoreError?>(nil)
 
     /// Reader-visible state: snapshot, primary key map, index slots.
     struct Shared {
@@ -205,11 +216,13 @@ public final class Collection: @unchecked Sendable {
                                                          dimensions: dimensions, scalarFields: schema.scalarFields.count)
             for r in records where r.lsn > lsn {
                 applyRecord(r, snapshot: &snap, keys: &keys, slots: slots)
+                if schema.primaryKey.autoID, let b = r.batch, case let .int(maxID)? = b.ids.max() { nextAutoID = max(nextAutoID, maxID + 1) }
                 lsn = r.lsn
             }
             if isLast { lastEnd = end; seq = fseq }
         }
         wal = try WriteAheadLog(directory: directory, sequence: seq, lastLSN: lsn, validEnd: lastEnd)
+        writerNextRow = snap.nextRow
         shared.withLock { $0.snapshot = snap; $0.keys = keys; $0.indexes = slots }
         try rebuildFullText(from: snap)
         try removeUnreferencedFiles()
@@ -254,7 +267,6 @@ public final class Collection: @unchecked Sendable {
             snap.batches.append(batch)
             for i in 0..<b.count { keys[b.ids[i]] = b.rows[i] }
             snap.nextRow = max(snap.nextRow, b.rows[b.count - 1] + 1)
-            if schema.primaryKey.autoID, case let .int(maxID)? = b.ids.max() { nextAutoID = max(nextAutoID, maxID + 1) }
         }
     }
 
@@ -330,18 +342,34 @@ public final class Collection: @unchecked Sendable {
         return try body()
     }
 
-    /// Throws if closed. Call with `writer` held.
-    func checkOpen() throws { if closed { throw StoreError.closed("collection '\(name)'") } }
+    /// Throws if closed or read-only. Call with `writer` held.
+    func checkOpen() throws {
+        if let f = failure.withLock({ $0 }) { throw f }
+        if closed { throw StoreError.closed("collection '\(name)'") }
+    }
 
     /// Flushes growing data, persists indexes and closes the log. Further calls fail.
+    ///
+    /// A failed flush leaves the collection read-only and closed (its acknowledged writes are
+    /// in the log, recovered at the next open) and throws ``StoreError/readOnly(collection:cause:)``.
     func close() throws {
         writer.lock(); defer { writer.unlock() }
         guard !closed else { return }
-        let stale = shared.withLock { s in
-            s.indexes.values.contains { $0.persistedFile == nil || $0.coveredRows < s.snapshot.nextRow || !$0.removedSince.isEmpty }
-        }
-        if !snapshot.batches.isEmpty || stale { try checkpoint(persistIndexes: true) }
-        wal?.close()
         closed = true
+        var error: Error? = failure.withLock { $0 }
+        if error == nil {
+            do {
+                try readOnlyOnFailure {
+                    try drainPending()
+                    let stale = shared.withLock { s in
+                        s.indexes.values.contains { $0.persistedFile == nil || $0.coveredRows < s.snapshot.nextRow || !$0.removedSince.isEmpty }
+                    }
+                    if !snapshot.batches.isEmpty || stale { try checkpoint(persistIndexes: true) }
+                }
+            } catch let e { error = e }
+        }
+        // The log's last fsync: a failure is reported, not ignored.
+        if let e = wal?.close(), error == nil { error = readOnly(e) }
+        if let error { throw error }
     }
 }

@@ -129,7 +129,7 @@ public final class VectorStore: @unchecked Sendable {
             }
             let dir = Collection.directory(in: path, name)
             let trash = path + "/collections/.drop-\(name)-\(getpid())"
-            guard rename(dir, trash) == 0 else { throw StoreError.io(path: dir, operation: "rename", reason: errnoText()) }
+            guard StoreIO.fs.rename(dir, trash) == 0 else { throw StoreError.io(path: dir, operation: "rename", reason: errnoText()) }
             try FileOps.syncDirectory(path + "/collections")
             try? FileManager.default.removeItem(atPath: trash)
         }
@@ -141,8 +141,8 @@ public final class VectorStore: @unchecked Sendable {
     /// so the next open replays no log and rebuilds no index. Later calls on the store (and
     /// writes to its collections) throw `closed`; a second `close()` does nothing. The lock is
     /// released even when a collection fails to flush.
-    /// - Throws: the first error a collection raised while flushing (its acknowledged writes are
-    ///   still in its log and are recovered at the next open).
+    /// - Throws: the first error a collection raised while flushing, a `readOnly` error (its
+    ///   acknowledged writes are still in its log and are recovered at the next open).
     public func close() async throws {
         let cols = state.withLock { s -> [Collection] in
             if s.closed { return [] }

@@ -13,7 +13,7 @@ extension Collection {
     /// postings of deleted rows. Holds the writer lock while it builds (writes wait; reads do not).
     /// - Throws: `invalidRequest` when the field is not a string field (nor a dynamic field of a
     ///   collection with the dynamic field), k1 < 0, b outside 0...1, or the stemmer is unknown;
-    ///   `closed`; `io` when the manifest cannot be written.
+    ///   `closed`; `readOnly` when the manifest cannot be written.
     public func createFullTextIndex(_ options: FullTextOptions) async throws {
         try withWriter {
             try checkOpen()
@@ -28,11 +28,12 @@ extension Collection {
             guard options.k1.isFinite, options.k1 >= 0 else { throw StoreError.invalidRequest("BM25 k1 must be finite and at least 0, got \(options.k1)") }
             guard options.b >= 0, options.b <= 1 else { throw StoreError.invalidRequest("BM25 b must be between 0 and 1, got \(options.b)") }
             let index = try BM25Index(options: options)
+            try readOnlyOnFailure { try drainPending() }
             fill(index, from: snapshot)
             var m = manifest
             m.fullText = (m.fullText ?? []).filter { $0.field != options.field } + [options]
             m.generation += 1
-            try m.write(to: directory)
+            try readOnlyOnFailure { try m.write(to: directory) }
             manifest = m
             fullText.withLock { $0[options.field] = index }
         }
@@ -46,7 +47,7 @@ extension Collection {
             var m = manifest
             m.fullText = m.fullText?.filter { $0.field != field }
             m.generation += 1
-            try m.write(to: directory)
+            try readOnlyOnFailure { try m.write(to: directory) }
             manifest = m
             fullText.withLock { $0[field] = nil }
             return true

@@ -71,22 +71,25 @@ struct ByteReader {
     }
 }
 
-/// File-system helpers: atomic replacement, directory sync, whole-file reads.
+/// File-system helpers: atomic replacement, directory sync, whole-file reads. Every call that
+/// changes a file goes through ``StoreIO/fs`` (the fault-injection seam).
 enum FileOps {
     /// Writes `bytes` to `path` atomically: a temporary file beside it, fsync, rename, fsync of the directory.
+    /// On any failure the temporary file is removed and `path` keeps its old content.
     static func atomicWrite(_ bytes: [UInt8], to path: String) throws {
         let tmp = path + ".tmp"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw StoreError.io(path: tmp, operation: "create", reason: errnoText()) }
+        let fs = StoreIO.fs
+        let fd = fs.open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw StoreIO.error(path: tmp, operation: "create", errno: errno, needed: bytes.count) }
         var ok = false
-        defer { if !ok { close(fd); unlink(tmp) } }
+        defer { if !ok { fs.close(fd, path: tmp); unlink(tmp) } }
         try writeAll(fd, bytes, path: tmp)
-        guard fsync(fd) == 0 else { throw StoreError.io(path: tmp, operation: "fsync", reason: errnoText()) }
+        try fsyncFile(fd, path: tmp)
         ok = true
-        close(fd)
-        guard rename(tmp, path) == 0 else {
-            let e = errnoText(); unlink(tmp)
-            throw StoreError.io(path: path, operation: "rename", reason: e)
+        fs.close(fd, path: tmp)
+        guard fs.rename(tmp, path) == 0 else {
+            let e = errno; unlink(tmp)
+            throw StoreIO.error(path: path, operation: "rename", errno: e)
         }
         try syncDirectory(of: path)
     }
@@ -95,16 +98,26 @@ enum FileOps {
         try bytes.withUnsafeBytes { try writeAll(fd, $0, path: path) }
     }
 
+    /// Writes all of `buf`, continuing after short writes; a failed write throws (ENOSPC as
+    /// ``StoreError/diskFull(store:path:needed:available:)`` naming the bytes still to write).
     static func writeAll(_ fd: Int32, _ buf: UnsafeRawBufferPointer, path: String) throws {
+        let fs = StoreIO.fs
         var done = 0
         while done < buf.count {
-            let n = write(fd, buf.baseAddress! + done, buf.count - done)
+            let n = fs.write(fd, buf.baseAddress! + done, min(buf.count - done, 1 << 30), path: path)
             if n < 0 {
-                if errno == EINTR { continue }
-                throw StoreError.io(path: path, operation: "write", reason: errnoText())
+                let e = errno
+                if e == EINTR { continue }
+                throw StoreIO.error(path: path, operation: "write", errno: e, needed: buf.count - done)
             }
+            if n == 0 { throw StoreIO.error(path: path, operation: "write", errno: ENOSPC, needed: buf.count - done) }
             done += n
         }
+    }
+
+    /// fsyncs an open file; a failure is never retried (the kernel may have dropped the data).
+    static func fsyncFile(_ fd: Int32, path: String) throws {
+        guard StoreIO.fs.fsync(fd, path: path) == 0 else { throw StoreIO.error(path: path, operation: "fsync", errno: errno) }
     }
 
     /// fsyncs the directory holding `path` so a rename or create in it is durable.
@@ -113,10 +126,12 @@ enum FileOps {
     }
 
     static func syncDirectory(_ dir: String) throws {
-        let fd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY)
+        let d = dir.isEmpty ? "." : dir
+        let fs = StoreIO.fs
+        let fd = fs.open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
         guard fd >= 0 else { throw StoreError.io(path: dir, operation: "open directory", reason: errnoText()) }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw StoreError.io(path: dir, operation: "fsync directory", reason: errnoText()) }
+        defer { fs.close(fd, path: d) }
+        guard fs.fsync(fd, path: d) == 0 else { throw StoreIO.error(path: dir, operation: "fsync directory", errno: errno) }
     }
 
     static func readAll(_ path: String) throws -> [UInt8] {

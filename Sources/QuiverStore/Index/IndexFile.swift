@@ -109,21 +109,32 @@ struct IndexFileWriter {
         head.append(contentsOf: repeatElement(0, count: 252 - head.count))
         head.appendLE(head.withUnsafeBytes { qk_crc32c(0, $0.baseAddress, $0.count) })
 
-        let dir = (path as NSString).deletingLastPathComponent
         let tmp = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        if fd < 0 { throw StoreError.indexFile(path: path, reason: "cannot create \(tmp): \(String(cString: strerror(errno)))") }
+        let fs = StoreIO.fs
+        /// ENOSPC as `diskFull`, anything else as `indexFile`.
+        func failure(_ what: String, _ e: Int32, needed: Int = 0) -> StoreError {
+            if e == ENOSPC || e == EDQUOT { return StoreIO.error(path: path, operation: what, errno: e, needed: needed) }
+            return .indexFile(path: path, reason: "\(what) failed: \(String(cString: strerror(e)))")
+        }
+        let fd = fs.open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if fd < 0 {
+            let e = errno
+            if e == ENOSPC || e == EDQUOT { throw failure("create", e, needed: fileSize) }
+            throw StoreError.indexFile(path: path, reason: "cannot create \(tmp): \(String(cString: strerror(e)))")
+        }
         var ok = false
-        defer { if !ok { close(fd); unlink(tmp) } }
+        defer { if !ok { fs.close(fd, path: tmp); unlink(tmp) } }
         var pos = 0
         func put(_ p: UnsafeRawPointer?, _ n: Int) throws {
             var done = 0
             while done < n {
-                let w = Foundation.write(fd, p! + done, min(n - done, 1 << 30))
+                let w = fs.write(fd, p! + done, min(n - done, 1 << 30), path: tmp)
                 if w < 0 {
-                    if errno == EINTR { continue }
-                    throw StoreError.indexFile(path: path, reason: "write failed: \(String(cString: strerror(errno)))")
+                    let e = errno
+                    if e == EINTR { continue }
+                    throw failure("write", e, needed: fileSize - pos - done)
                 }
+                if w == 0 { throw failure("write", ENOSPC, needed: fileSize - pos - done) }
                 done += w
             }
             pos += n
@@ -137,15 +148,18 @@ struct IndexFileWriter {
             if data.count > 0 { try put(data.baseAddress, data.count) }
         }
         try pad(to: fileSize)
-        if fsync(fd) != 0 { throw StoreError.indexFile(path: path, reason: "fsync failed: \(String(cString: strerror(errno)))") }
-        close(fd)
+        // Never retried: after a failed fsync the written pages may be gone.
+        if fs.fsync(fd, path: tmp) != 0 { throw failure("fsync", errno) }
+        fs.close(fd, path: tmp)
         ok = true
-        if rename(tmp, path) != 0 {
-            let e = String(cString: strerror(errno)); unlink(tmp)
-            throw StoreError.indexFile(path: path, reason: "rename failed: \(e)")
+        if fs.rename(tmp, path) != 0 {
+            let e = errno; unlink(tmp)
+            throw failure("rename", e)
         }
-        let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_CLOEXEC)
-        if dfd >= 0 { fsync(dfd); close(dfd) }
+        do { try FileOps.syncDirectory(of: path) } catch let e as StoreError {
+            if case .diskFull = e { throw e }
+            throw StoreError.indexFile(path: path, reason: "fsync of its directory failed: \(e)")
+        }
     }
 }
 

@@ -23,64 +23,10 @@ final class Segment: RowChunk, @unchecked Sendable {
     private let dynamicSection: UnsafeRawBufferPointer
     private let owned: [UnsafeMutablePointer<Float>]
 
-    /// Writes `data` as a segment file at `path` atomically.
+    /// Writes `data` as a segment file at `path` atomically (see ``SegmentWriter``).
     static func write(_ data: ColumnData, keyType: PrimaryKeyType, dimensions: [Int], half: [Bool], to path: String) throws {
-        let n = data.count
-        var sections: [[UInt8]] = []
-        var w = ByteWriter(capacity: n * 4)
-        for r in data.rows { w.u32(r) }
-        sections.append(w.bytes)
-        if keyType == .int64 {
-            w = ByteWriter(capacity: n * 8)
-            for k in data.ids { if case let .int(i) = k { w.i64(i) } else { w.i64(0) } }
-            sections.append(w.bytes)
-        } else {
-            sections.append(variable(n) { i, w in if case let .string(s) = data.ids[i] { w.raw(Array(s.utf8)) } })
-        }
-        for f in 0..<dimensions.count {
-            if half[f] {
-                w = ByteWriter(capacity: data.vectors[f].count * 2)
-                for v in data.vectors[f] { let h = Half.fromFloat(v); w.u8(UInt8(h & 0xFF)); w.u8(UInt8(h >> 8)) }
-            } else {
-                w = ByteWriter(capacity: data.vectors[f].count * 4); w.floats(data.vectors[f])
-            }
-            sections.append(w.bytes)
-        }
-        for col in data.scalars { sections.append(variable(n) { i, w in ValueCodec.put(col[i], &w) }) }
-        sections.append(variable(n) { i, w in if !data.dynamic[i].isEmpty { ValueCodec.put(data.dynamic[i], &w) } })
-
-        var header = ByteWriter()
-        header.u64(UInt64(n)); header.u8(keyType == .int64 ? 1 : 2)
-        header.u32(UInt32(dimensions.count)); for d in dimensions { header.u32(UInt32(d)) }
-        for h in half { header.u8(h ? 1 : 0) }
-        header.u32(UInt32(data.scalars.count)); header.u32(UInt32(sections.count))
-        let tableStart = 8 + 4 + 4
-        let headerLen = header.bytes.count + sections.count * 20
-        var offset = tableStart + headerLen + 4
-        var offsets: [Int] = []
-        for s in sections {
-            offset = (offset + 63) & ~63
-            offsets.append(offset)
-            header.u64(UInt64(offset)); header.u64(UInt64(s.count)); header.u32(CRC32C.checksum(s))
-            offset += s.count
-        }
-        var out = ByteWriter(capacity: offset)
-        out.raw(magic); out.u32(version); out.u32(UInt32(header.bytes.count))
-        out.raw(header.bytes); out.u32(CRC32C.checksum(header.bytes))
-        for (i, s) in sections.enumerated() {
-            out.raw([UInt8](repeating: 0, count: offsets[i] - out.bytes.count)); out.raw(s)
-        }
-        try FileOps.atomicWrite(out.bytes, to: path)
-    }
-
-    /// offsets u64 × (n+1) then the bytes each row writes.
-    private static func variable(_ n: Int, _ put: (Int, inout ByteWriter) -> Void) -> [UInt8] {
-        var body = ByteWriter()
-        var offs = ByteWriter(capacity: (n + 1) * 8)
-        for i in 0..<n { offs.u64(UInt64(body.bytes.count)); put(i, &body) }
-        offs.u64(UInt64(body.bytes.count))
-        offs.raw(body.bytes)
-        return offs.bytes
+        try SegmentWriter.write(SegmentSource(chunks: [Batch(data)], skip: []), keyType: keyType, dimensions: dimensions,
+                                half: half, scalarFields: data.scalars.count, to: path)
     }
 
     /// Maps and verifies the segment at `path` (every section's checksum is checked).

@@ -63,23 +63,31 @@ final class WriteAheadLog: @unchecked Sendable {
 
     private func openFile(truncateTo validEnd: Int?) throws {
         let path = currentPath
+        let fs = StoreIO.fs
         if let validEnd, validEnd >= Self.headerSize {
-            fd = open(path, O_WRONLY)
+            fd = fs.open(path, O_WRONLY | O_CLOEXEC, 0)
             guard fd >= 0 else { throw StoreError.io(path: path, operation: "open", reason: errnoText()) }
-            guard ftruncate(fd, off_t(validEnd)) == 0, lseek(fd, off_t(validEnd), SEEK_SET) >= 0, fsync(fd) == 0 else {
-                throw StoreError.io(path: path, operation: "truncate", reason: errnoText())
+            guard fs.ftruncate(fd, off_t(validEnd), path: path) == 0, lseek(fd, off_t(validEnd), SEEK_SET) >= 0 else {
+                throw StoreIO.error(path: path, operation: "truncate", errno: errno)
             }
+            try FileOps.fsyncFile(fd, path: path)
             return
         }
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw StoreError.io(path: path, operation: "create", reason: errnoText()) }
+        fd = fs.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw StoreIO.error(path: path, operation: "create", errno: errno, needed: Self.headerSize) }
         var h = ByteWriter()
         h.raw(Self.magic); h.u32(Self.version); h.u64(sequence)
         h.u32(CRC32C.checksum(h.bytes))
         try FileOps.writeAll(fd, h.bytes, path: path)
-        guard fsync(fd) == 0 else { throw StoreError.io(path: path, operation: "fsync", reason: errnoText()) }
+        try FileOps.fsyncFile(fd, path: path)
         try FileOps.syncDirectory(directory)
     }
+
+    /// The last LSN known to be on stable storage.
+    var durableLSN: UInt64 { cond.lock(); defer { cond.unlock() }; return durable }
+
+    /// The failure that stopped this log, if any (every later append and wait throws it).
+    var failed: StoreError? { cond.lock(); defer { cond.unlock() }; return failure }
 
     /// Appends a record (no fsync). Call with writers serialized.
     func append(_ record: WALRecord) throws {
@@ -89,6 +97,8 @@ final class WriteAheadLog: @unchecked Sendable {
         cond.lock(); defer { cond.unlock() }
         if let failure { throw failure }
         do { try FileOps.writeAll(fd, frame.bytes, path: currentPath) } catch let e as StoreError {
+            // Part of the frame may be in the file: it is a torn tail, dropped at the next open
+            // (nothing is appended after it, since the log stays failed).
             failure = e; throw e
         }
         written = record.lsn
@@ -103,13 +113,15 @@ final class WriteAheadLog: @unchecked Sendable {
             syncing = true
             let target = written, f = fd
             cond.unlock()
-            let rc = fsync(f)
+            let rc = StoreIO.fs.fsync(f, path: currentPath)
             let err = errno
             cond.lock()
             syncing = false
             syncCount += 1
+            // A failed fsync is final: never retried, since the kernel may already have dropped
+            // the dirty pages and a second fsync could report success for lost data.
             if rc == 0 { durable = max(durable, target) } else {
-                failure = StoreError.io(path: currentPath, operation: "fsync", reason: errnoText(err))
+                failure = StoreIO.error(path: currentPath, operation: "fsync", errno: err)
             }
             cond.broadcast()
         }
@@ -120,18 +132,28 @@ final class WriteAheadLog: @unchecked Sendable {
         cond.lock(); defer { cond.unlock() }
         while syncing { cond.wait() }
         if let failure { throw failure }
-        guard fsync(fd) == 0 else { throw StoreError.io(path: currentPath, operation: "fsync", reason: errnoText()) }
         syncCount += 1
+        do { try FileOps.fsyncFile(fd, path: currentPath) } catch let e as StoreError { failure = e; throw e }
         durable = written
-        closeFD(fd)
+        StoreIO.fs.close(fd, path: currentPath)
+        fd = -1
         sequence += 1
-        try openFile(truncateTo: nil)
+        do { try openFile(truncateTo: nil) } catch let e as StoreError { failure = e; throw e }
     }
 
-    func close() {
+    /// fsyncs and closes the current file; returns the error when that fsync fails (or the log had failed before).
+    @discardableResult
+    func close() -> StoreError? {
         cond.lock(); defer { cond.unlock() }
         while syncing { cond.wait() }
-        if fd >= 0 { _ = fsync(fd); closeFD(fd); fd = -1 }
+        guard fd >= 0 else { return failure }
+        if failure == nil {
+            if StoreIO.fs.fsync(fd, path: currentPath) == 0 { durable = written } else {
+                failure = StoreIO.error(path: currentPath, operation: "fsync", errno: errno)
+            }
+        }
+        StoreIO.fs.close(fd, path: currentPath); fd = -1
+        return failure
     }
 
     /// Reads the frames of one file. A damaged or partial final frame is a torn write and is
