@@ -15,6 +15,7 @@ PKGS=(
   libstemmer-dev                                    # Snowball stemmers for the BM25 full-text index
   chromium                                          # headless browser test of the `quiver serve` web page
   libpoppler-glib-dev libxml2-dev                   # documents: PDF text (poppler), DOCX/ODT/EPUB/HTML (libxml2)
+  libcairo2-dev                                     # `quiver eval` bar charts (PNG/SVG)
 )
 
 missing=()
