@@ -43,6 +43,11 @@ public struct EvaluationResult: Sendable, Codable, Hashable {
     public var querySeconds: Double
     /// A short label: `model mode` (or the mode alone for bm25).
     public var label: String { model.map { "\($0) \(mode)" } ?? mode }
+
+    /// A result; see the properties.
+    public init(model: String?, mode: String, metrics: RetrievalMetrics, querySeconds: Double) {
+        self.model = model; self.mode = mode; self.metrics = metrics; self.querySeconds = querySeconds
+    }
 }
 
 /// What `RetrievalEvaluator.evaluate` measured.
@@ -55,6 +60,11 @@ public struct EvaluationReport: Sendable, Codable, Hashable {
     public var reranker: String?
     /// One result per (model, mode), in the order run.
     public var results: [EvaluationResult]
+
+    /// A report; see the properties.
+    public init(documents: Int, queries: Int, reranker: String?, results: [EvaluationResult]) {
+        self.documents = documents; self.queries = queries; self.reranker = reranker; self.results = results
+    }
 }
 
 /// Measures retrieval quality on a test set (`RetrievalDataset`): builds a temporary embedded
