@@ -74,8 +74,10 @@ let package = Package(
         .systemLibrary(name: "CLibXML2", path: "Sources/CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         .target(name: "CQuiverPDF", dependencies: ["CPoppler"]),
         .target(name: "QuiverDocuments", dependencies: ["CQuiverPDF", "CLibXML2", "CZlib"]),
+        // Cairo (Debian's libcairo2-dev) draws the bar charts of `quiver eval` as PNG or SVG.
+        .systemLibrary(name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
         .target(name: "Quiver", dependencies: ["QuiverModels", "QuiverHub", "QuiverStore", "QuiverTokenizers", "QuiverWeights", "QuiverTensor",
-                                              "QuiverDocuments", "QuiverMilvus"]),
+                                              "QuiverDocuments", "QuiverMilvus", "CCairo"]),
         // Benchmark driver for bench/ (not a product).
         .executableTarget(name: "quiver-bench", dependencies: ["Quiver", "QuiverModels", "QuiverTensor", "QuiverStore", "QuiverMilvus"]),
         .executableTarget(name: "quiver-image-bench", dependencies: ["QuiverModels", "QuiverTensor", "QuiverMedia"]),

@@ -112,3 +112,5 @@ echo
 echo "Store: $QUIVER_DB"
 echo "Search it yourself:   QUIVER_DB=$QUIVER_DB $Q search \"...\""
 echo "Or in a browser:      QUIVER_DB=$QUIVER_DB $Q serve   (then open http://127.0.0.1:8080/)"
+
+bash scripts/demo-eval.sh   # quiver eval on a WordNet retrieval set (all-MiniLM-L6-v2 vs all-mpnet-base-v2; dense, bm25, hybrid)

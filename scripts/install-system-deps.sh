@@ -16,6 +16,7 @@ PKGS=(
   chromium                                          # headless browser test of the `quiver serve` web page
   libpoppler-glib-dev libxml2-dev                   # documents: PDF text (poppler), DOCX/ODT/EPUB/HTML (libxml2)
   groff                                             # the demo typesets a text on the machine to a PDF (gropdf)
+  libcairo2-dev                                     # `quiver eval` bar charts (PNG/SVG)
 )
 
 missing=()

@@ -4,9 +4,11 @@ import QuiverTensor
 import QuiverTokenizers
 
 /// Scores (query, document) pairs with a cross-encoder (a `BertForSequenceClassification`
-/// reranker such as cross-encoder/ms-marco-MiniLM-L6-v2), as sentence-transformers'
-/// `CrossEncoder.predict` does: the pair is tokenized together (`[CLS] query [SEP] document
-/// [SEP]`, token types 0 and 1), truncated longest-first to `maxLength` tokens, and the
+/// reranker such as cross-encoder/ms-marco-MiniLM-L6-v2, or an
+/// `XLMRobertaForSequenceClassification` one such as BAAI/bge-reranker-base), as
+/// sentence-transformers' `CrossEncoder.predict` does: the pair is tokenized together by the
+/// model's tokenizer (BERT: `[CLS] query [SEP] document [SEP]`, token types 0 and 1; XLM-R:
+/// `<s> query </s></s> document </s>`), truncated longest-first to `maxLength` tokens, and the
 /// classifier's logit goes through a sigmoid (one label; more labels give the logits of label 0).
 ///
 /// Thread-safe; reuse one instance.
@@ -15,7 +17,7 @@ public final class CrossEncoder: Sendable {
     public let modelName: String
     /// Longest pair in tokens (special tokens included); longer pairs are truncated.
     public let maxLength: Int
-    private let model: BertSequenceClassifier
+    private let model: any SequenceClassifier
     private let tokenizer: Tokenizer
 
     /// Loads a cross-encoder by catalog name, hub id or folder path from `home`.
@@ -25,21 +27,21 @@ public final class CrossEncoder: Sendable {
         try self.init(folder: resolved.folder, name: resolved.entry.name)
     }
 
-    /// Loads a Hugging Face folder (config.json with `BertForSequenceClassification`,
-    /// model.safetensors, tokenizer.json).
+    /// Loads a Hugging Face folder (config.json with `BertForSequenceClassification` or
+    /// `XLMRobertaForSequenceClassification`, model.safetensors, tokenizer.json).
     /// - Throws: `QuiverError.unsupportedModel` for another architecture; loader errors naming the file.
     public init(folder: URL, name: String? = nil, maxLength: Int? = nil) throws {
         modelName = name ?? folder.path
         if let data = FileManager.default.contents(atPath: folder.appendingPathComponent("config.json").path),
            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
            let architectures = object["architectures"] as? [String],
-           !architectures.contains("BertForSequenceClassification") {
-            throw QuiverError.unsupportedModel(name: modelName, reason: "a cross-encoder must be BertForSequenceClassification; \(folder.path)/config.json says \(architectures.joined(separator: ", "))")
+           !architectures.contains(where: SequenceClassifiers.supported.contains) {
+            throw QuiverError.unsupportedModel(name: modelName, reason: "a cross-encoder must be \(SequenceClassifiers.supported.joined(separator: " or ")); \(folder.path)/config.json says \(architectures.joined(separator: ", "))")
         }
-        model = try BertSequenceClassifier(folder: folder)
+        model = try SequenceClassifiers.load(folder: folder)
         var tok = try Tokenizer(contentsOf: folder.appendingPathComponent("tokenizer.json"))
         tok.padding = nil
-        let limit = min(maxLength ?? Self.modelMaxLength(folder) ?? 512, model.encoder.maxSequenceLength)
+        let limit = min(maxLength ?? Self.modelMaxLength(folder) ?? 512, model.maxSequenceLength)
         tok.truncation = Truncation(maxLength: limit)
         tokenizer = tok
         self.maxLength = limit
@@ -63,7 +65,7 @@ public final class CrossEncoder: Sendable {
     public func logits(_ pairs: [(query: String, document: String)], threads: Int? = nil) throws -> [[Float]] {
         let encodings = pairs.map { tokenizer.encode($0.query, pair: $0.document) }
         let batch = TokenBatch(encodings.map(\.ids))
-        try batch.validate(vocabularySize: model.encoder.vocabularySize, maxLength: model.encoder.maxSequenceLength)
+        try batch.validate(vocabularySize: model.vocabularySize, maxLength: model.maxSequenceLength)
         // Sequences split over the workers, 16 per forward pass.
         let chunks = Parallel.split(pairs.count, parts: max(1, (pairs.count + 15) / 16))
         let results = Locked<[[Float]]>(Array(repeating: [], count: pairs.count))

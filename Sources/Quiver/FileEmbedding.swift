@@ -100,6 +100,9 @@ public final class FileEmbedder: Sendable {
             image = try ImageEmbedder(model: model, home: home); clip = try CLIPEmbedder(model: model, home: home); text = nil; audio = nil
         case .audio:
             audio = try AudioEmbedder(model: model, home: home); text = nil; clip = nil; image = nil
+        case .textPair:
+            throw QuiverError.unsupportedModality(model: resolved.entry.name, modality: "files",
+                                                  supported: ["text pairs (a cross-encoder: use it with --rerank)"])
         }
         var va: AudioEmbedder?, problem: String?
         if modality == .image || modality == .imageText, let audioModel {
@@ -123,6 +126,7 @@ public final class FileEmbedder: Sendable {
         case .image: return [.image, .video]
         case .imageText: return [.text, .image, .video]
         case .audio: return [.audio]
+        case .textPair: return []
         }
     }
 

@@ -22,6 +22,10 @@ public enum QuiverError: Error, CustomStringConvertible, Sendable, Equatable {
     case copyMismatch(collection: String, reason: String)
     /// A prompt name that the model's `config_sentence_transformers.json` (or catalog entry) does not define.
     case unknownPrompt(model: String, name: String, available: [String])
+    /// A retrieval test set (`quiver eval`) that cannot be read: the file (and line) and what is wrong.
+    case invalidDataset(path: String, reason: String)
+    /// An evaluation that cannot run as asked (a chart that cannot be written, no mode to run), and why.
+    case invalidEvaluation(reason: String)
 
     /// The message shown to the user: what failed, naming the file, model or collection, and
     /// what to do about it.
@@ -48,6 +52,10 @@ public enum QuiverError: Error, CustomStringConvertible, Sendable, Equatable {
             let list = available.isEmpty ? "it defines no prompts (config_sentence_transformers.json `prompts`)"
                                          : "its prompts are: \(available.joined(separator: ", "))"
             return "model \(model) has no prompt named '\(name)'; \(list)"
+        case let .invalidDataset(path, reason):
+            return "cannot read the retrieval test set at \(path): \(reason)"
+        case let .invalidEvaluation(reason):
+            return "cannot evaluate: \(reason)"
         }
     }
 }

@@ -27,6 +27,12 @@ private let hfImageFiles = ModelFiles(
     required: ["config.json", "preprocessor_config.json"],
     weights: [WeightFile("model.safetensors", .safetensors), WeightFile("pytorch_model.bin", .pytorch)])
 
+// Cross-encoders (`Modality.textPair`): a sequence-classification checkpoint and its tokenizer.
+private let crossEncoderFiles = ModelFiles(
+    required: ["config.json", "tokenizer.json"],
+    weights: [WeightFile("model.safetensors", .safetensors), WeightFile("pytorch_model.bin", .pytorch)],
+    optional: ["tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "sentencepiece.bpe.model"])
+
 private let imageDefaults = ModelDefaults(pooling: .model, normalize: false, imageSize: 224)
 private let clipDefaults = ModelDefaults(pooling: .model, normalize: true, maxSequenceLength: 77, imageSize: 224)
 private func whisperDefaults() -> ModelDefaults { ModelDefaults(pooling: .mean, normalize: false, sampleRate: 16_000, melBins: 80) }
@@ -120,6 +126,18 @@ extension ModelCatalog {
             defaults: ModelDefaults(pooling: .cls, normalize: true, maxSequenceLength: 512,
                                     queryPrefix: "Represent this sentence for searching relevant passages: "),
             summary: "BAAI BGE small English v1.5, retrieval"),
+        CatalogEntry(
+            name: "ms-marco-MiniLM-L6-v2", hubID: "cross-encoder/ms-marco-MiniLM-L6-v2",
+            modality: .textPair, dimension: nil, architecture: .bert, files: crossEncoderFiles,
+            sources: [.hub(repo: "cross-encoder/ms-marco-MiniLM-L6-v2", revision: "main")],
+            defaults: ModelDefaults(maxSequenceLength: 512),
+            summary: "cross-encoder reranker (BertForSequenceClassification), MS MARCO, English"),
+        CatalogEntry(
+            name: "bge-reranker-base", hubID: "BAAI/bge-reranker-base",
+            modality: .textPair, dimension: nil, architecture: .xlmRoberta, files: crossEncoderFiles,
+            sources: [.hub(repo: "BAAI/bge-reranker-base", revision: "main")],
+            defaults: ModelDefaults(maxSequenceLength: 512),
+            summary: "cross-encoder reranker (XLMRobertaForSequenceClassification), English and Chinese"),
         CatalogEntry(
             name: "e5-small-v2", hubID: "intfloat/e5-small-v2",
             modality: .text, dimension: 384, architecture: .bert, files: sentenceTransformerFiles,

@@ -10,6 +10,10 @@ public enum Modality: String, Sendable, Codable, CaseIterable {
     case imageText = "image+text"
     /// Sound sampled at the model's rate (the Whisper encoder, mean-pooled).
     case audio
+    /// A pair of texts scored together, no vector: cross-encoder rerankers
+    /// (`BertForSequenceClassification`, `XLMRobertaForSequenceClassification`), used by
+    /// `quiver search --rerank`, `quiver eval --rerank` and `POST /v1/rerank`.
+    case textPair = "text-pair"
 }
 
 /// How the weights are stored on disk.
@@ -34,6 +38,9 @@ public enum Architecture: String, Sendable, Codable, CaseIterable {
     /// EfficientNet-Lite (the TensorFlow Lite variant: ReLU6, no squeeze-and-excitation).
     case efficientnetLite = "efficientnet-lite"
     case clip, whisper
+    /// XLM-RoBERTa (`XLMRobertaForSequenceClassification` rerankers such as bge-reranker-base:
+    /// BERT layers, positions offset past the padding id, a dense + tanh + projection head).
+    case xlmRoberta = "xlm-roberta"
 }
 
 /// How token (or frame) states become one vector: `mean` averages the states of the real tokens (or of the
@@ -157,7 +164,9 @@ public struct CatalogEntry: Sendable, Codable, Hashable {
 
     /// Precisions the model runs in: "float32" always, and "int8" (`--precision int8`) for the BERT and
     /// MPNet text encoders (linear layers quantized per output channel at load time).
-    public var precisions: [String] { architecture == .bert || architecture == .mpnet ? ["float32", "int8"] : ["float32"] }
+    public var precisions: [String] {
+        modality != .textPair && (architecture == .bert || architecture == .mpnet) ? ["float32", "int8"] : ["float32"]
+    }
 
     /// The preferred weight format (of `files.weights[0]`).
     public var format: WeightFormat? { files.weights.first?.format }

@@ -40,8 +40,12 @@ public enum ModelInference {
             else if lower.contains("clip") { architecture = .clip }
         }
 
+        // A sequence-classification head (a cross-encoder): scores text pairs, gives no vector.
+        let classifier = (config?["architectures"] as? [String])?.contains { $0.hasSuffix("ForSequenceClassification") } == true
+        if classifier && modelType == "xlm-roberta" { architecture = .xlmRoberta }
         let modality: Modality
         switch architecture {
+        case _ where classifier: modality = .textPair
         case .clip: modality = .imageText
         case .resnet, .efficientnetLite: modality = .image
         case .whisper: modality = .audio
@@ -54,7 +58,7 @@ public enum ModelInference {
         case .whisper: dimension = config?["d_model"] as? Int
         case .resnet: dimension = (config?["hidden_sizes"] as? [Int])?.last ?? (weights.contains { $0.format != .safetensors } ? 2048 : nil)
         case .efficientnetLite: dimension = 1280
-        default: dimension = config?["hidden_size"] as? Int
+        default: dimension = classifier ? nil : config?["hidden_size"] as? Int
         }
 
         var defaults = ModelDefaults()

@@ -14,6 +14,6 @@ struct QuiverCommand: AsyncParsableCommand {
         """,
         version: "0.1.0",
         subcommands: [EmbedCommand.self, SimilarityCommand.self, IngestCommand.self, SearchCommand.self, ServeCommand.self, ModelsCommand.self,
-                      ImportCommand.self, IndexCommand.self, CopyCommand.self]
+                      ImportCommand.self, IndexCommand.self, CopyCommand.self, EvalCommand.self]
     )
 }

@@ -72,7 +72,7 @@ struct SearchCommand: AsyncParsableCommand {
     @Option(help: "Text query mode: dense, bm25 or hybrid (default: hybrid when NAME_text has a BM25 index, else dense).") var mode: SearchModeArgument?
     @Option(help: "How hybrid fuses the lists: rrf (k = 60) or weighted.") var fusion: FusionArgument = .rrf
     @Option(help: "With --fusion weighted: DENSE,BM25 weights of the normalized scores.") var weights: String = "0.5,0.5"
-    @Option(help: "Rerank the text hits with this cross-encoder (BertForSequenceClassification: catalog name, hub id or folder).") var rerank: String?
+    @Option(help: "Rerank the text hits with this cross-encoder (a text-pair model such as ms-marco-MiniLM-L6-v2 or bge-reranker-base: catalog name, hub id or folder).") var rerank: String?
     @Option(help: "With --rerank: hits fetched and rescored before the best --limit are shown.") var rerankDepth: Int = 50
 
     func validate() throws {

@@ -32,7 +32,7 @@ final class CatalogTests: XCTestCase {
             XCTAssertEqual(e.format, format, key)
             XCTAssertFalse(e.sources.isEmpty, key)
         }
-        XCTAssertEqual(catalog.entries.count, expected.count)
+        XCTAssertEqual(catalog.entries.count, expected.count + 2, "and the two cross-encoders")
         XCTAssertEqual(Set(catalog.entries.map(\.name)).count, catalog.entries.count, "names are unique")
         XCTAssertEqual(catalog.entry(named: "resnet50-torchvision")?.urlSource?.url, "https://download.pytorch.org/models/resnet50-11ad3fa6.pth")
         XCTAssertEqual(catalog.entry(named: "resnet50-torchvision")?.urlSource?.sha256Prefix, "11ad3fa6")
@@ -53,6 +53,27 @@ final class CatalogTests: XCTestCase {
             // The primary weight file name is the one the script places.
             XCTAssertTrue(script.contains(e.files.weights[0].path), "\(e.name): \(e.files.weights[0].path)")
         }
+    }
+
+    /// Cross-encoders are their own kind: text pairs in, a score out (no vector, no int8).
+    func testCrossEncodersAreTextPairModels() throws {
+        for (key, arch) in [("cross-encoder/ms-marco-MiniLM-L6-v2", Architecture.bert), ("bge-reranker-base", .xlmRoberta)] {
+            let e = try XCTUnwrap(catalog.entry(named: key), key)
+            XCTAssertEqual(e.modality, .textPair, key)
+            XCTAssertEqual(e.modality.rawValue, "text-pair")
+            XCTAssertEqual(e.architecture, arch, key)
+            XCTAssertNil(e.dimension, key)
+            XCTAssertEqual(e.precisions, ["float32"], key)
+            XCTAssertEqual(e.format, .safetensors, key)
+        }
+    }
+
+    /// A folder with a sequence-classification config is described as a cross-encoder.
+    func testClassifierFolderIsInferredAsTextPair() throws {
+        let e = ModelInference.describe(folder: TestPaths.reference.appendingPathComponent("models/tiny-random-cross-encoder"))
+        XCTAssertEqual(e.modality, .textPair)
+        XCTAssertEqual(e.architecture, .bert)
+        XCTAssertNil(e.dimension)
     }
 
     func testDefaults() throws {

@@ -30,12 +30,13 @@ public struct BertModel: TextEncoder {
     /// Binds the weights of `source` (tensors must match `config` exactly).
     /// - Parameter precision: `.int8` quantizes the linear layers' weights per output channel at load
     ///   time (see `QuantizedLinear`); `.float32` (the default) keeps the checkpoint's arithmetic.
+    ///   `modelPrefix`: the base-model prefix of task checkpoints (`bert`; `roberta` for XLM-R ones).
     /// - Throws: `WeightsError` naming a missing, misshapen or unused tensor; `ModelsError` for an
     ///   unsupported configuration.
-    public init(config: BertConfig, weights source: WeightSource, precision: Precision = .float32) throws {
+    public init(config: BertConfig, weights source: WeightSource, precision: Precision = .float32, modelPrefix: String = "bert") throws {
         try config.validate(path: source.path)
         self.config = config
-        let (loader, root) = WeightLoader.encoder(source, modelPrefix: "bert", head: "cls")
+        let (loader, root) = WeightLoader.encoder(source, modelPrefix: modelPrefix, head: "cls")
         let h = config.hiddenSize
         let emb = root.scope("embeddings")
         wordEmbeddings = try emb.scope("word_embeddings").tensor("weight", [config.vocabSize, h])
