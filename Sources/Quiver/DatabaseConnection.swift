@@ -35,6 +35,13 @@ public struct DatabaseConnection: Sendable {
     /// True when ``location`` names a Milvus server.
     public var isMilvus: Bool { Self.isMilvus(location) }
 
+    /// ``location`` as shown in messages and status pages: the folder, or the Milvus address
+    /// without credentials (`user:password@` in the URL is left out).
+    public var displayLocation: String {
+        guard isMilvus else { return location }
+        return (try? MilvusAddress(parsing: location))?.description ?? "an invalid Milvus address"
+    }
+
     /// Opens the embedded store or connects to the Milvus server.
     /// - Throws: `StoreError` for a store folder (e.g. `storeInUse`), `MilvusError` when the
     ///   server cannot be reached or refuses the credentials.

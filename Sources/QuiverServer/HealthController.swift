@@ -22,7 +22,7 @@ struct HealthController: Sendable {
         let uptime = Date().timeIntervalSince(started)
         var s = "{\"status\": \"ok\", \"version\": \(JSONText.string(configuration.version)), "
         s += "\"models_loaded\": [" + loaded.map(JSONText.string).joined(separator: ", ") + "], "
-        s += "\"store_path\": \(JSONText.string(configuration.databasePath)), "
+        s += "\"store_path\": \(JSONText.string(configuration.database.displayLocation)), "
         s += "\"model_home\": \(JSONText.string(configuration.modelHome.root.path)), "
         s += "\"uptime_seconds\": \(String(format: "%.3f", uptime))}"
         return JSONText.response(s)

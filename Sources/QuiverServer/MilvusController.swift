@@ -1,28 +1,10 @@
 import Foundation
 import Hummingbird
+import Quiver
 import QuiverStore
 
-/// The vector database, opened on first use at the configured folder and closed at shutdown.
-actor StoreHolder {
-    let path: String
-    private var store: VectorStore?
-
-    init(path: String) { self.path = path }
-
-    func get() throws -> VectorStore {
-        if let store { return store }
-        let s = try VectorStore(path: path)
-        store = s
-        return s
-    }
-
-    func close() async throws {
-        try await store?.close()
-        store = nil
-    }
-}
-
-/// The subset of Milvus' RESTful API v2 that the embedded store answers: every route is a POST
+/// The subset of Milvus' RESTful API v2 that Quiver answers, over the server's database (the
+/// embedded store or a Milvus server, as `any VectorDatabase`): every route is a POST
 /// with a JSON body and answers `{"code": 0, "data": ...}` (entity routes add `"cost": 0`, search
 /// adds `"topks"`), or `{"code": N, "message": "..."}` with HTTP 200 on failure, as Milvus does.
 /// Request and response shapes follow Milvus' v2 handler (milvus-io/milvus
@@ -34,6 +16,9 @@ actor StoreHolder {
 /// Every collection is bound to the model of its vectors (`raw` of the field's dimension for
 /// vectors sent over this API): a vector of another dimension is refused, naming the field, its
 /// dimension and the row.
+///
+/// Over a Milvus database everything but full-text (BM25) sub-searches of `hybrid_search` works
+/// the same; those answer 1100 naming the collection and saying they need the embedded store.
 struct MilvusController: Sendable {
     let stores: StoreHolder
     let configuration: ServerConfiguration
@@ -60,7 +45,7 @@ struct MilvusController: Sendable {
                         output.int64AsString = allow.value.lowercased() == "false"
                     }
                     let milvusRequest = MilvusRequest(body.object)
-                    try Self.checkDatabase(milvusRequest)
+                    try checkDatabase(milvusRequest)
                     return JSONText.response("{\"code\": 0, " + (try await handler(milvusRequest, output)) + "}")
                 } catch {
                     return JSONText.response(MilvusError.from(error).json)
@@ -69,10 +54,12 @@ struct MilvusController: Sendable {
         }
     }
 
-    /// Quiver has one database; Milvus' default is named `default`.
-    static func checkDatabase(_ body: MilvusRequest) throws {
-        if let db = try body.string("dbName"), !db.isEmpty, db != "default" {
-            throw MilvusError(code: 800, message: "database not found[database=\(db)]: Quiver serves one database, 'default'")
+    /// Quiver serves one database: Milvus' `default` for the embedded store, the `--db-name` one
+    /// (else `default`) for a Milvus server.
+    func checkDatabase(_ body: MilvusRequest) throws {
+        let served = stores.isMilvus ? (stores.connection.databaseName.flatMap { $0.isEmpty ? nil : $0 } ?? "default") : "default"
+        if let db = try body.string("dbName"), !db.isEmpty, db != served {
+            throw MilvusError(code: 800, message: "database not found[database=\(db)]: Quiver serves one database, '\(served)'")
         }
     }
 
@@ -83,9 +70,9 @@ struct MilvusController: Sendable {
     }
 
     /// Opens the named collection; 100 when it does not exist.
-    func collection(_ body: MilvusRequest) async throws -> Collection {
+    func collection(_ body: MilvusRequest) async throws -> any VectorCollection {
         let name = try collectionName(body)
-        do { return try await stores.get().collection(name) } catch StoreError.collectionNotFound {
+        do { return try await stores.get().openCollection(name) } catch StoreError.collectionNotFound {
             throw MilvusError.collectionNotFound(name)
         }
     }
@@ -94,7 +81,7 @@ struct MilvusController: Sendable {
         let name = try collectionName(body)
         let creation = try MilvusSchema.creation(body)
         let store = try await stores.get()
-        let collection = try await store.createCollection(name, schema: creation.schema)
+        let collection = try await store.makeCollection(name, schema: creation.schema)
         do {
             for index in creation.indexes {
                 try await collection.createIndex(field: index.field, kind: index.kind, params: index.params)

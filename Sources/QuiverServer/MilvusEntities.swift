@@ -66,7 +66,7 @@ extension MilvusController {
         }
         let ids: [PrimaryKey]
         do {
-            ids = upsert ? try await collection.upsert(entities) : try await collection.insert(entities)
+            ids = upsert ? try await collection.upsert(entities, models: [:]) : try await collection.insert(entities, models: [:])
         } catch {
             throw MilvusError.from(error, insert: true)
         }
@@ -129,10 +129,10 @@ extension MilvusController {
         }
         let fields = try body.strings("outputFields") ?? ["*"]
         if fields.count == 1, fields[0].trimmingCharacters(in: .whitespaces).lowercased() == "count(*)" {
-            let n = try await collection.query(filter: filter, limit: nil, offset: 0, outputFields: []).count
+            let n = try await collection.count(filter: filter, where: nil)
             return "\"cost\": 0, \"data\": [{\"count(*)\": \(n)}]"
         }
-        let rows = try await collection.query(filter: filter, limit: limit == 0 ? nil : limit, offset: offset,
+        let rows = try await collection.query(filter: filter, where: nil, limit: limit == 0 ? nil : limit, offset: offset,
                                               outputFields: try outputFields(body, schema: collection.schema, default: ["*"]))
         return rowsText(rows, idField: collection.schema.primaryKey.name, output: output)
     }
@@ -175,7 +175,7 @@ extension MilvusController {
         if let f = try body.string("filter"), !f.trimmingCharacters(in: .whitespaces).isEmpty { request.filter = f }
         request.outputFields = try outputFields(body, schema: schema, default: [])
         if let sp = try body.nested("searchParams") {
-            try applySearchParams(sp, field: field, kind: collection.describe().indexes.first { $0.field == field.name }?.kind,
+            try applySearchParams(sp, field: field, kind: try await collection.indexes().first { $0.field == field.name }?.kind,
                                   to: &request)
         }
         let grouping = try body.string("groupingField").flatMap { $0.isEmpty ? nil : $0 }
@@ -254,15 +254,17 @@ extension MilvusController {
     }
 
     /// Grouping search: the best `groupSize` hits of each distinct value of `field`, for the best
-    /// `offset + limit` groups, by ranking every candidate (exact, as Quiver's flat scan is).
-    func groupedSearch(_ collection: Collection, _ request: SearchRequest, by field: String, groupSize: Int) async throws -> [[SearchHit]] {
+    /// `offset + limit` groups, by ranking every candidate (exact, as Quiver's flat scan is). On a
+    /// Milvus database the candidates are the best 16,384 (Milvus' largest `limit`).
+    func groupedSearch(_ collection: any VectorCollection, _ request: SearchRequest, by field: String, groupSize: Int) async throws -> [[SearchHit]] {
         let schema = collection.schema
         guard schema.scalarFields.contains(where: { $0.name == field }) || schema.enableDynamicField else {
             throw MilvusError.invalid("groupingField '\(field)' is not a scalar field of the collection")
         }
         var wide = request
         wide.offset = 0
-        wide.limit = max(1, collection.describe().count)
+        let count = try await collection.count(filter: nil, where: nil)
+        wide.limit = collection is Collection ? max(1, count) : min(max(1, count), Self.maxTopK)
         let requested = wide.outputFields.contains(field) || wide.outputFields.contains("*")
         if !requested { wide.outputFields.append(field) }
         let all = try await collection.search(wide)

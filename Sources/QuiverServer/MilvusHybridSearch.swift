@@ -18,6 +18,10 @@ extension MilvusController {
     /// (`params.k`, default 60) or `weighted` (`params.weights`, one in [0, 1] per sub-search,
     /// `params.norm_score` default true: Milvus' arctan normalization by metric). The answer is
     /// the search answer: hits with the fused score as `distance`, and `topks`.
+    ///
+    /// Over a Milvus database vector sub-searches run on Milvus and are fused here; text
+    /// (BM25) sub-searches need the embedded store's full-text index and answer 1100 naming the
+    /// collection (Quiver keeps no BM25 index in Milvus).
     func hybridSearch(_ body: MilvusRequest, _ output: MilvusOutput) async throws -> String {
         let collection = try await collection(body)
         let schema = collection.schema
@@ -56,6 +60,9 @@ extension MilvusController {
             }
             let filter = try sub.string("filter").flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
             if data.allSatisfy({ $0 is String }) {
+                guard let collection = collection as? Collection else {
+                    throw MilvusError.invalid(Self.needsEmbeddedStore(collection.name, sub: si, server: stores.path))
+                }
                 let field = try fullTextField(try sub.string("annsField"), collection, sub: si)
                 var lists: [[SearchHit]] = []
                 for q in data as! [String] {
@@ -78,7 +85,7 @@ extension MilvusController {
             request.filter = filter
             request.outputFields = outputs
             if let sp = try sub.nested("params") ?? sub.nested("searchParams") {
-                try applySearchParams(sp, field: field, kind: collection.describe().indexes.first { $0.field == field.name }?.kind, to: &request)
+                try applySearchParams(sp, field: field, kind: try await collection.indexes().first { $0.field == field.name }?.kind, to: &request)
             }
             perSub.append(try await collection.search(request))
             metrics.append(field.metric)
@@ -101,6 +108,13 @@ extension MilvusController {
         }
         if items.isEmpty { return "\"cost\": 0, \"data\": []" }
         return "\"cost\": 0, \"data\": [" + items.joined(separator: ", ") + "], \"topks\": [" + topks.map(String.init).joined(separator: ", ") + "]"
+    }
+
+    /// Why a text sub-search cannot run on a collection of a Milvus database.
+    static func needsEmbeddedStore(_ collection: String, sub: Int, server: String) -> String {
+        "search[\(sub)] gives text queries: full-text (BM25) search of collection '\(collection)' needs the embedded store, "
+            + "and this server's database is the Milvus server \(server) (Quiver keeps no BM25 index there); "
+            + "give query vectors instead, or serve an embedded store folder (`quiver copy` moves the collection into one)"
     }
 
     /// The field a text sub-search runs on: `annsField` when it has a full-text index, else the

@@ -4,7 +4,8 @@ import Hummingbird
 /// The HTTP server behind `quiver serve`: routes, middleware and shared state, thin over the library.
 ///
 /// Routes: `POST /v1/embeddings` (OpenAI-compatible), `GET /healthz`, `GET /metrics`, and the
-/// Milvus RESTful API v2 subset under `/v2/vectordb/` over the store at `databasePath`, and the
+/// Milvus RESTful API v2 subset under `/v2/vectordb/` over the database of `configuration.database`
+/// (an embedded store folder or a Milvus server: the server holds it as `any VectorDatabase`), and the
 /// search page `GET /` with its JSON API (see `WebController`): `GET /api/collections`,
 /// `POST /api/search` (`{"text", "limit", "modality": [...], "filter", "collection"}`),
 /// `POST /api/search/file?limit=&modality=&name=` (the raw file as body) and
@@ -23,11 +24,16 @@ public struct QuiverServer: Sendable {
     public init(configuration: ServerConfiguration) {
         self.configuration = configuration
         self.models = ModelCache(home: configuration.modelHome, precision: configuration.precision)
-        self.stores = StoreHolder(path: configuration.databasePath)
+        self.stores = StoreHolder(connection: configuration.database)
     }
 
     /// Names of the models loaded so far.
     public func loadedModels() async -> [String] { await models.loadedModels() }
+
+    /// Opens the database now (requests open it on first use otherwise): for a Milvus server this
+    /// checks at start that it answers and accepts the credentials.
+    /// - Throws: `MilvusError` (unreachable, unauthenticated, TLS) or `StoreError` (e.g. `storeInUse`).
+    public func openStore() async throws { _ = try await stores.open() }
 
     /// Flushes and closes the store (if a request opened it).
     public func closeStore() async throws { try await stores.close() }
@@ -69,14 +75,15 @@ public struct QuiverServer: Sendable {
     }
 
     /// Serves until SIGINT or SIGTERM, then finishes the requests under way and returns.
-    /// With `milvusPort` set the Milvus gRPC endpoint is served too, and stops with the HTTP server.
+    /// With `milvusPort` set the Milvus gRPC endpoint is served too, and stops with the HTTP server;
+    /// over a Milvus database it is not (``ServerConfiguration/servesMilvusGRPC``).
     /// - Parameters:
     ///   - onServerRunning: called with the bound port once the server listens.
     ///   - onMilvusRunning: called with the bound Milvus gRPC port once it listens.
     /// - Throws: when a port cannot be bound.
     public func run(onServerRunning: (@Sendable (Int) async -> Void)? = nil,
                     onMilvusRunning: (@Sendable (Int) async -> Void)? = nil) async throws {
-        guard configuration.milvusPort != nil else {
+        guard configuration.servesMilvusGRPC else {
             try await buildApplication(onServerRunning: onServerRunning).runService()
             try await stores.close()
             return

@@ -7,8 +7,16 @@ public struct ServerConfiguration: Sendable {
     public var host: String = "127.0.0.1"
     /// TCP port (0 picks a free one).
     public var port: Int = 8080
-    /// Folder of the vector database (`--db`, `QUIVER_DB`, else ./quiver.db).
-    public var databasePath: String = "quiver.db"
+    /// The vector database: an embedded store folder or a Milvus server, with the Milvus
+    /// credentials, database name, CA file and timeout (`--db`, `--token`, `--db-name`,
+    /// `--ca-file`, `--milvus-timeout`).
+    public var database = DatabaseConnection(location: "quiver.db")
+    /// Where the vector database is (`--db`, `QUIVER_DB`, else ./quiver.db): a folder, or a Milvus
+    /// address (`milvus://host:port`, `http(s)://…`, `unix:…`). The same as `database.location`.
+    public var databasePath: String {
+        get { database.location }
+        set { database.location = newValue }
+    }
     /// When set, every route but `/healthz` requires `Authorization: Bearer <apiKey>`.
     public var apiKey: String?
     /// Largest request body accepted, in bytes (larger ones get 413).
@@ -23,15 +31,21 @@ public struct ServerConfiguration: Sendable {
     public var precision: Precision = .float32
     /// Write one line per request to standard error.
     public var logRequests: Bool = true
-    /// TCP port of the Milvus gRPC endpoint on `host` (0 picks a free one; nil: off).
+    /// TCP port of the Milvus gRPC endpoint on `host` (0 picks a free one; nil: off). The
+    /// endpoint serves the embedded store only: with a Milvus `database` it is not started
+    /// (see ``servesMilvusGRPC``); clients talk to that Milvus directly.
     public var milvusPort: Int? = 19530
     /// Version reported by `/healthz`.
     public var version: String = "0.1.0"
 
+    /// True when the Milvus gRPC endpoint is started: `milvusPort` is set and the database is an
+    /// embedded store folder (the endpoint keeps Milvus metadata next to the store's files).
+    public var servesMilvusGRPC: Bool { milvusPort != nil && !database.isMilvus }
+
     /// The defaults: loopback port 8080, `./quiver.db`, no API key, 16 MiB bodies.
     public init() {}
 
-    /// The store folder from the environment: `QUIVER_DB`, else `./quiver.db`.
+    /// The store folder or Milvus address from the environment: `QUIVER_DB`, else `./quiver.db`.
     public static func defaultDatabasePath(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         if let db = environment["QUIVER_DB"], !db.isEmpty { return db }
         return "quiver.db"

@@ -11,6 +11,8 @@ import QuiverStore
 /// - `GET /api/collections`: the collections of the store with row counts and models.
 /// - `POST /api/search`: `{"text", "limit", "modality": [...], "filter", "collection", "mode"}`;
 ///   `mode` is `dense`, `bm25` or `hybrid` (default: hybrid when the text collection has a BM25 index).
+///   Over a Milvus database searches are dense; `bm25` and `hybrid` answer 400 `needs_embedded_store`
+///   naming the text collection (BM25 indexes exist in the embedded store only).
 /// - `POST /api/search/file?limit=&modality=&filter=&collection=&name=&t=`: the raw file as body.
 /// - `GET|HEAD /api/media?id=ROW_ID&collection=NAME`: the file of a row (see `WebMedia`).
 ///
@@ -118,7 +120,7 @@ struct WebController: Sendable {
             items.append(s)
         }
         let bases = Array(Set(names.compactMap { Self.base(of: $0)?.base })).sorted()
-        return "{\"store\": \(JSONText.string(store.path)), \"default_base\": \(JSONText.string(Self.defaultBase(names))), "
+        return "{\"store\": \(JSONText.string(store.location)), \"default_base\": \(JSONText.string(Self.defaultBase(names))), "
             + "\"bases\": [" + bases.map(JSONText.string).joined(separator: ", ") + "], "
             + "\"collections\": [" + items.joined(separator: ", ") + "]}"
     }
@@ -189,15 +191,31 @@ struct WebController: Sendable {
         return (text, o)
     }
 
+    /// The base name searched: the request's, else ``defaultBase(_:)`` of the store.
+    func chosenBase(_ base: String?) async throws -> String {
+        if let base { return base }
+        return Self.defaultBase(try await stores.get().listCollections())
+    }
+
     func lane(_ base: String?) async throws -> SearchLane {
-        let chosen: String
-        if let base { chosen = base } else { chosen = Self.defaultBase(try await stores.get().listCollections()) }
-        return try await searchers.lane(chosen)
+        try await searchers.lane(try await chosenBase(base))
+    }
+
+    /// BM25 and hybrid text search need the embedded store's full-text index: over a Milvus
+    /// database they are refused (not answered dense-only), naming the text collection.
+    func checkMode(_ mode: SearchMode?, base: String?) async throws {
+        guard let mode, mode != .dense, stores.isMilvus else { return }
+        let text = Ingestor.collectionName(try await chosenBase(base), .text)
+        throw APIError.badRequest("'mode' \(mode.rawValue): full-text (BM25) search of collection '\(text)' needs the embedded store, "
+                                  + "and this server's database is the Milvus server \(stores.path) (Quiver keeps no BM25 index there); "
+                                  + "use \"mode\": \"dense\" (or leave it out), or serve an embedded store folder",
+                                  param: "mode", code: "needs_embedded_store")
     }
 
     func search(_ request: Request) async throws -> String {
         let body = try JSONBody(bytes: try await request.bodyBytes(limit: configuration.maxBodyBytes))
         let (text, o) = try Self.parseSearch(body)
+        try await checkMode(o.mode, base: o.base)
         let start = DispatchTime.now().uptimeNanoseconds
         let outcome = try await Self.mapErrors {
             try await lane(o.base).run { try await $0.search(text: text, limit: o.limit, filter: o.filter, modalities: o.modalities, mode: o.mode) }

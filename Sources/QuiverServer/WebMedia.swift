@@ -89,7 +89,7 @@ struct WebMedia: Sendable {
         let store = try await stores.get()
         let names: [String]
         if let collection, !collection.isEmpty {
-            guard store.hasCollection(collection) else {
+            guard try await store.hasCollection(collection) else {
                 throw APIError.notFound("no collection '\(collection)' in the store; GET /api/collections lists them", code: "collection_not_found")
             }
             names = [collection]
@@ -97,13 +97,16 @@ struct WebMedia: Sendable {
             names = try await store.listCollections()
         }
         for name in names {
-            let c = try await store.collection(name)
+            let c = try await store.openCollection(name)
             let key: PrimaryKey
             switch c.schema.primaryKey.type {
             case .string: key = .string(id)
             case .int64: guard let i = Int64(id) else { continue }; key = .int(i)
             }
-            guard let row = try await c.get(ids: [key], outputFields: ["path", "modality"]).first else { continue }
+            // Only fields the collection can hold are asked for (Milvus refuses unknown output fields).
+            let schema = c.schema
+            let fields = ["path", "modality"].filter { f in schema.enableDynamicField || schema.scalarFields.contains { $0.name == f } }
+            guard let row = try await c.get(ids: [key], outputFields: fields).first else { continue }
             guard case let .string(path)? = row.fields["path"], !path.isEmpty else {
                 throw APIError.notFound("row '\(id)' of '\(name)' has no 'path' field, so it has no file to serve", code: "no_file")
             }

@@ -16,9 +16,18 @@ struct ServeCommand: AsyncParsableCommand {
 
         Routes: POST /v1/embeddings (OpenAI-compatible); POST /v2/vectordb/collections/{create,\
         describe,list,has,drop} and /v2/vectordb/entities/{insert,upsert,delete,get,query,search} \
-        (Milvus RESTful API v2 over the store in --db); GET /healthz; GET /metrics (Prometheus).
+        (Milvus RESTful API v2 over the database in --db); GET /healthz; GET /metrics (Prometheus); \
+        GET / (search page) with /api/collections, /api/search, /api/search/file, /api/media.
 
-        Milvus gRPC (--milvus-port, default 19530, on --host; --no-milvus turns it off): \
+        --db is a store folder or a Milvus server (milvus://HOST:PORT, http(s)://HOST[:PORT], \
+        unix:PATH, with --token/MILVUS_TOKEN, --db-name, --ca-file, --milvus-timeout); the server \
+        connects at start and fails if Milvus cannot be reached or refuses the token. Over Milvus \
+        every HTTP route works the same, except BM25 full-text search (/api/search "mode": "bm25" \
+        or "hybrid", text sub-searches of hybrid_search), which needs the embedded store and answers \
+        an error naming the collection; the Milvus gRPC endpoint is not started (point pymilvus at \
+        that Milvus directly).
+
+        Milvus gRPC (embedded store only; --milvus-port, default 19530, on --host; --no-milvus turns it off): \
         pymilvus' MilvusClient("http://127.0.0.1:19530") works against the same store, with \
         Milvus 2.5/2.6 behaviour as pymilvus 3.0.2 speaks it: collections, indexes, load/release, \
         insert/upsert/delete, query (count(*), limit, offset), search (filters, metric, ef, nprobe, \
@@ -32,6 +41,7 @@ struct ServeCommand: AsyncParsableCommand {
           quiver serve --port 8080 &
           curl -s localhost:8080/v1/embeddings -H 'Content-Type: application/json' \\
             -d '{"model": "all-MiniLM-L6-v2", "input": ["A man is eating food."]}'
+          quiver serve --db milvus://127.0.0.1:19530 --port 8080   # the same routes over a Milvus
         """
     )
 
@@ -41,14 +51,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "TCP port (0 picks a free one).")
     var port: Int = 8080
 
-    @Option(help: "Port of the Milvus gRPC endpoint on --host (0 picks a free one and prints it).")
-    var milvusPort: Int = 19530
+    @Option(help: "Port of the Milvus gRPC endpoint on --host (0 picks a free one and prints it; default 19530). Not served when --db is a Milvus server.")
+    var milvusPort: Int?
 
     @Flag(help: "Do not serve the Milvus gRPC endpoint.")
     var noMilvus = false
 
-    @Option(help: "Vector database folder (default: QUIVER_DB, else ./quiver.db).")
-    var db: String?
+    @OptionGroup var database: DatabaseOptions
 
     @Option(help: "Require `Authorization: Bearer KEY` (default: QUIVER_API_KEY; none when unset).")
     var apiKey: String?
@@ -70,24 +79,30 @@ struct ServeCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port)") }
+        let milvusPort = self.milvusPort ?? 19530
         guard (0...65535).contains(milvusPort) else { throw ValidationError("--milvus-port must be in 0...65535, got \(milvusPort)") }
-        if !noMilvus && milvusPort != 0 && milvusPort == port {
+        let overMilvus = DatabaseConnection.isMilvus(database.location)
+        if overMilvus, let explicit = self.milvusPort, !noMilvus {
+            throw ValidationError("--milvus-port \(explicit): the Milvus gRPC endpoint serves an embedded store folder only, and --db "
+                                  + "\(database.connection.displayLocation) is a Milvus server; point pymilvus at that server directly "
+                                  + "(and leave out --milvus-port)")
+        }
+        if !noMilvus && !overMilvus && milvusPort != 0 && milvusPort == port {
             throw ValidationError("--milvus-port \(milvusPort) is also --port; give them different ports (or --no-milvus)")
         }
+        guard database.milvusTimeout > 0 else { throw ValidationError("--milvus-timeout must be positive, got \(database.milvusTimeout)") }
         guard maxBody > 0 else { throw ValidationError("--max-body must be positive, got \(maxBody)") }
         guard maxInputs > 0 else { throw ValidationError("--max-inputs must be positive, got \(maxInputs)") }
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive, got \(threads)") }
-        let location = db ?? ServerConfiguration.defaultDatabasePath()
-        if DatabaseConnection.isMilvus(location) {
-            throw ValidationError("--db \(location): quiver serve serves an embedded store folder; it cannot serve a Milvus server yet (point your clients at that Milvus directly, or `quiver copy` its collections into a folder)")
-        }
     }
 
     func run() async throws {
         var config = ServerConfiguration()
         config.host = host
         config.port = port
-        config.databasePath = URL(fileURLWithPath: db ?? ServerConfiguration.defaultDatabasePath()).standardizedFileURL.path
+        var connection = database.connection
+        if !connection.isMilvus { connection.location = URL(fileURLWithPath: connection.location).standardizedFileURL.path }
+        config.database = connection
         config.apiKey = apiKey ?? ProcessInfo.processInfo.environment["QUIVER_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         config.maxBodyBytes = maxBody
         config.maxInputs = maxInputs
@@ -95,11 +110,17 @@ struct ServeCommand: AsyncParsableCommand {
         config.precision = precision
         config.logRequests = !quiet
         config.version = QuiverCommand.configuration.version
-        config.milvusPort = noMilvus ? nil : milvusPort
+        config.milvusPort = noMilvus ? nil : (milvusPort ?? 19530)
         if config.apiKey == nil && !["127.0.0.1", "localhost", "::1"].contains(host) {
             warn("listening on \(host) without an API key: anyone who reaches this port can use the server; set --api-key or QUIVER_API_KEY")
         }
         let server = QuiverServer(configuration: config)
+        if connection.isMilvus {
+            // Connect now: an unreachable server or a refused token fails at start, not on the first request.
+            try await server.openStore()
+            let milvus = noMilvus ? "" : "; Milvus gRPC endpoint off (it serves store folders only): pymilvus can use that server directly"
+            FileHandle.standardError.write(Data("quiver serve: database \(connection.displayLocation)\(milvus)\n".utf8))
+        }
         let host = self.host
         let modelRoot = config.modelHome.root.path
         let auth = config.apiKey == nil ? "no API key" : "API key required"

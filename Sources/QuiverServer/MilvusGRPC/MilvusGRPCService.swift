@@ -81,7 +81,7 @@ struct MilvusGRPCService: MVMilvusService.SimpleServiceProtocol {
     func collection(_ name: String, db: String = "") async throws -> Collection {
         try Self.checkDatabase(db)
         guard !name.isEmpty else { throw MilvusError.invalid("collection name should not be empty") }
-        do { return try await stores.get().collection(name) } catch StoreError.collectionNotFound {
+        do { return try await stores.embedded().collection(name) } catch StoreError.collectionNotFound {
             throw MilvusError.collectionNotFound(name)
         }
     }
@@ -137,7 +137,7 @@ struct MilvusGRPCService: MVMilvusService.SimpleServiceProtocol {
                 bound[fn.output] = EmbeddingModel(id: embedder.modelName, dimension: embedder.dimension, normalized: embedder.normalizesByDefault)
             }
             let schema = try MilvusWireSchema.storeSchema(wire, models: bound)
-            let store = try await stores.get()
+            let store = try await stores.embedded()
             if store.hasCollection(name) {
                 // Milvus: creating an existing collection with the same schema succeeds.
                 let existing = try await store.collection(name)
@@ -169,7 +169,7 @@ struct MilvusGRPCService: MVMilvusService.SimpleServiceProtocol {
     func dropCollection(request: MVDropCollectionRequest, context: ServerContext) async throws -> MVStatus {
         await answerStatus {
             try Self.checkDatabase(request.dbName)
-            let store = try await stores.get()
+            let store = try await stores.embedded()
             do { try await store.dropCollection(request.collectionName) } catch StoreError.collectionNotFound {}
             await catalog.remove(request.collectionName)
         }
@@ -180,7 +180,7 @@ struct MilvusGRPCService: MVMilvusService.SimpleServiceProtocol {
             try Self.checkDatabase(request.dbName)
             var r = MVBoolResponse()
             r.status = MVStatus()
-            r.value = try await stores.get().hasCollection(request.collectionName)
+            r.value = try await stores.embedded().hasCollection(request.collectionName)
             return r
         }
     }
@@ -219,7 +219,7 @@ struct MilvusGRPCService: MVMilvusService.SimpleServiceProtocol {
     func showCollections(request: MVShowCollectionsRequest, context: ServerContext) async throws -> MVShowCollectionsResponse {
         await answer {
             try Self.checkDatabase(request.dbName)
-            var names = try await stores.get().listCollections()
+            var names = try await stores.embedded().listCollections()
             if !request.collectionNames.isEmpty { names = names.filter(request.collectionNames.contains) }
             var r = MVShowCollectionsResponse()
             r.status = MVStatus()
@@ -272,7 +272,7 @@ struct MilvusGRPCService: MVMilvusService.SimpleServiceProtocol {
             try Self.checkDatabase(request.dbName)
             var r = MVGetLoadStateResponse()
             r.status = MVStatus()
-            let store = try await stores.get()
+            let store = try await stores.embedded()
             if !store.hasCollection(request.collectionName) { r.state = 0 } else {
                 r.state = await catalog.isReleased(request.collectionName) ? 1 : 3
             }
@@ -331,7 +331,7 @@ struct MilvusGRPCService: MVMilvusService.SimpleServiceProtocol {
                         }
                         var newSchema = schema
                         newSchema.vectorFields[vi].metric = metric
-                        let store = try await stores.get()
+                        let store = try await stores.embedded()
                         try await store.dropCollection(c.name)
                         c = try await store.createCollection(c.name, schema: newSchema)
                     }
@@ -703,7 +703,7 @@ struct MilvusGRPCService: MVMilvusService.SimpleServiceProtocol {
     func checkHealth(request: MVCheckHealthRequest, context: ServerContext) async throws -> MVCheckHealthResponse {
         var r = MVCheckHealthResponse()
         r.status = MVStatus()
-        do { _ = try await stores.get(); r.isHealthy = true } catch {
+        do { _ = try await stores.embedded(); r.isHealthy = true } catch {
             r.isHealthy = false
             r.reasons = ["cannot open the store \(stores.path): \(error)"]
         }
