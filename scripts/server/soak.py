@@ -200,8 +200,9 @@ def worker(index, port, stats, ledger, stop, killed):
                 time.sleep(0.05)
 
 
-def check_rows(client, ids, ledger, phase, search_sample):
-    """Every id of `ids` (acknowledged, not deleted) can be got, with its vector, and found by search."""
+def check_rows(client, ids, vectors, search_sample):
+    """Every id of `ids` (acknowledged, not deleted) can be got by id, and each of `search_sample`
+    is found by searching with its own vector (`vectors`: id -> vector). Returns the ids missing."""
     lost = []
     for start in range(0, len(ids), 200):
         batch = ids[start:start + 200]
@@ -211,7 +212,7 @@ def check_rows(client, ids, ledger, phase, search_sample):
         lost += [i for i in batch if i not in found]
     for i in search_sample:
         a = client.call("verify-search", "/v2/vectordb/entities/search",
-                        {"collectionName": COLLECTION, "data": [ledger[i]], "limit": 3})
+                        {"collectionName": COLLECTION, "data": [vectors[i]], "limit": 3})
         if i not in [h["id"] for h in a["data"]]:
             lost.append(i)
     return lost
@@ -230,7 +231,7 @@ def reader(port, stats, ledger, stop, killed):
             time.sleep(0.05)
             continue
         try:
-            lost = check_rows(client, sample, vectors, "live", sample[:3])
+            lost = check_rows(client, sample, vectors, sample[:3])
         except (OSError, http.client.HTTPException, AnswerError, ValueError, KeyError) as e:
             if not killed.is_set():
                 stats.error(f"reader: {type(e).__name__}: {e}")
@@ -294,7 +295,7 @@ def main():
         deleted, unknown = set(ledger.deleted), set(ledger.unknown)
     ids = sorted(acked)
     rng = random.Random(99)
-    lost = check_rows(verify, ids, acked, "after restart", rng.sample(ids, min(50, len(ids))))
+    lost = check_rows(verify, ids, acked, rng.sample(ids, min(50, len(ids))))
     for i in lost:
         stats.error(f"after restart: acknowledged insert {i} is lost")
     back = []
