@@ -40,6 +40,8 @@ public struct QuiverServer: Sendable {
         // the API key is checked before any route runs.
         router.add(middleware: AccessLogMiddleware(metrics: metrics, log: configuration.logRequests))
         router.add(middleware: ErrorMiddleware())
+        let routeMethods = RouteMethods()
+        router.add(middleware: MethodNotAllowedMiddleware(routes: routeMethods)) // 405 + Allow for a known path
         WebController(stores: stores, configuration: configuration).addRoutes(to: router) // checks the key itself: the page at / loads without it
         OpenAPIController(version: configuration.version).addRoutes(to: router) // public, like the page
         if let key = configuration.apiKey, !key.isEmpty {
@@ -49,6 +51,7 @@ public struct QuiverServer: Sendable {
         EmbeddingsController(models: models, metrics: metrics, configuration: configuration).addRoutes(to: router)
         RerankController(rerankers: RerankerCache(home: configuration.modelHome), configuration: configuration).addRoutes(to: router)
         MilvusController(stores: stores, configuration: configuration).addRoutes(to: router)
+        routeMethods.fill(from: router)
         return router
     }
 

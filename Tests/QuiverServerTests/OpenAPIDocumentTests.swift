@@ -62,4 +62,26 @@ final class OpenAPIDocumentTests: XCTestCase {
             }
         }
     }
+
+    func testWrongMethodOnAKnownPathIs405WithAllow() async throws {
+        var config = ServerConfiguration()
+        config.logRequests = false
+        let app = Application(router: QuiverServer(configuration: config).buildRouter(),
+                              configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.router) { client in
+            let r = try await client.execute(uri: "/v1/embeddings", method: .put) { $0 }
+            XCTAssertEqual(r.status, .methodNotAllowed)
+            XCTAssertEqual(r.headers[.allow], "POST")
+            let message = try XCTUnwrap(try ServerTest.error(r)["message"] as? String)
+            XCTAssertTrue(message.contains("PUT is not allowed on /v1/embeddings"), message)
+            let m = try await client.execute(uri: "/v2/vectordb/collections/list", method: .get) { $0 }
+            XCTAssertEqual(m.status, .methodNotAllowed)
+            XCTAssertEqual(m.headers[.allow], "POST")
+            XCTAssertNotNil(try ServerTest.decode(m)["message"] as? String)
+            let media = try await client.execute(uri: "/api/media", method: .delete) { $0 }
+            XCTAssertEqual(media.headers[.allow], "GET, HEAD")
+            let unknown = try await client.execute(uri: "/nowhere", method: .put) { $0 }
+            XCTAssertEqual(unknown.status, .notFound)
+        }
+    }
 }
