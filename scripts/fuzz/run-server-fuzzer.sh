@@ -17,7 +17,9 @@ obj="$out/server-obj"
 mkdir -p "$out/server-corpus" "$obj/CQuiverKernels"
 http=.build/checkouts/swift-http-types/Sources/HTTPTypes
 [ -d "$http" ] || swift package resolve >/dev/null
-if [ ! -f "$out/server-fuzzer" ] || [ -n "$(find Sources/QuiverStore Sources/QuiverServer scripts/fuzz/server_fuzzer.swift -newer "$out/server-fuzzer" -name '*.swift' | head -1)" ]; then
+decoders=(Sources/QuiverServer/APIError.swift Sources/QuiverServer/JSONBody.swift Sources/QuiverServer/MilvusJSON.swift
+          Sources/QuiverServer/MilvusSchema.swift scripts/fuzz/server_fuzzer.swift)
+if [ ! -f "$out/server-fuzzer" ] || [ -n "$(find Sources/QuiverStore Sources/CQuiverKernels "${decoders[@]}" -newer "$out/server-fuzzer" -type f | head -1)" ]; then
   echo "server fuzzer: building (a few minutes)"
   # swift-http-types: a plain static module (not fuzzed).
   macros=()
@@ -40,9 +42,7 @@ MAP
   # Store + decoders + harness in one module (the decoders' `import QuiverStore` names it).
   swiftc -O -g -sanitize=fuzzer,address -parse-as-library -module-name QuiverStore -suppress-warnings \
       -I "$obj" -L "$obj" -lHTTPTypes -Xcc -fmodule-map-file="$obj/CQuiverKernels/module.modulemap" -I Sources/CStemmer -lstemmer \
-      $(find Sources/QuiverStore -name '*.swift') \
-      Sources/QuiverServer/APIError.swift Sources/QuiverServer/JSONBody.swift Sources/QuiverServer/MilvusJSON.swift \
-      Sources/QuiverServer/MilvusSchema.swift scripts/fuzz/server_fuzzer.swift "${kernels[@]}" -o "$out/server-fuzzer" 2>&1 \
+      $(find Sources/QuiverStore -name '*.swift') "${decoders[@]}" "${kernels[@]}" -o "$out/server-fuzzer" 2>&1 \
       | grep -v "Cannot export local symbol" || true
   [ -x "$out/server-fuzzer" ] || { echo "server fuzzer: build failed" >&2; exit 1; }
 fi
