@@ -5,7 +5,7 @@
 # error is a JSON body with a message (scripts/server/schemathesis_hooks.py).
 #
 # Usage: scripts/server/schemathesis.sh [BIN=.build/release/quiver] [EXAMPLES=20]
-# Bounded: EXAMPLES cases per operation (QUIVER_SCHEMATHESIS_EXAMPLES), --max-time 150 s.
+# Bounded: EXAMPLES cases per operation (QUIVER_SCHEMATHESIS_EXAMPLES), --max-time 100 s.
 # The venv lives outside the repository (QUIVER_SCHEMATHESIS_VENV, default
 # ~/.cache/quiver/schemathesis-venv), pinned, made once and reused.
 set -euo pipefail
@@ -49,7 +49,7 @@ status=0
 started=$(date +%s)
 SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH=scripts/server "$VENV/bin/schemathesis" run "http://127.0.0.1:$PORT/openapi.json" \
   --checks all --exclude-checks positive_data_acceptance,negative_data_rejection,use_after_free,ensure_resource_availability,ignored_auth,object_level_authorization \
-  --phases examples,coverage,fuzzing --max-examples "$EXAMPLES" --max-time 150 --seed 14 --workers 2 \
+  --phases examples,coverage,fuzzing --max-examples "$EXAMPLES" --max-time 100 --seed 14 --workers 2 \
   --request-timeout 60 --generation-database none --no-color --suppress-health-check all \
   --report junit --report-dir "$WORK/report" > "$WORK/st.out" 2>&1 || status=$?
 tail -n 60 "$WORK/st.out"
