@@ -42,4 +42,11 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 python3 scripts/server/milvus_rest_check.py "http://127.0.0.1:$PORT" || { status=1; cat "$DB/serve.log" >&2; }
+
+# Hostile input and load (issue 14): schemathesis against /openapi.json (own venv, bounded
+# examples), then the 60 s soak with a SIGKILL and restart. Each starts its own server.
+echo "== scripts/server/schemathesis.sh (starts its own server)"
+bash scripts/server/schemathesis.sh "$BIN" || status=1
+echo "== scripts/server/soak.py (32 clients, 60 s, SIGKILL and restart; starts its own server)"
+python3 scripts/server/soak.py "$BIN" --seconds 60 --clients 32 || status=1
 exit $status

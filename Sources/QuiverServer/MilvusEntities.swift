@@ -123,7 +123,7 @@ extension MilvusController {
         let filter = try body.string("filter").flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
         let limit = try body.int("limit") ?? 100
         let offset = try body.int("offset") ?? 0
-        guard limit >= 0, offset >= 0, offset + limit <= Self.maxTopK else {
+        guard limit >= 0, offset >= 0, offset <= Self.maxTopK, limit <= Self.maxTopK - offset else { // no overflow on huge values
             throw MilvusError.invalid("invalid max query result window, (offset+limit) should be in range [1, \(Self.maxTopK)], "
                                       + "but got offset \(offset) + limit \(limit)")
         }
@@ -169,7 +169,7 @@ extension MilvusController {
         guard (1...Self.maxTopK).contains(request.limit) else {
             throw MilvusError.invalid("topk [\(request.limit)] is invalid, it should be in range [1, \(Self.maxTopK)] (the search 'limit')")
         }
-        guard request.offset >= 0, request.offset + request.limit <= Self.maxTopK else {
+        guard request.offset >= 0, request.offset <= Self.maxTopK - request.limit else { // no overflow on huge offsets
             throw MilvusError.invalid("(offset+limit) should be in range [1, \(Self.maxTopK)], but got offset \(request.offset) + limit \(request.limit)")
         }
         if let f = try body.string("filter"), !f.trimmingCharacters(in: .whitespaces).isEmpty { request.filter = f }

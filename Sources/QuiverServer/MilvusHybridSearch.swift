@@ -36,7 +36,7 @@ extension MilvusController {
         guard (1...Self.maxTopK).contains(limit) else {
             throw MilvusError.invalid("topk [\(limit)] is invalid, it should be in range [1, \(Self.maxTopK)] (the hybrid search 'limit')")
         }
-        guard offset >= 0, offset + limit <= Self.maxTopK else {
+        guard offset >= 0, offset <= Self.maxTopK - limit else { // no overflow on huge offsets
             throw MilvusError.invalid("(offset+limit) should be in range [1, \(Self.maxTopK)], but got offset \(offset) + limit \(limit)")
         }
         let outputs = try outputFields(body, schema: schema, default: [])

@@ -202,7 +202,8 @@ enum MilvusJSON {
             guard case let .number(d) = value else { throw mismatch() }
             return .double(d)
         case .int64:
-            guard case let .number(d) = value, d.rounded() == d, abs(d) < 9.3e18 else { throw mismatch() }
+            // Int64(d) traps outside [-2^63, 2^63): the range is checked on the Double.
+            guard case let .number(d) = value, d.rounded() == d, d >= -0x1p63, d < 0x1p63 else { throw mismatch() }
             return .int(Int64(d))
         }
     }

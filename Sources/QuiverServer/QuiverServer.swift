@@ -9,7 +9,8 @@ import Hummingbird
 /// search page `GET /` with its JSON API (see `WebController`): `GET /api/collections`,
 /// `POST /api/search` (`{"text", "limit", "modality": [...], "filter", "collection"}`),
 /// `POST /api/search/file?limit=&modality=&name=` (the raw file as body) and
-/// `GET /api/media?id=ROW_ID` (the file of a stored row, with Range support).
+/// `GET /api/media?id=ROW_ID` (the file of a stored row, with Range support), and
+/// `GET /openapi.json` (an OpenAPI 3 document of all of these, see `OpenAPIDocument`).
 /// Every error is a JSON body (`{"error": {"message", "type", "param", "code"}}`); a bad request
 /// never stops the server.
 public struct QuiverServer: Sendable {
@@ -45,7 +46,10 @@ public struct QuiverServer: Sendable {
         // the API key is checked before any route runs.
         router.add(middleware: AccessLogMiddleware(metrics: metrics, log: configuration.logRequests))
         router.add(middleware: ErrorMiddleware())
+        let routeMethods = RouteMethods()
+        router.add(middleware: MethodNotAllowedMiddleware(routes: routeMethods)) // 405 + Allow for a known path
         WebController(stores: stores, configuration: configuration).addRoutes(to: router) // checks the key itself: the page at / loads without it
+        OpenAPIController(version: configuration.version).addRoutes(to: router) // public, like the page
         if let key = configuration.apiKey, !key.isEmpty {
             router.add(middleware: APIKeyMiddleware(key: key))
         }
@@ -53,6 +57,7 @@ public struct QuiverServer: Sendable {
         EmbeddingsController(models: models, metrics: metrics, configuration: configuration).addRoutes(to: router)
         RerankController(rerankers: RerankerCache(home: configuration.modelHome), configuration: configuration).addRoutes(to: router)
         MilvusController(stores: stores, configuration: configuration).addRoutes(to: router)
+        routeMethods.fill(from: router)
         return router
     }
 
@@ -61,6 +66,7 @@ public struct QuiverServer: Sendable {
     public func buildApplication(onServerRunning: (@Sendable (Int) async -> Void)? = nil) -> some ApplicationProtocol {
         Application(
             router: buildRouter(),
+            server: httpServer,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "quiver"),
             onServerRunning: { channel in await onServerRunning?(channel.localAddress?.port ?? 0) }
         )

@@ -21,6 +21,13 @@ public struct ServerConfiguration: Sendable {
     public var apiKey: String?
     /// Largest request body accepted, in bytes (larger ones get 413).
     public var maxBodyBytes: Int = 16 << 20
+    /// Largest total size of a request's header lines, in bytes (larger: the connection is closed).
+    public var maxHeaderBytes: Int = 64 << 10
+    /// Seconds a connection may stay without a complete request head (slow or no headers, or
+    /// idle keep-alive) before it is closed.
+    public var idleTimeout: Double = 30
+    /// Seconds a request's body may take to arrive after its head before the connection is closed.
+    public var requestReadTimeout: Double = 60
     /// Most inputs one `/v1/embeddings` request may carry (OpenAI's limit is 2048).
     public var maxInputs: Int = 2048
     /// Where models are found.
