@@ -58,9 +58,9 @@ enum OpenAPIDocument {
         if let maximum { s["maximum"] = maximum }
         return s
     }
-    static let number: Object = ["type": "number"]
-    static let boolean: Object = ["type": "boolean"]
-    static let anyValue: Object = [:]
+    static var number: Object { ["type": "number"] }
+    static var boolean: Object { ["type": "boolean"] }
+    static var anyValue: Object { [:] }
     static func array(_ items: Object, minItems: Int? = nil) -> Object {
         var s: Object = ["type": "array", "items": items]
         if let minItems { s["minItems"] = minItems }
@@ -173,8 +173,8 @@ enum OpenAPIDocument {
 
     // MARK: Milvus routes
 
-    static let collectionName: Object = string("the collection", minLength: 1)
-    static let dbName: Object = string("only `default` exists")
+    static var collectionName: Object { string("the collection", minLength: 1) }
+    static var dbName: Object { string("only `default` exists") }
 
     static func milvusRequest(_ properties: [String: Object], required: [String] = ["collectionName"]) -> Object {
         var props = properties
@@ -182,11 +182,11 @@ enum OpenAPIDocument {
         return object(props, required: required, description: "fields match exactly, else ignoring case (as Go's encoding/json); unknown fields are ignored, as Milvus does")
     }
 
-    static let outputFields: Object = array(string())
-    static let vector: Object = array(number)
-    static let primaryKey: Object = ["oneOf": [integer(), string()]]
-    static let rows: Object = array(["type": "object"])
-    static let hits: Object = array(object(["distance": ["type": "number", "nullable": true]]))
+    static var outputFields: Object { array(string()) }
+    static var vector: Object { array(number) }
+    static var primaryKey: Object { ["oneOf": [integer(), string()]] }
+    static var rows: Object { array(["type": "object"]) }
+    static var hits: Object { array(object(["distance": ["type": "number", "nullable": true]])) }
 
     static var milvusRoutes: [(String, String, Object, Object)] {
         let fieldSchema = object([
