@@ -82,7 +82,10 @@ struct EvalCommand: AsyncParsableCommand {
         options.recallAt = try cutoffs()
         let quiet = self.quiet
         if !quiet { FileHandle.standardError.write(Data("\(data.documents.count) documents, \(data.queries.count) judged queries\n".utf8)) }
-        let progress: (@Sendable (String) -> Void)? = quiet ? nil : { line in FileHandle.standardError.write(Data("\(line)\n".utf8)) }
+        var progress: (@Sendable (String) -> Void)? = nil
+        if !quiet {
+            progress = { @Sendable (line: String) in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+        }
         let evaluator = RetrievalEvaluator(progress: progress)
         let report = try await evaluator.evaluate(data, options: options)
         if let chart {
