@@ -52,7 +52,7 @@ SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH=scripts/server "$VENV/bin/schem
   --phases examples,coverage,fuzzing --max-examples "$EXAMPLES" --max-time 100 --seed 14 --workers 2 \
   --request-timeout 60 --generation-database none --no-color --suppress-health-check all \
   --report junit --report-dir "$WORK/report" > "$WORK/st.out" 2>&1 || status=$?
-tail -n 60 "$WORK/st.out"
+if [ $status -ne 0 ]; then cat "$WORK/st.out"; else tail -n 60 "$WORK/st.out"; fi   # failures in full
 echo "schemathesis: $(grep -c '<testcase' "$WORK/report/"*.xml 2>/dev/null || echo '?') operations, $(( $(date +%s) - started )) s (exit $status)"
 if [ $status -ne 0 ]; then
   echo "schemathesis: FAILED; last lines of the server log:" >&2
