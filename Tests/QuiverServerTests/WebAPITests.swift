@@ -182,6 +182,9 @@ final class WebAPITests: XCTestCase {
                     XCTAssertEqual(refused.status, .notFound, id)
                     XCTAssertTrue(try refused.errorMessage().contains("no row with id"), id)
                 }
+                // A name holding NUL (which would cut a file path short) names no collection: 404, not 500.
+                let nul = try await client.get("/api/media?collection=%00%3E%5D&id=x")
+                XCTAssertEqual(nul.status, .notFound)
                 let noCollection = try await client.get("/api/media?collection=nope&id=x")
                 XCTAssertEqual(noCollection.status, .notFound)
                 XCTAssertTrue(try noCollection.errorMessage().contains("no collection 'nope'"))

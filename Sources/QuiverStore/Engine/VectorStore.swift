@@ -95,7 +95,9 @@ public final class VectorStore: @unchecked Sendable {
 
     /// True when a collection of this name exists on disk (opened or not).
     public func hasCollection(_ name: String) -> Bool {
-        FileManager.default.fileExists(atPath: Collection.directory(in: path, name) + "/" + Manifest.fileName)
+        // An invalid name (e.g. one holding NUL, which would cut the path short) names no collection.
+        guard (try? CollectionSchema.validateName(name, what: "collection name")) != nil else { return false }
+        return FileManager.default.fileExists(atPath: Collection.directory(in: path, name) + "/" + Manifest.fileName)
     }
 
     /// Names of all collections, sorted.
