@@ -45,11 +45,14 @@ print("schemathesis: seeded", post("/v2/vectordb/entities/insert",
       {"collectionName": "quick_setup", "data": [{"id": i, "vector": [i, 1, 0.5, -1], "color": "red"} for i in range(1, 6)]}))
 PY
 
+# The coverage phase is left out: schemathesis 4.32.5 fails inside hypothesis on POST
+# /api/search/file there ("AST constructor recursion depth mismatch", a tool error before any
+# request is sent); the fuzzing phase covers every operation.
 status=0
 started=$(date +%s)
 SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH=scripts/server "$VENV/bin/schemathesis" run "http://127.0.0.1:$PORT/openapi.json" \
   --checks all --exclude-checks positive_data_acceptance,negative_data_rejection,use_after_free,ensure_resource_availability,ignored_auth,object_level_authorization \
-  --phases examples,coverage,fuzzing --max-examples "$EXAMPLES" --max-time 100 --seed 14 --workers 2 \
+  --phases examples,fuzzing --max-examples "$EXAMPLES" --max-time 100 --seed 14 --workers 2 \
   --request-timeout 60 --generation-database none --no-color --suppress-health-check all \
   --report junit --report-dir "$WORK/report" > "$WORK/st.out" 2>&1 || status=$?
 if [ $status -ne 0 ]; then cat "$WORK/st.out"; else tail -n 60 "$WORK/st.out"; fi   # failures in full
