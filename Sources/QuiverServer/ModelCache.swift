@@ -48,6 +48,10 @@ actor ModelCache {
             if !suggestions.isEmpty { message += "; close names: \(suggestions.joined(separator: ", "))" }
             message += " (see `quiver models list`)"
             return APIError(status: .notFound, message: message, type: "invalid_request_error", param: "model", code: "model_not_found")
+        case let HubError.fileSystem(path, message):
+            // A request naming a folder that is not a model on the server: the client's error.
+            return APIError(status: .notFound, message: "The model '\(requested)' is no model folder on the server (\(path): \(message))",
+                            type: "invalid_request_error", param: "model", code: "model_not_found")
         case let e as QuiverError:
             switch e {
             case .modelNotInstalled:
