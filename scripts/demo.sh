@@ -102,7 +102,7 @@ echo "\$ quiver ingest $DEMO/documents"
 $Q ingest --no-progress "$DEMO/documents" 2>&1 | grep -v '^$' || true
 show --limit 3 --filter 'format == "pdf"' "How do I put the router back to its factory settings?"
 if [ -f "$DEMO/documents/gpl-3.pdf" ]; then
-  show --limit 3 --filter 'path like "%gpl-3.pdf"' "May I charge money for giving someone a copy of the program?"
+  show --limit 3 --filter 'path like "%gpl-3.pdf"' "Can I sell copies of the program, and charge a price for them?"
 fi
 show --limit 2 --filter 'format == "docx"' "the wifi that reaches further through walls"
 echo
