@@ -66,21 +66,7 @@ public struct BertSequenceClassifier: Sendable {
         }
         encoder.embeddingNorm.apply(x, rows: t, into: x)
         for layer in encoder.layers { layer.forward(x, batch: batch, bias: nil, workspace: ws) }
-        var out: [[Float]] = []
-        var cls = [Float](repeating: 0, count: h), pooled = [Float](repeating: 0, count: h), logits = [Float](repeating: 0, count: labels)
-        for s in 0..<batch.count {
-            let first = x + batch.offsets[s] * h
-            for c in 0..<h { cls[c] = first[c] }
-            cls.withUnsafeBufferPointer { c in pooled.withUnsafeMutableBufferPointer { p in
-                pooler.apply(c.baseAddress!, rows: 1, into: p.baseAddress!)
-            } }
-            for c in 0..<h { pooled[c] = Foundation.tanh(pooled[c]) }
-            pooled.withUnsafeBufferPointer { p in logits.withUnsafeMutableBufferPointer { l in
-                classifier.apply(p.baseAddress!, rows: 1, into: l.baseAddress!)
-            } }
-            out.append(logits)
-        }
-        return out
+        return firstTokenLogits(x, batch: batch, hidden: h, dense: pooler, projection: classifier, labels: labels)
     }
 }
 

@@ -116,20 +116,6 @@ public struct XLMRobertaSequenceClassifier: SequenceClassifier {
         }
         encoder.embeddingNorm.apply(x, rows: t, into: x)
         for layer in encoder.layers { layer.forward(x, batch: batch, bias: nil, workspace: ws) }
-        var out: [[Float]] = []
-        var first = [Float](repeating: 0, count: h), hidden = [Float](repeating: 0, count: h), logits = [Float](repeating: 0, count: labels)
-        for s in 0..<batch.count {
-            let row = x + batch.offsets[s] * h
-            for c in 0..<h { first[c] = row[c] }
-            first.withUnsafeBufferPointer { f in hidden.withUnsafeMutableBufferPointer { d in
-                dense.apply(f.baseAddress!, rows: 1, into: d.baseAddress!)
-            } }
-            for c in 0..<h { hidden[c] = Foundation.tanh(hidden[c]) }
-            hidden.withUnsafeBufferPointer { d in logits.withUnsafeMutableBufferPointer { l in
-                projection.apply(d.baseAddress!, rows: 1, into: l.baseAddress!)
-            } }
-            out.append(logits)
-        }
-        return out
+        return firstTokenLogits(x, batch: batch, hidden: h, dense: dense, projection: projection, labels: labels)
     }
 }
