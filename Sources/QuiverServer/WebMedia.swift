@@ -89,11 +89,7 @@ struct WebMedia: Sendable {
         let store = try await stores.get()
         let names: [String]
         if let collection, !collection.isEmpty {
-            let exists: Bool
-            do { exists = try await store.hasCollection(collection) } catch StoreError.invalidRequest(let why) {
-                throw APIError.badRequest(why, param: "collection")   // a malformed name is the client's error
-            }
-            guard exists else {
+            guard try await store.hasCollection(collection) else {
                 throw APIError.notFound("no collection '\(collection)' in the store; GET /api/collections lists them", code: "collection_not_found")
             }
             names = [collection]
