@@ -42,7 +42,8 @@ final class AudioSink {
         known[path] = hash
         func fields(_ chunk: Int, _ start: Double, _ end: Double) -> [String: FieldValue] {
             ["path": .string(path), "modality": .string("audio"), "chunk": .int(Int64(chunk)),
-             "size": .int(size), "sha256": .string(hash), "start_s": .double(start), "end_s": .double(end)]
+             "size": .int(size), "sha256": .string(hash), "start_s": .double(start), "end_s": .double(end),
+             ImageSink.piecesField: .int(Int64(windows.count == 1 ? 1 : windows.count + 1))]
         }
         var entities: [Entity] = []
         if windows.count == 1 {
@@ -74,6 +75,7 @@ final class AudioSink {
             Entity(id: .string("\(path)#sound\(i)"), vectors: ["vector": w.vector], fields: [
                 "path": .string(path), "modality": .string("video"), "segment": .string("audio"), "chunk": .int(Int64(i)),
                 "size": .int(size), "sha256": .string(hash), "start_s": .double(w.start), "end_s": .double(w.end),
+                ImageSink.piecesField: .int(Int64(windows.count)),
             ])
         }
         _ = try await collection.upsert(entities, models: ["vector": model])

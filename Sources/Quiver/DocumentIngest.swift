@@ -69,6 +69,7 @@ extension TextSink {
                 "path": .string(path), "modality": .string("text"), "chunk": .int(Int64(i)),
                 "start": .int(Int64(c.start)), "end": .int(Int64(c.end)), "size": .int(size),
                 "sha256": .string(hash), "text": .string(c.text), "format": .string(doc.format.rawValue),
+                ImageSink.piecesField: .int(Int64(chunks.count)),
             ]
             if let p = c.page { fields["page"] = .int(Int64(p)) }
             if let s = c.section { fields["section"] = .string(s) }

@@ -17,14 +17,31 @@ final class ImageSink {
         known = try await Self.knownHashes(collection)
     }
 
-    /// path → content hash of the rows a collection holds.
+    /// path → content hash of the files a collection holds completely.
+    ///
+    /// Every row carries `pieces`, the number of rows its file has in the collection. A file with
+    /// fewer rows than that (an ingest stopped by a crash or a full disk between two writes of
+    /// its rows), or whose rows disagree on the hash, maps to "" (``incomplete``): the next ingest
+    /// deletes what there is and writes the file again instead of skipping it as unchanged. Rows
+    /// written before `pieces` existed are taken as complete.
     static func knownHashes(_ c: any VectorCollection) async throws -> [String: String] {
         var known: [String: String] = [:]
-        for r in try await c.query(filter: nil, where: nil, limit: nil, offset: 0, outputFields: ["path", "sha256"]) {
-            if case let .string(p)? = r.fields["path"], case let .string(h)? = r.fields["sha256"] { known[p] = h }
+        var rows: [String: Int] = [:]
+        var expected: [String: Int] = [:]
+        for r in try await c.query(filter: nil, where: nil, limit: nil, offset: 0, outputFields: ["path", "sha256", piecesField]) {
+            guard case let .string(p)? = r.fields["path"], case let .string(h)? = r.fields["sha256"] else { continue }
+            if let k = known[p], k != h { known[p] = incomplete } else if known[p] == nil { known[p] = h }
+            rows[p, default: 0] += 1
+            if case let .int(n)? = r.fields[piecesField] { expected[p] = Int(n) }
         }
+        for (p, n) in expected where rows[p] != n { known[p] = incomplete }
         return known
     }
+
+    /// The dynamic field that says how many rows a file has (see ``knownHashes(_:)``).
+    static let piecesField = "pieces"
+    /// The hash ``knownHashes(_:)`` gives a file stored incompletely (it never equals a sha256).
+    static let incomplete = ""
 
     func add(url: URL, hash: String, size: Int64) async throws -> TextSink.Status {
         let path = url.path
@@ -33,7 +50,7 @@ final class ImageSink {
         if old != nil { _ = try await collection.delete(filter: FilterExpression.equals("path", path)) }
         known[path] = hash
         let fields: [String: FieldValue] = ["path": .string(path), "modality": .string("image"), "chunk": .int(0),
-                                            "size": .int(size), "sha256": .string(hash)]
+                                            "size": .int(size), "sha256": .string(hash), Self.piecesField: .int(1)]
         pending.append((url, Entity(id: .string("\(path)#0"), vectors: [:], fields: fields)))
         return old == nil ? .added : .replaced
     }
@@ -55,7 +72,8 @@ final class ImageSink {
         guard let mean = VideoEmbedder.mean(frames) else { known[path] = nil; return (.empty, 0, "no video frames decoded") }
         known[path] = hash
         func fields(_ chunk: Int) -> [String: FieldValue] {
-            ["path": .string(path), "modality": .string("video"), "chunk": .int(Int64(chunk)), "size": .int(size), "sha256": .string(hash)]
+            ["path": .string(path), "modality": .string("video"), "chunk": .int(Int64(chunk)), "size": .int(size), "sha256": .string(hash),
+             Self.piecesField: .int(Int64(frames.count + 1))]
         }
         var entities: [Entity] = []
         for (i, f) in frames.enumerated() {

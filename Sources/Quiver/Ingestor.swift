@@ -87,8 +87,10 @@ public struct IngestReport: Sendable {
 /// Row metadata (scalar fields): `path` (absolute), `modality`, `chunk` (piece number in the file),
 /// `start`/`end` (Unicode-scalar offsets of a text chunk in its file), `size` (file bytes),
 /// `sha256` (of the file content; a file whose hash is unchanged is skipped on the next run, a
-/// changed one has all its rows replaced) and `text` (the chunk). Audio and video rows carry
-/// `start_s`/`end_s` (seconds).
+/// changed one has all its rows replaced), `text` (the chunk) and, as a dynamic field, `pieces`
+/// (how many rows the file has: a file the last run stored only partly, cut short by a crash or
+/// a full disk, is written again instead of being skipped as unchanged). Audio and video rows
+/// carry `start_s`/`end_s` (seconds).
 ///
 /// A video is its sampled frames (one row each, and a whole-video row, in `<collection>_image`)
 /// plus its sound track, when it has one: one row per 30 s window in `<collection>_audio`, with
@@ -374,7 +376,7 @@ final class TextSink {
             let fields: [String: FieldValue] = [
                 "path": .string(path), "modality": .string("text"), "chunk": .int(Int64(i)),
                 "start": .int(Int64(c.start)), "end": .int(Int64(c.end)), "size": .int(size),
-                "sha256": .string(hash), "text": .string(c.text),
+                "sha256": .string(hash), "text": .string(c.text), ImageSink.piecesField: .int(Int64(chunks.count)),
             ]
             pending.append((Entity(id: .string("\(path)#\(i)"), vectors: [:], fields: fields), c.text))
         }

@@ -102,6 +102,47 @@ final class IngestTests: XCTestCase {
         try await store.close()
     }
 
+    /// A file the last run stored only partly (its later batches never written: a crash or a full
+    /// disk) is written again on the next run, not skipped as unchanged; complete files are skipped.
+    func testReingestCompletesAFileStoredOnlyPartly() async throws {
+        let long = dir.appendingPathComponent("partial")
+        try FileManager.default.createDirectory(at: long, withIntermediateDirectories: true)
+        let lines = (0..<150).map { "line \($0): a sentence about topic number \($0) and nothing else" }
+        try lines.joined(separator: "\n").write(to: long.appendingPathComponent("lines.txt"), atomically: true, encoding: .utf8)
+        try "A short complete file.".write(to: long.appendingPathComponent("short.txt"), atomically: true, encoding: .utf8)
+        let db = dir.appendingPathComponent("db-partial").path
+        let options = IngestOptions(split: .lines, batchSize: 64)
+        var store = try VectorStore(path: db)
+        _ = try await Ingestor(store: store, options: options, home: home).ingest([long.path])
+        var c = try await store.collection("quiver_text")
+        let first = try await c.count()
+        XCTAssertEqual(first, 151)
+        let path = long.appendingPathComponent("lines.txt").path
+        let pieces = try await c.get(ids: [.string("\(path)#0")], outputFields: ["pieces"]).first?.fields["pieces"]
+        XCTAssertEqual(pieces, .int(150))
+        // What a run stopped after its second batch leaves: the rows of the third batch missing.
+        let removed = try await c.delete(ids: (128..<150).map { .string("\(path)#\($0)") })
+        XCTAssertEqual(removed, 22)
+        try await store.close()
+
+        store = try VectorStore(path: db)
+        let report = try await Ingestor(store: store, options: options, home: home).ingest([long.path])
+        XCTAssertEqual(report.unchanged, 1, "the short file is complete")
+        XCTAssertEqual(report.replaced, 1, "the partial file is written again")
+        XCTAssertEqual(report.pieces, 150)
+        c = try await store.collection("quiver_text")
+        let second = try await c.count()
+        XCTAssertEqual(second, 151)
+        let chunks = try await c.query(filter: "path == \"\(path)\"", outputFields: ["chunk"]).compactMap { r -> Int64? in
+            if case let .int(i)? = r.fields["chunk"] { return i }; return nil
+        }
+        XCTAssertEqual(chunks.sorted(), Array(0..<150), "every chunk once")
+        // A third run skips both.
+        let again = try await Ingestor(store: store, options: options, home: home).ingest([long.path])
+        XCTAssertEqual(again.unchanged, 2)
+        try await store.close()
+    }
+
     func testReingestSkipsUnchangedAndReplacesChanged() async throws {
         let db = dir.appendingPathComponent("db").path
         var store = try VectorStore(path: db)
