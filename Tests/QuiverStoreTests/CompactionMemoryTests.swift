@@ -32,35 +32,13 @@ final class CompactionMemoryTests: XCTestCase {
         }
         let store = try VectorStore(path: dir)
         let c = try await store.collection("docs")
-        let before = Self.status("RssAnon")
-        let peak = Locked(before), done = Locked(false)
-        let sampler = Thread {
-            while !done.withLock({ $0 }) {
-                let now = Self.status("RssAnon")
-                peak.withLock { $0 = max($0, now) }
-                usleep(1000)
-            }
-        }
-        sampler.start()
-        let rssBefore = Self.status("VmRSS")
+        let rssBefore = procStatusKB("VmRSS")
         try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
-        try await c.compact()
-        done.withLock { $0 = true }
-        let hwm = Self.status("VmHWM")
-        usleep(5000)
-        peak.withLock { $0 = max($0, Self.status("RssAnon")) }
+        let anon = try await peakAnonymousIncreaseKB { try await c.compact() }
+        let hwm = procStatusKB("VmHWM")
         let n = try await c.count()
-        emitLine("COMPACTED rows=\(n) anonDeltaKB=\(peak.withLock { $0 } - before) hwmDeltaKB=\(hwm - rssBefore)")
+        emitLine("COMPACTED rows=\(n) anonDeltaKB=\(anon) hwmDeltaKB=\(hwm - rssBefore)")
         try await store.close()
-    }
-
-    /// A `kB` field of /proc/self/status (0 when absent).
-    static func status(_ field: String) -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-        for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
-            return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0
-        }
-        return 0
     }
 
     func compactInChild(rows: Int) throws -> (anon: Int, hwm: Int) {

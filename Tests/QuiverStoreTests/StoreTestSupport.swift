@@ -91,3 +91,32 @@ func emitLine(_ s: String) {
     let bytes = Array((s + "\n").utf8)
     bytes.withUnsafeBytes { b in var off = 0; while off < b.count { let n = write(1, b.baseAddress! + off, b.count - off); if n <= 0 { break }; off += n } }
 }
+
+/// A `kB` field of /proc/self/status (`RssAnon`, `VmRSS`, `VmHWM`; 0 when absent).
+func procStatusKB(_ field: String) -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0
+    }
+    return 0
+}
+
+/// Runs `body` while a thread samples this process' anonymous resident memory (`RssAnon`) every
+/// millisecond; returns the peak increase over the value before, in kB.
+func peakAnonymousIncreaseKB(_ body: () async throws -> Void) async throws -> Int {
+    let before = procStatusKB("RssAnon")
+    let peak = Locked(before), done = Locked(false)
+    let sampler = Thread {
+        while !done.withLock({ $0 }) {
+            let now = procStatusKB("RssAnon")
+            peak.withLock { $0 = max($0, now) }
+            usleep(1000)
+        }
+    }
+    sampler.start()
+    do { try await body() } catch { done.withLock { $0 = true }; throw error }
+    done.withLock { $0 = true }
+    usleep(5000)
+    peak.withLock { $0 = max($0, procStatusKB("RssAnon")) }
+    return peak.withLock { $0 } - before
+}

@@ -45,6 +45,35 @@ public enum NPY {
     /// - Returns: the matrix, float64 and float16 data converted to float32.
     /// - Throws: `StoreError.invalidNPY` as ``read(path:)``.
     public static func parse(_ b: UnsafeRawBufferPointer, path: String) throws -> NPYMatrix {
+        let l = try layout(b, path: path)
+        var values = [Float](repeating: 0, count: l.rows * l.columns)
+        values.withUnsafeMutableBufferPointer { l.convert(b, rows: 0..<l.rows, into: $0) }
+        return NPYMatrix(rows: l.rows, columns: l.columns, values: values)
+    }
+
+    /// Where the values of an NPY file are and how they are stored.
+    struct Layout: Sendable {
+        var rows: Int, columns: Int
+        /// Bytes per value: 4 (float32), 8 (float64) or 2 (float16).
+        var width: Int
+        /// Offset of the first value.
+        var dataStart: Int
+
+        /// Converts `rows` of the file's bytes `b` to float32 into `out` (`rows.count * columns` values).
+        func convert(_ b: UnsafeRawBufferPointer, rows r: Range<Int>, into out: UnsafeMutableBufferPointer<Float>) {
+            let count = r.count * columns
+            guard count > 0 else { return }
+            let src = b.baseAddress! + dataStart + r.lowerBound * columns * width
+            switch width {
+            case 4: memcpy(out.baseAddress!, src, count * 4)
+            case 8: for i in 0..<count { out[i] = Float(Double(bitPattern: UInt64(littleEndian: src.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
+            default: for i in 0..<count { out[i] = Half.toFloat(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+            }
+        }
+    }
+
+    /// Reads and checks the header of NPY bytes.
+    static func layout(_ b: UnsafeRawBufferPointer, path: String) throws -> Layout {
         guard b.count >= 10, Array(b[0..<6]) == magic else {
             throw StoreError.invalidNPY(path: path, field: "magic", reason: "not an NPY file (no \\x93NUMPY signature)")
         }
@@ -101,16 +130,7 @@ public enum NPY {
             let need = overflow || overflow2 ? "more than \(Int.max)" : "\(bytes)"
             throw StoreError.invalidNPY(path: path, field: "data", reason: "shape (\(rows), \(cols)) needs \(need) bytes of \(d) but the file holds \(b.count - dataStart)")
         }
-        let src = b.baseAddress! + dataStart
-        let values = [Float](unsafeUninitializedCapacity: count) { out, n in
-            switch width {
-            case 4: if count > 0 { memcpy(out.baseAddress!, src, count * 4) }
-            case 8: for i in 0..<count { out[i] = Float(Double(bitPattern: UInt64(littleEndian: src.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
-            default: for i in 0..<count { out[i] = Half.toFloat(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
-            }
-            n = count
-        }
-        return NPYMatrix(rows: rows, columns: cols, values: values)
+        return Layout(rows: rows, columns: cols, width: width, dataStart: dataStart)
     }
 
     /// Writes `matrix` as a version 1.0 `<f4` C-order file, atomically.
@@ -199,4 +219,36 @@ enum Half {
 
     /// `f` rounded to the nearest half-precision value.
     static func round(_ f: Float) -> Float { toFloat(fromFloat(f)) }
+}
+
+/// An NPY file opened for reading a few rows at a time: memory-mapped, so only the rows asked
+/// for are copied (what `quiver import` uses to stream a file of any size).
+public final class NPYFile: @unchecked Sendable {
+    /// Number of rows (vectors).
+    public let rows: Int
+    /// Number of columns (dimension).
+    public let columns: Int
+    private let region: MappedRegion
+    private let layout: NPY.Layout
+
+    /// Opens and checks `path` (the header as ``NPY/read(path:)`` checks it; the data is read on demand).
+    /// - Throws: `StoreError.invalidNPY` as ``NPY/read(path:)``.
+    public init(path: String) throws {
+        do { region = try MappedRegion(path: path) } catch {
+            throw StoreError.invalidNPY(path: path, field: "file", reason: "cannot open: \(errnoText())")
+        }
+        layout = try NPY.layout(region.bytes, path: path)
+        rows = layout.rows; columns = layout.columns
+    }
+
+    /// Rows `r` as float32 vectors; traps when `r` is out of `0..<rows`.
+    public func vectors(_ r: Range<Int>) -> [[Float]] {
+        precondition(r.lowerBound >= 0 && r.upperBound <= rows, "NPYFile: rows \(r) of \(rows)")
+        return r.map { i in
+            [Float](unsafeUninitializedCapacity: columns) { out, n in
+                layout.convert(region.bytes, rows: i..<(i + 1), into: out)
+                n = columns
+            }
+        }
+    }
 }

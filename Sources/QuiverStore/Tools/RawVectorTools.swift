@@ -55,12 +55,10 @@ public enum RawVectorTools {
     ///   bound to another model or width; any error of ``Collection/insert(_:models:)``.
     @discardableResult
     public static func importVectors(_ o: ImportOptions, progress: (Int, Int) -> Void = { _, _ in }) async throws -> Int {
-        let m = try NPY.read(path: o.vectorsPath)
-        let ids = try o.idsPath.map { try readIDs($0, expected: m.rows) } ?? (0..<m.rows).map { PrimaryKey.int(Int64($0)) }
-        let metadata = try o.metadataPath.map { try readMetadata($0, expected: m.rows) }
+        var source = try ImportSource(o)
         let store = try VectorStore(path: o.database)
         do {
-            let n = try await importVectors(o, matrix: m, ids: ids, metadata: metadata, into: store, progress: progress)
+            let n = try await importVectors(o, source: &source, into: store, progress: progress)
             try await store.close()
             return n
         } catch {
@@ -71,41 +69,37 @@ public enum RawVectorTools {
 
     /// ``importVectors(_:progress:)`` into an open database of any backend (the embedded store or
     /// Milvus); `o.database` is not used and the database is left open.
+    ///
+    /// The files are streamed: checked in a first pass, then read a batch at a time from memory
+    /// maps, so the memory used is one batch whatever their size.
     @discardableResult
     public static func importVectors(_ o: ImportOptions, into store: any VectorDatabase,
                                      progress: (Int, Int) -> Void = { _, _ in }) async throws -> Int {
-        let m = try NPY.read(path: o.vectorsPath)
-        let ids = try o.idsPath.map { try readIDs($0, expected: m.rows) } ?? (0..<m.rows).map { PrimaryKey.int(Int64($0)) }
-        let metadata = try o.metadataPath.map { try readMetadata($0, expected: m.rows) }
-        return try await importVectors(o, matrix: m, ids: ids, metadata: metadata, into: store, progress: progress)
+        var source = try ImportSource(o)
+        return try await importVectors(o, source: &source, into: store, progress: progress)
     }
 
-    static func importVectors(_ o: ImportOptions, matrix m: NPYMatrix, ids: [PrimaryKey], metadata: [[String: FieldValue]]?,
+    static func importVectors(_ o: ImportOptions, source: inout ImportSource,
                               into store: any VectorDatabase, progress: (Int, Int) -> Void) async throws -> Int {
-            let c: any VectorCollection
-            if try await store.hasCollection(o.collection) {
-                c = try await store.openCollection(o.collection)
-            } else {
-                let keyType: PrimaryKeyType = ids.first.map { if case .string = $0 { return .string } else { return .int64 } } ?? .int64
-                let schema = CollectionSchema(primaryKey: PrimaryKeyField(name: "id", type: keyType),
-                                              vectorFields: [VectorField(name: "vector", dimension: m.columns, metric: o.metric,
-                                                                         model: EmbeddingModel(id: o.model, dimension: m.columns))])
-                c = try await store.makeCollection(o.collection, schema: schema)
-            }
-            let field = try c.resolveVectorField(nil)
-            let models = [field.name: EmbeddingModel(id: o.model, dimension: m.columns)]
-            var done = 0
-            while done < m.rows {
-                let end = min(done + max(o.batchSize, 1), m.rows)
-                let batch = (done..<end).map { i in
-                    Entity(id: ids[i], vectors: [field.name: m.row(i)], fields: metadata?[i] ?? [:])
-                }
-                if o.upsert { _ = try await c.upsert(batch, models: models) } else { _ = try await c.insert(batch, models: models) }
-                done = end
-                progress(done, m.rows)
-            }
-            try await c.flush()
-            return m.rows
+        let rows = source.vectors.rows, columns = source.vectors.columns
+        let c: any VectorCollection
+        if try await store.hasCollection(o.collection) {
+            c = try await store.openCollection(o.collection)
+        } else {
+            let schema = CollectionSchema(primaryKey: PrimaryKeyField(name: "id", type: source.keyType),
+                                          vectorFields: [VectorField(name: "vector", dimension: columns, metric: o.metric,
+                                                                     model: EmbeddingModel(id: o.model, dimension: columns))])
+            c = try await store.makeCollection(o.collection, schema: schema)
+        }
+        let field = try c.resolveVectorField(nil)
+        let models = [field.name: EmbeddingModel(id: o.model, dimension: columns)]
+        while source.done < rows {
+            let batch = try source.next(max(o.batchSize, 1), field: field.name)
+            if o.upsert { _ = try await c.upsert(batch, models: models) } else { _ = try await c.insert(batch, models: models) }
+            progress(source.done, rows)
+        }
+        try await c.flush()
+        return rows
     }
 
     /// Builds an index on the collection's (only) vector field.
@@ -203,41 +197,6 @@ public enum RawVectorTools {
                 throw StoreError.invalidRequest("parameter '\(item)' must look like NAME=NUMBER (for example M=16)")
             }
             out[parts[0]] = v
-        }
-        return out
-    }
-
-    static func readIDs(_ path: String, expected: Int) throws -> [PrimaryKey] {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw StoreError.invalidRequest("cannot read ids file \(path): \(error.localizedDescription)")
-        }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        if lines.last == "" { lines.removeLast() }
-        guard lines.count == expected else {
-            throw StoreError.invalidRequest("\(path) has \(lines.count) ids, the vectors file has \(expected) rows")
-        }
-        if let empty = lines.firstIndex(of: "") { throw StoreError.invalidRequest("\(path) line \(empty + 1) is empty") }
-        let ints = lines.map { Int64($0) }
-        if ints.allSatisfy({ $0 != nil }) { return ints.map { .int($0!) } }
-        return lines.map { .string($0) }
-    }
-
-    static func readMetadata(_ path: String, expected: Int) throws -> [[String: FieldValue]] {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw StoreError.invalidRequest("cannot read metadata file \(path): \(error.localizedDescription)")
-        }
-        var out: [[String: FieldValue]] = []
-        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
-            guard let v = try? JSONDecoder().decode(JSONValue.self, from: Data(line.utf8)), case let .object(o) = v else {
-                throw StoreError.invalidRequest("\(path) line \(n + 1) is not a JSON object")
-            }
-            out.append(o.mapValues { FieldValue(json: $0) })
-        }
-        guard out.count == expected else {
-            throw StoreError.invalidRequest("\(path) has \(out.count) rows, the vectors file has \(expected)")
         }
         return out
     }
