@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import QuiverStore
+import QuiverTestSupport
 
 /// A store on a full disk: inserting until the file system is full stops with a clear error
 /// naming the store and the space needed; every acknowledged row survives a reopen; nothing is
@@ -17,36 +18,12 @@ final class FaultDiskFullTests: XCTestCase {
         (from..<min(from + Self.batch, Self.rows + 1)).map { docsEntity($0, dimension: Self.dimension) }
     }
 
-    /// Mounts a 4 MB tmpfs on a fresh directory; nil when that is not permitted.
-    func mountSmallFileSystem() throws -> String? {
-        guard getuid() == 0, FileManager.default.fileExists(atPath: "/bin/mount") else { return nil }
-        let dir = NSTemporaryDirectory() + "quiverstore-full-\(getpid())-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        func run(_ args: [String]) -> Int32 {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: args[0])
-            p.arguments = Array(args.dropFirst())
-            p.standardError = FileHandle.nullDevice
-            guard (try? p.run()) != nil else { return -1 }
-            p.waitUntilExit()
-            return p.terminationStatus
-        }
-        guard run(["/bin/mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", dir]) == 0 else {
-            try? FileManager.default.removeItem(atPath: dir)
-            return nil
-        }
-        addTeardownBlock {
-            _ = run(["/bin/umount", dir])
-            try? FileManager.default.removeItem(atPath: dir)
-        }
-        return dir
-    }
-
     func testDiskFullOnSmallFileSystem() async throws {
-        guard let root = try mountSmallFileSystem() else {
+        guard let fs = SmallFileSystem.mount(megabytes: 4, label: "store-full") else {
             throw XCTSkip("mounting a tmpfs is not permitted here; testDiskFullThroughTheSeam covers ENOSPC")
         }
-        try await fillFreeAndRerun(root: root)
+        defer { fs.unmount() }
+        try await fillFreeAndRerun(root: fs.path)
     }
 
     func testDiskFullThroughTheSeam() async throws {

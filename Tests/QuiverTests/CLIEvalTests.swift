@@ -9,30 +9,8 @@ final class CLIEvalTests: XCTestCase {
     static let beir = TestPaths.fixtures.appendingPathComponent("eval/beir")
 
     private func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("quiver")
-        #if os(macOS)
-        let url = Bundle(for: Self.self).bundleURL.deletingLastPathComponent().appendingPathComponent("quiver")
-        #else
-        let url = exe
-        #endif
-        guard FileManager.default.isExecutableFile(atPath: url.path) else {
-            let m = "the quiver executable is not built at \(url.path)"
-            if TestPaths.modelsRequired { XCTFail(m) }
-            throw XCTSkip(m)
-        }
-        let p = Process()
-        p.executableURL = url
-        p.arguments = args
-        var e = ProcessInfo.processInfo.environment
-        e["QUIVER_HOME"] = TestPaths.modelHome.path
-        p.environment = e
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let r = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: r, as: UTF8.self))
+        let r = try QuiverCLI.run(args)
+        return (r.status, r.out, r.err)
     }
 
     func testEvalJSONAndTableEqualTheLibrary() async throws {

@@ -5,36 +5,9 @@ import QuiverTestSupport
 /// `quiver ingest` and `quiver search QUERY` end to end, through the built executable (next to
 /// the test bundle: `swift build --build-tests` builds it too).
 final class CLISearchTests: XCTestCase {
-    private func quiver() throws -> URL {
-        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("quiver")
-        #if os(macOS)
-        let url = Bundle(for: Self.self).bundleURL.deletingLastPathComponent().appendingPathComponent("quiver")
-        #else
-        let url = exe
-        #endif
-        guard FileManager.default.isExecutableFile(atPath: url.path) else {
-            let m = "the quiver executable is not built at \(url.path)"
-            if TestPaths.modelsRequired { XCTFail(m) }
-            throw XCTSkip(m)
-        }
-        return url
-    }
-
     private func run(_ args: [String], env: [String: String], cwd: URL? = nil) throws -> (status: Int32, out: String, err: String) {
-        let p = Process()
-        p.executableURL = try quiver()
-        if let cwd { p.currentDirectoryURL = cwd }
-        p.arguments = args
-        var e = ProcessInfo.processInfo.environment
-        for (k, v) in env { e[k] = v }
-        p.environment = e
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let r = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: r, as: UTF8.self))
+        let r = try QuiverCLI.run(args, env: env, cwd: cwd)
+        return (r.status, r.out, r.err)
     }
 
     func testIngestThenTextSearchAsJSON() throws {
