@@ -50,11 +50,13 @@ PY
 # request is sent); the fuzzing phase covers every operation.
 status=0
 started=$(date +%s)
-SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH=scripts/server "$VENV/bin/schemathesis" run "http://127.0.0.1:$PORT/openapi.json" \
+# Run from $WORK so schemathesis' own cache (.schemathesis/) is not written into the repository.
+ROOT="$(pwd)"
+(cd "$WORK" && SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH="$ROOT/scripts/server" "$VENV/bin/schemathesis" run "http://127.0.0.1:$PORT/openapi.json" \
   --checks all --exclude-checks positive_data_acceptance,negative_data_rejection,use_after_free,ensure_resource_availability,ignored_auth,object_level_authorization \
   --phases examples,fuzzing --max-examples "$EXAMPLES" --max-time 100 --seed 14 --workers 2 \
   --request-timeout 60 --generation-database none --no-color --suppress-health-check all \
-  --report junit --report-dir "$WORK/report" > "$WORK/st.out" 2>&1 || status=$?
+  --report junit --report-dir "$WORK/report") > "$WORK/st.out" 2>&1 || status=$?
 if [ $status -ne 0 ]; then cat "$WORK/st.out"; else tail -n 60 "$WORK/st.out"; fi   # failures in full
 echo "schemathesis: $(grep -c '<testcase' "$WORK/report/"*.xml 2>/dev/null || echo '?') operations, $(( $(date +%s) - started )) s (exit $status)"
 if [ $status -ne 0 ]; then
