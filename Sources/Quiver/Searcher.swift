@@ -88,13 +88,12 @@ public final class Searcher: @unchecked Sendable {
     }
 
     /// The ingest collections of this base name that exist, by modality.
+    /// One ``VectorDatabase/openCollections(_:)`` call: on Milvus a single listing per query
+    /// (handles opened before are reused while the collection is the same one).
     public func collections() async throws -> [(ContentModality, any VectorCollection)] {
-        var out: [(ContentModality, any VectorCollection)] = []
-        for m in ContentModality.allCases {
-            let name = Ingestor.collectionName(collection, m)
-            if try await store.hasCollection(name) { out.append((m, try await store.openCollection(name))) }
-        }
-        return out
+        let names = ContentModality.allCases.map { Ingestor.collectionName(collection, $0) }
+        let open = try await store.openCollections(names)
+        return ContentModality.allCases.compactMap { m in open[Ingestor.collectionName(collection, m)].map { (m, $0) } }
     }
 
     /// Searches with a text query: the text collection (with its text model) and, when they were

@@ -39,6 +39,9 @@ public final class MilvusCollection: VectorCollection {
     /// Milvus data type of every field by name.
     let wireTypes: [String: Int32]
     let pk: PrimaryKeyField
+    /// Milvus' id of the collection when it was described (0 when the server gave none); a
+    /// collection dropped and made again under the same name has a new id.
+    let collectionID: Int64
     /// Set when the collection was released by ``dropIndex(field:)``; the next read loads it again.
     let needsLoad = Mutex(false)
 
@@ -48,8 +51,8 @@ public final class MilvusCollection: VectorCollection {
     static let maxWindow = 16384
     static let defaultIndexPrefix = "quiver_default_"
 
-    init(store: MilvusStore, name: String, schema: CollectionSchema, wire: MVCollectionSchema, bound: Bool) {
-        self.store = store; self.name = name; self.schema = schema; self.isBound = bound
+    init(store: MilvusStore, name: String, schema: CollectionSchema, wire: MVCollectionSchema, bound: Bool, id: Int64 = 0) {
+        self.store = store; self.name = name; self.schema = schema; self.isBound = bound; self.collectionID = id
         var t: [String: Int32] = [:]
         for f in wire.fields { t[f.name] = f.dataType }
         wireTypes = t

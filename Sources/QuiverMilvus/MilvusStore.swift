@@ -49,6 +49,10 @@ public final class MilvusStore: VectorDatabase {
     /// read has seen them.
     struct WriteClock { var last: UInt64 = 0; var untimed = 0; var seen = 0 }
     let writes = Mutex(WriteClock())
+    /// Collections opened by ``openCollections(_:)``, by name, with the Milvus collection id they
+    /// were opened at: reused while a listing shows the same id (a collection dropped and made
+    /// again gets a new id and is described afresh).
+    let handles = Mutex<[String: MilvusCollection]>([:])
 
     func noteWrite(_ ts: UInt64) {
         writes.withLock { w in if ts == 0 { w.untimed += 1 } else { w.last = max(w.last, ts) } }
@@ -172,12 +176,47 @@ public final class MilvusStore: VectorDatabase {
         }
         try conn.check(r.status, "DescribeCollection", collection: name)
         if let stored = MilvusSchemaCodec.storedSchema(r.properties) {
-            return MilvusCollection(store: self, name: name, schema: stored, wire: r.schema, bound: true)
+            return MilvusCollection(store: self, name: name, schema: stored, wire: r.schema, bound: true, id: r.collectionID)
         }
         let c = MilvusCollection(store: self, name: name, schema: MilvusSchemaCodec.foreignSchema(r.schema, metrics: [:]), wire: r.schema, bound: false)
         // Metrics of a foreign collection come from its indexes.
         let metrics = try await c.describeIndexes().reduce(into: [String: Metric]()) { $0[$1.field] = $1.metric }
-        return MilvusCollection(store: self, name: name, schema: MilvusSchemaCodec.foreignSchema(r.schema, metrics: metrics), wire: r.schema, bound: false)
+        return MilvusCollection(store: self, name: name, schema: MilvusSchemaCodec.foreignSchema(r.schema, metrics: metrics), wire: r.schema, bound: false,
+                                id: r.collectionID)
+    }
+
+    /// Opens those of `names` that exist with one `ShowCollections` call: a collection opened
+    /// before by this method is reused when the listing shows it with the same collection id
+    /// (so it is the same collection, not one dropped and made again under its name); others are
+    /// described and loaded as ``collection(_:)`` does. A handle reused after someone released
+    /// the collection loads it again on its next read (``MilvusCollection`` retries "not loaded").
+    /// Servers that list no ids (or id 0) get no reuse: every call describes.
+    public func openCollections(_ names: [String]) async throws -> [String: any VectorCollection] {
+        var req = MVShowCollectionsRequest()
+        req.dbName = conn.dbName
+        let r = try await conn.call("ShowCollections", safe: true) { [req] s, m, o in
+            try await s.showCollections(req, metadata: m, options: o)
+        }
+        try conn.check(r.status, "ShowCollections", collection: nil)
+        var ids: [String: Int64] = [:]
+        if r.collectionIds.count == r.collectionNames.count {
+            for (n, id) in zip(r.collectionNames, r.collectionIds) { ids[n] = id }
+        }
+        let present = Set(r.collectionNames)
+        var out: [String: any VectorCollection] = [:]
+        for n in names where present.contains(n) && out[n] == nil {
+            let listed = ids[n] ?? 0
+            if listed != 0, let h = handles.withLock({ $0[n] }), h.collectionID == listed {
+                out[n] = h
+                continue
+            }
+            let c = try await collection(n)
+            handles.withLock { h in
+                if listed != 0 && c.collectionID == listed { h[n] = c } else { h[n] = nil }
+            }
+            out[n] = c
+        }
+        return out
     }
 
     /// True when the collection exists.
@@ -219,6 +258,7 @@ public final class MilvusStore: VectorDatabase {
             try await s.dropCollection(req, metadata: m, options: o)
         }
         try conn.check(r, "DropCollection", collection: name)
+        handles.withLock { $0[name] = nil }
     }
 
     /// Closes the connection; the store is not usable afterwards.

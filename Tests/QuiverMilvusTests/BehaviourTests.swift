@@ -193,4 +193,62 @@ final class BehaviourTests: XCTestCase {
         XCTAssertTrue(d["exists"]!.contains("already exists"))
         XCTAssertEqual(d["reopened schema"], "true")
     }
+
+    /// `openCollections` (one listing on Milvus, handles reused while the collection is the same):
+    /// a collection dropped and made again under its name with another model is seen with its new
+    /// binding, never through the old handle.
+    func reopening(_ db: any VectorDatabase, _ name: String) async throws -> Observed {
+        var o = Observed()
+        let other = EmbeddingModel(id: "other-model-8", dimension: 8, normalized: false)
+        _ = try await db.makeCollection(name, schema: Self.schema)
+        let first = try await db.openCollections([name, name + "_missing"])
+        o.add("names", first.keys.sorted())
+        _ = try await first[name]!.insert(Self.entities(0..<5), models: ["vector": Self.model])
+        let again = try await db.openCollections([name])
+        o.add("same binding", again[name]?.schema.vectorFields[0].model.id)
+        o.add("count", try await again[name]!.count(filter: nil, where: nil))
+        try await db.dropCollection(name)
+        var remade = Self.schema
+        remade.vectorFields[0].model = other
+        _ = try await db.makeCollection(name, schema: remade)
+        let after = try await db.openCollections([name])
+        o.add("new binding", after[name]?.schema.vectorFields[0].model.id)
+        o.add("new count", try await after[name]!.count(filter: nil, where: nil))
+        o.add("old model refused", await Self.error {
+            try await after[name]!.search(SearchRequest(vectors: vectors(1, dim: 8, seed: 5), model: Self.model, limit: 1))
+        })
+        try await db.dropCollection(name)
+        o.add("gone", try await db.openCollections([name]).keys.sorted())
+        return o
+    }
+
+    func testOpenCollectionsSeesACollectionMadeAgain() async throws {
+        let r = try await compare(reopening, test: "reopen")
+        XCTAssertFalse(r["names"]?.contains("_missing") ?? true, r["names"] ?? "")
+        XCTAssertTrue(r["names"]?.contains("qv_") ?? false, r["names"] ?? "")
+        XCTAssertEqual(r["same binding"], "Optional(\"test-model-8\")")
+        XCTAssertEqual(r["new binding"], "Optional(\"other-model-8\")")
+        XCTAssertEqual(r["count"], "5")
+        XCTAssertEqual(r["new count"], "0")
+        XCTAssertTrue(r["old model refused"]?.contains("other-model-8") ?? false, r["old model refused"] ?? "")
+        XCTAssertEqual(r["gone"], "[]")
+    }
+
+    /// On Milvus a second `openCollections` of an unchanged collection reuses the handle (no
+    /// describe, no load check): what makes a `Searcher` query one listing plus the search.
+    /// Milvus Lite 3.2.2 lists no collection ids (and describes id 0), so it gets no reuse: each
+    /// call describes (still one listing instead of a HasCollection per name).
+    func testOpenCollectionsReusesTheHandleOnMilvus() async throws {
+        for b in Backend.servers where b == .standalone {
+            guard let db = try await b.open() else { continue }
+            let name = uniqueName("reuse")
+            _ = try await db.makeCollection(name, schema: Self.schema)
+            let a = try await db.openCollections([name])[name]
+            let c = try await db.openCollections([name])[name]
+            XCTAssertNotNil(a)
+            XCTAssertTrue(a.map { $0 as AnyObject } === c.map { $0 as AnyObject }, "\(b.rawValue): a new handle for an unchanged collection")
+            try await db.dropCollection(name)
+            try await db.close()
+        }
+    }
 }

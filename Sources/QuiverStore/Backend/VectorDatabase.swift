@@ -20,6 +20,11 @@ public protocol VectorDatabase: AnyObject, Sendable {
     func hasCollection(_ name: String) async throws -> Bool
     /// The collection names, sorted.
     func listCollections() async throws -> [String]
+    /// Opens those of `names` that exist (the others are left out of the result), in as few round
+    /// trips as the backend allows: a server backend lists its collections once and reuses the
+    /// handles it opened before when the collection is still the same one (not dropped and made
+    /// again), so a search does not pay for a describe and a load check every time.
+    func openCollections(_ names: [String]) async throws -> [String: any VectorCollection]
     /// A collection's schema, live row count and indexes.
     func describeCollection(_ name: String) async throws -> CollectionInfo
     /// Deletes a collection and its data.
@@ -81,6 +86,18 @@ extension VectorStore: VectorDatabase {
 }
 
 extension Collection: VectorCollection {}
+
+extension VectorDatabase {
+    /// ``VectorDatabase/openCollections(_:)`` by ``hasCollection(_:)`` and ``openCollection(_:)``
+    /// for each name (cheap in-process calls on the embedded store).
+    public func openCollections(_ names: [String]) async throws -> [String: any VectorCollection] {
+        var out: [String: any VectorCollection] = [:]
+        for n in names where out[n] == nil {
+            if try await hasCollection(n) { out[n] = try await openCollection(n) }
+        }
+        return out
+    }
+}
 
 extension VectorCollection {
     /// The vector field named `name`, or the only one when `name` is nil.
