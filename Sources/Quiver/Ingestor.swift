@@ -385,18 +385,38 @@ final class TextSink {
 
     /// Embeds and writes full batches (all pending pieces when `full`); returns the rows written.
     /// `afterBatch` gets the rows written so far after each batch.
+    ///
+    /// Pipelined: a batch's write (a round trip to a Milvus server, or the embedded store's log
+    /// fsync) runs while the next batch is embedded; at most one write is in flight, writes keep
+    /// their order, and every write has finished (or failed) when this returns. A failed write
+    /// stops the flush with its error; the rows of the writes before it are stored.
     func flush(full: Bool, afterBatch: (Int) -> Void = { _ in }) async throws -> Int {
         var written = 0
+        var inFlight: Task<Int, Error>?
+        defer { inFlight?.cancel() }
         while pending.count >= batchSize || (full && !pending.isEmpty) {
             let n = min(batchSize, pending.count)
             let batch = pending.prefix(n)
-            let vectors = try embedder.embed(batch.map(\.1), threads: threads, inputType: .passage).vectors
+            let vectors: [[Float]]
+            do { vectors = try embedder.embed(batch.map(\.1), threads: threads, inputType: .passage).vectors } catch {
+                if let w = inFlight { inFlight = nil; _ = try? await w.value }
+                throw error
+            }
             var entities: [Entity] = []
             entities.reserveCapacity(n)
             for (k, (e, _)) in batch.enumerated() { var e = e; e.vectors = ["vector": vectors[k]]; entities.append(e) }
-            _ = try await collection.upsert(entities, models: ["vector": model])
             pending.removeFirst(n)
-            written += n
+            if let w = inFlight {
+                inFlight = nil
+                written += try await w.value
+                afterBatch(written)
+            }
+            let c = collection, m = model, rows = entities
+            inFlight = Task { _ = try await c.upsert(rows, models: ["vector": m]); return rows.count }
+        }
+        if let w = inFlight {
+            inFlight = nil
+            written += try await w.value
             afterBatch(written)
         }
         return written
