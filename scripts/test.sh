@@ -2,7 +2,8 @@
 # `make test`: the whole Swift suite in release mode — against the embedded store and against real
 # Milvus servers (Milvus Lite 3.2.2 and Milvus 2.3.5 standalone from PyPI, started here on free
 # loopback ports by scripts/milvus-servers.sh and stopped at the end) — then the checks of
-# `quiver serve` with real clients (scripts/client-checks.sh) and the Milvus cross-checks.
+# `quiver serve` with real clients (scripts/client-checks.sh), the Milvus cross-checks and a bounded
+# libFuzzer run over the server's request decoders.
 #
 # QUIVER_SKIP_MILVUS=1 runs without the servers (their tests are then skipped, not failed).
 set -euo pipefail
@@ -34,4 +35,7 @@ if [ "${QUIVER_SKIP_MILVUS:-0}" != "1" ]; then
   SWIFT="$SWIFT" bash scripts/milvus/crosscheck.sh "$MILVUS_DIR/env"
 fi
 bash scripts/client-checks.sh .build/release/quiver
+# libFuzzer + AddressSanitizer over the server's JSON request decoders, bounded to 60 s (issue 14):
+# a crash, a sanitizer report or a leak fails the run.
+bash scripts/fuzz/run-server-fuzzer.sh 60
 echo "test: everything passed in $(( $(date +%s) - started )) s"

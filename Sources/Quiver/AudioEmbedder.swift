@@ -99,6 +99,23 @@ public final class AudioEmbedder: Sendable {
         return out
     }
 
+    /// The whole recording's vector from its windows (as ``embedWindows(reading:windowsPerBatch:threads:)``
+    /// gives them): the mean weighted by the encoder frames each window covers, L2-normalized —
+    /// the `whole` of ``embedWindows(samples:threads:)``, without holding the samples.
+    /// - Returns: the only window's vector for one window; nil for none.
+    public static func mean(of windows: [AudioWindowEmbedding]) -> [Float]? {
+        guard let first = windows.first else { return nil }
+        if windows.count == 1 { return first.vector }
+        let rate = Double(WhisperEncoderModel.sampleRate)
+        let frames = windows.map { Double(WhisperLogMel.encoderFrames(covering: Int((($0.end - $0.start) * rate).rounded()))) }
+        let total = frames.reduce(0, +)
+        var mean = [Float](repeating: 0, count: first.vector.count)
+        for (w, f) in zip(windows, frames) { for j in mean.indices { mean[j] += Float(f / total) * w.vector[j] } }
+        let norm = mean.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
+        if norm > 0 { for j in mean.indices { mean[j] /= norm } }
+        return mean
+    }
+
     /// Decodes and embeds an audio file (or a video's audio track).
     /// - Returns: the vector and the duration in seconds.
     /// - Throws: `MediaError` naming a file that cannot be decoded.

@@ -33,12 +33,15 @@ final class AudioSink {
         if old != nil { try await forget(path: path) }
         let windows: [AudioWindowEmbedding]
         let whole: [Float]
+        // Streamed: 30 s windows decoded and embedded a few at a time, so a long recording never
+        // sits in memory whole (the windows and the whole-file vector equal embedWindows(samples:)).
         do {
-            let samples = try AudioDecoder.decode(contentsOf: url).samples
-            (windows, whole) = try embedder.embedWindows(samples: samples, threads: threads)
+            windows = try embedder.embedWindows(reading: try AudioReader(contentsOf: url), threads: threads)
         } catch {
             return (.empty, 0, "cannot decode the audio: \(error)")
         }
+        guard let mean = AudioEmbedder.mean(of: windows) else { return (.empty, 0, "cannot decode the audio: it holds no samples") }
+        whole = mean
         known[path] = hash
         func fields(_ chunk: Int, _ start: Double, _ end: Double) -> [String: FieldValue] {
             ["path": .string(path), "modality": .string("audio"), "chunk": .int(Int64(chunk)),

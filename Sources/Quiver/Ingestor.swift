@@ -144,17 +144,34 @@ public final class Ingestor: @unchecked Sendable {
                 state.pieces = report.pieces + (text?.pendingCount ?? 0) + (image?.pending.count ?? 0)
                 progress(state)
             }
+            // Images, audio and video are decoded from the file later: only their first 64 KiB
+            // and a streamed hash are read here, so a large video never sits in memory whole.
+            // Text and documents are read whole (their text is what is embedded).
+            let header: Data
+            do { header = try Self.header(of: url) } catch {
+                report.failures.append(IngestIssue(path: url.path, reason: "cannot read it (missing, or no permission)")); continue
+            }
+            let mediaKind = ContentModality.detect(header: header, pathExtension: url.pathExtension).flatMap { $0 == .text ? nil : $0 }
             let data: Data
-            do { data = try Data(contentsOf: url) } catch {
+            let hash: String, size: Int64
+            do {
+                if mediaKind != nil {
+                    data = header
+                    (hash, size) = try Self.sha256(fileAt: url)
+                } else {
+                    data = try Data(contentsOf: url)
+                    (hash, size) = (Self.sha256(data), Int64(data.count))
+                }
+            } catch {
                 report.failures.append(IngestIssue(path: url.path, reason: "cannot read it (missing, or no permission)")); continue
             }
             // PDF, DOCX, ODT, EPUB, HTML and Markdown: their text, by pages and sections (DocumentIngest.swift).
-            if let format = Self.documentFormat(data, url) {
+            if mediaKind == nil, let format = Self.documentFormat(data, url) {
                 if text == nil { text = try await openTextSink() }
                 report.pieces += try await ingestDocument(url: url, data: data, format: format, sink: text!, report: &report)
                 continue
             }
-            guard let kind = ContentModality.detect(header: data.prefix(1 << 16), pathExtension: url.pathExtension) else {
+            guard let kind = mediaKind ?? ContentModality.detect(header: data.prefix(1 << 16), pathExtension: url.pathExtension) else {
                 report.skipped.append(IngestIssue(path: url.path, reason: data.isEmpty ? "empty file" : "not text, image, audio or video"))
                 continue
             }
@@ -164,8 +181,7 @@ public final class Ingestor: @unchecked Sendable {
                     report.failures.append(IngestIssue(path: url.path, reason: "not valid UTF-8 text")); continue
                 }
                 if text == nil { text = try await openTextSink() }
-                let hash = Self.sha256(data)
-                let status = try await text!.add(path: url.path, text: s, hash: hash, size: Int64(data.count), split: options.split)
+                let status = try await text!.add(path: url.path, text: s, hash: hash, size: size, split: options.split)
                 switch status {
                 case .unchanged: report.unchanged += 1
                 case .replaced: report.replaced += 1
@@ -184,7 +200,7 @@ public final class Ingestor: @unchecked Sendable {
                 }
             case .image:
                 if image == nil { image = try await openImageSink() }
-                let status = try await image!.add(url: url, hash: Self.sha256(data), size: Int64(data.count))
+                let status = try await image!.add(url: url, hash: hash, size: size)
                 switch status {
                 case .unchanged: report.unchanged += 1
                 case .replaced: report.replaced += 1
@@ -196,8 +212,7 @@ public final class Ingestor: @unchecked Sendable {
                 report.added -= failed.count
             case .video:
                 if image == nil { image = try await openImageSink() }
-                let hash = Self.sha256(data)
-                let (status, n, problem) = try await image!.addVideo(url: url, hash: hash, size: Int64(data.count))
+                let (status, n, problem) = try await image!.addVideo(url: url, hash: hash, size: size)
                 if let problem {
                     report.failures.append(IngestIssue(path: url.path, reason: problem))
                     try await forgetSoundTrack(url.path, audio)
@@ -223,7 +238,7 @@ public final class Ingestor: @unchecked Sendable {
                         continue
                     }
                     do {
-                        let k = try await audio!.addSoundTrack(path: url.path, reader: reader, hash: hash, size: Int64(data.count))
+                        let k = try await audio!.addSoundTrack(path: url.path, reader: reader, hash: hash, size: size)
                         report.pieces += k; report.soundTrackRows += k
                         if k > 0 { report.collections.insert(audio!.collection.name) }
                     } catch let e as MediaError {
@@ -237,7 +252,7 @@ public final class Ingestor: @unchecked Sendable {
                 }
             case .audio:
                 if audio == nil { audio = try await openAudioSink() }
-                let (status, n, problem) = try await audio!.add(url: url, hash: Self.sha256(data), size: Int64(data.count))
+                let (status, n, problem) = try await audio!.add(url: url, hash: hash, size: size)
                 if let problem { report.failures.append(IngestIssue(path: url.path, reason: problem)); continue }
                 switch status {
                 case .unchanged: report.unchanged += 1
@@ -341,6 +356,26 @@ public final class Ingestor: @unchecked Sendable {
 
     static func sha256(_ data: Data) -> String {
         var h = SHA256Hasher(); h.update(data); return h.finalize()
+    }
+
+    /// The first 64 KiB of a file (what modality detection looks at).
+    static func header(of url: URL) throws -> Data {
+        let fh = try FileHandle(forReadingFrom: url)
+        defer { try? fh.close() }
+        return try fh.read(upToCount: 1 << 16) ?? Data()
+    }
+
+    /// The SHA-256 and size of a file, read 1 MiB at a time.
+    static func sha256(fileAt url: URL) throws -> (hash: String, size: Int64) {
+        let fh = try FileHandle(forReadingFrom: url)
+        defer { try? fh.close() }
+        var h = SHA256Hasher()
+        var size: Int64 = 0
+        while let chunk = try fh.read(upToCount: 1 << 20), !chunk.isEmpty {
+            h.update(chunk)
+            size += Int64(chunk.count)
+        }
+        return (h.finalize(), size)
     }
 }
 
