@@ -34,7 +34,9 @@ public struct CopyReport: Sendable {
 /// This is how a user outgrows one machine: `quiver copy --from quiver.db --to milvus://host:19530`.
 /// The copy is resumable: rows whose primary key the destination already holds are skipped, so
 /// running it again after an interruption completes it without duplicates. At the end the
-/// destination's row count is compared with the source's.
+/// destination's row count is compared with the source's. It streams: the source is read a page
+/// of `batchSize` rows at a time (``VectorCollection/scan(after:limit:outputFields:)``), so its
+/// memory does not grow with the collection.
 ///
 /// A collection with automatic ids is created at the destination with explicit ids (autoID off),
 /// so the ids survive the move.
@@ -73,25 +75,28 @@ public struct DatabaseCopy: Sendable {
             dst = try await destination.makeCollection(name, schema: schema)
         }
         let pk = schema.primaryKey.name
-        let all = try await src.query(filter: nil, where: nil, limit: nil, offset: 0, outputFields: [pk]).map(\.id).sorted()
-        let present = Set(try await dst.query(filter: nil, where: nil, limit: nil, offset: 0, outputFields: [pk]).map(\.id))
-        let missing = all.filter { !present.contains($0) }
+        // Streamed: a page of source rows at a time; the destination is asked which of the
+        // page's keys it has (a re-run skips them: resumable), the rest is upserted.
+        let total = try await src.count(filter: nil, where: nil)
         let models = Dictionary(uniqueKeysWithValues: schema.vectorFields.map { ($0.name, $0.model) })
         let output = ["*"] + schema.vectorFields.map(\.name)
-        var done = all.count - missing.count
-        progress(CopyProgress(collection: name, done: done, total: all.count))
-        var start = 0
-        while start < missing.count {
-            let ids = Array(missing[start..<min(start + batchSize, missing.count)])
-            let rows = try await src.get(ids: ids, outputFields: output)
-            let entities = rows.map { r in
+        var done = 0, copied = 0, alreadyThere = 0
+        progress(CopyProgress(collection: name, done: 0, total: total))
+        var cursor: ScanCursor?
+        repeat {
+            let page = try await src.scan(after: cursor, limit: batchSize, outputFields: output)
+            cursor = page.next
+            guard !page.rows.isEmpty else { break }
+            let present = Set(try await dst.get(ids: page.rows.map(\.id), outputFields: []).map(\.id))
+            let entities = page.rows.filter { !present.contains($0.id) }.map { r in
                 Entity(id: r.id, vectors: r.vectors, fields: r.fields.filter { $0.key != pk })
             }
-            _ = try await dst.upsert(entities, models: models)
-            start += ids.count
-            done += ids.count
-            progress(CopyProgress(collection: name, done: done, total: all.count))
-        }
+            if !entities.isEmpty { _ = try await dst.upsert(entities, models: models) }
+            copied += entities.count
+            alreadyThere += page.rows.count - entities.count
+            done += page.rows.count
+            progress(CopyProgress(collection: name, done: done, total: max(total, done)))
+        } while cursor != nil
         try await dst.flush()
         let existing = Set(try await dst.indexes().map(\.field))
         for index in try await src.indexes() where !existing.contains(index.field) {
@@ -102,7 +107,7 @@ public struct DatabaseCopy: Sendable {
         guard sourceCount == destinationCount else {
             throw QuiverError.copyMismatch(collection: name, reason: "the source holds \(sourceCount) rows but \(destination.location) holds \(destinationCount) after the copy")
         }
-        return CopyReport.Entry(collection: name, copied: missing.count, alreadyThere: all.count - missing.count, total: sourceCount)
+        return CopyReport.Entry(collection: name, copied: copied, alreadyThere: alreadyThere, total: sourceCount)
     }
 
     /// The destination collection must hold the same fields and bindings as the source.

@@ -41,7 +41,7 @@ extension MilvusCollection {
 
     static func kv(_ k: String, _ v: String) -> MVKeyValuePair { MilvusSchemaCodec.kv(k, v) }
 
-    func rawQuery(expr: String, outputFields: [String], limit: Int?, offset: Int) async throws -> MVQueryResults {
+    func rawQuery(expr: String, outputFields: [String], limit: Int?, offset: Int, params: [String: String] = [:]) async throws -> MVQueryResults {
         var req = MVQueryRequest()
         req.dbName = conn.dbName
         req.collectionName = name
@@ -53,6 +53,7 @@ extension MilvusCollection {
         req.useDefaultConsistency = false
         if let limit { req.queryParams.append(Self.kv("limit", String(limit))) }
         if offset > 0 { req.queryParams.append(Self.kv("offset", String(offset))) }
+        for (k, v) in params.sorted(by: { $0.key < $1.key }) { req.queryParams.append(Self.kv(k, v)) }
         let r = try await whileLoaded {
             let r = try await conn.call("Query", collection: name, safe: true) { [req] s, m, o in try await s.query(req, metadata: m, options: o) }
             try conn.check(r.status, "Query", collection: name)
@@ -182,6 +183,21 @@ extension MilvusCollection {
         all.sort { $0.id < $1.id }
         let tail = all.dropFirst(offset)
         return Array(limit.map { tail.prefix($0) } ?? tail)
+    }
+
+    /// Pages in primary key order: each page is the `limit` smallest keys above the cursor's last
+    /// key, so no `offset` window limit applies and each page is one query. The query carries
+    /// `iterator: True` (what pymilvus' query iterator sends): Milvus Lite 3.2.2 returns a
+    /// limited query in insertion order without it; Milvus 2.3.5 orders by key either way.
+    public func scan(after cursor: ScanCursor?, limit: Int, outputFields: [String]) async throws -> (rows: [Row], next: ScanCursor?) {
+        guard limit >= 1 else { throw StoreError.invalidRequest("scan limit must be at least 1") }
+        guard limit <= Self.maxWindow else { throw StoreError.invalidRequest("Milvus reads at most \(Self.maxWindow) entities per query; asked for \(limit)") }
+        let out = try resolveOutput(outputFields)
+        let expr = cursor?.lastKey.map { "\(pk.name) > \(Self.literal($0))" } ?? allExpression
+        var page = try rows(try await rawQuery(expr: expr, outputFields: out.wireNames, limit: limit, offset: 0, params: ["iterator": "True"]), out)
+        page.sort { $0.id < $1.id }
+        let read = (cursor?.offset ?? 0) + page.count
+        return (page, page.count < limit ? nil : ScanCursor(offset: read, lastKey: page.last?.id))
     }
 
     /// The number of entities matching a filter (nil: all live entities), by `count(*)`.

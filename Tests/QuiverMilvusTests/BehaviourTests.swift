@@ -251,4 +251,40 @@ final class BehaviourTests: XCTestCase {
             try await db.close()
         }
     }
+
+    /// `scan` pages through every entity once, whatever the insertion order of the keys (Milvus
+    /// pages by key, past its 16,384 query window; the embedded store by insertion order).
+    func scanning(_ db: any VectorDatabase, _ name: String) async throws -> Observed {
+        var o = Observed()
+        let c = try await db.makeCollection(name, schema: .quick(dimension: 4, metric: .l2))
+        var ids = Array(0..<2500)
+        var g = SystemRandomNumberGenerator()
+        ids.shuffle(using: &g)
+        for part in stride(from: 0, to: ids.count, by: 1000) {
+            _ = try await c.insert(ids[part..<min(part + 1000, ids.count)].map { Entity(id: .int(Int64($0)), vector: [Float($0), 1, 0, 0]) }, models: [:])
+        }
+        var seen: [PrimaryKey] = [], pages = 0
+        var cursor: ScanCursor?
+        repeat {
+            let page = try await c.scan(after: cursor, limit: 300, outputFields: ["vector"])
+            pages += 1
+            for r in page.rows where r.vectors["vector"]?.first != Float(r.id.description) { o.add("bad row \(r.id)", r.vectors["vector"] ?? []) }
+            seen += page.rows.map(\.id)
+            cursor = page.next
+        } while cursor != nil
+        o.add("rows", seen.count)
+        o.add("distinct", Set(seen).count)
+        o.add("all", seen.sorted() == (0..<2500).map { PrimaryKey.int(Int64($0)) })
+        o.add("pages", pages)
+        try await db.dropCollection(name)
+        return o
+    }
+
+    func testScanPagesThroughEveryEntityOnce() async throws {
+        let r = try await compare(scanning, test: "scan")
+        XCTAssertEqual(r["rows"], "2500")
+        XCTAssertEqual(r["distinct"], "2500")
+        XCTAssertEqual(r["all"], "true")
+        XCTAssertEqual(r["pages"], "9")
+    }
 }

@@ -70,6 +70,21 @@ public protocol VectorCollection: AnyObject, Sendable {
     func describe() async throws -> CollectionInfo
     /// Makes every acknowledged write durable (and, on Milvus, sealed and searchable).
     func flush() async throws
+    /// Reads every entity, a page of at most `limit` at a time, in an order that does not change
+    /// while nobody writes (embedded store: insertion order; Milvus: primary key order). Start
+    /// with `after: nil`; pass the returned cursor for the next page; a nil cursor means the end.
+    /// Memory is one page whatever the collection's size (what `quiver copy` streams with).
+    func scan(after cursor: ScanCursor?, limit: Int, outputFields: [String]) async throws -> (rows: [Row], next: ScanCursor?)
+}
+
+/// Where a ``VectorCollection/scan(after:limit:outputFields:)`` stopped.
+public struct ScanCursor: Sendable, Hashable {
+    /// Rows read so far (the embedded store's position in insertion order).
+    public var offset: Int
+    /// The last primary key read (Milvus: the next page is the keys above it).
+    public var lastKey: PrimaryKey?
+    /// A cursor after `offset` rows, the last of them `lastKey`.
+    public init(offset: Int, lastKey: PrimaryKey?) { self.offset = offset; self.lastKey = lastKey }
 }
 
 extension VectorStore: VectorDatabase {
@@ -85,7 +100,15 @@ extension VectorStore: VectorDatabase {
     }
 }
 
-extension Collection: VectorCollection {}
+extension Collection: VectorCollection {
+    /// Pages in insertion order, by offset: skipping rows costs a scan without materializing them.
+    public func scan(after cursor: ScanCursor?, limit: Int, outputFields: [String]) async throws -> (rows: [Row], next: ScanCursor?) {
+        guard limit >= 1 else { throw StoreError.invalidRequest("scan limit must be at least 1") }
+        let offset = cursor?.offset ?? 0
+        let rows = try await query(filter: nil, where: nil, limit: limit, offset: offset, outputFields: outputFields)
+        return (rows, rows.count < limit ? nil : ScanCursor(offset: offset + rows.count, lastKey: rows.last?.id))
+    }
+}
 
 extension VectorDatabase {
     /// ``VectorDatabase/openCollections(_:)`` by ``hasCollection(_:)`` and ``openCollection(_:)``
