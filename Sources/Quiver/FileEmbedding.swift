@@ -79,9 +79,10 @@ public final class FileEmbedder: Sendable {
     private let audio: AudioEmbedder?
     private let videoAudio: AudioEmbedder?
     private let videoAudioProblem: String?
+    private let perceiver: PerceiverVideoEmbedder?
 
     /// Width of the vectors (a video's sound-track rows have the audio model's width instead).
-    public var dimension: Int { text?.dimension ?? image?.dimension ?? audio?.dimension ?? clip?.dimension ?? 0 }
+    public var dimension: Int { text?.dimension ?? image?.dimension ?? audio?.dimension ?? clip?.dimension ?? perceiver?.dimension ?? 0 }
 
     /// Loads `model` (catalog name, hub id or folder) and, for videos, `audioModel` when it is
     /// installed (nil: no sound-track rows).
@@ -91,6 +92,7 @@ public final class FileEmbedder: Sendable {
         modelName = resolved.entry.name
         modality = resolved.entry.modality
         self.sampling = sampling
+        perceiver = modality == .video ? try PerceiverVideoEmbedder(model: model, home: home) : nil
         switch modality {
         case .text:
             text = try TextEmbedder(folder: resolved.folder, name: resolved.entry.name); clip = nil; image = nil; audio = nil
@@ -103,6 +105,8 @@ public final class FileEmbedder: Sendable {
         case .textPair:
             throw QuiverError.unsupportedModality(model: resolved.entry.name, modality: "files",
                                                   supported: ["text pairs (a cross-encoder: use it with --rerank)"])
+        case .video:
+            text = nil; clip = nil; image = nil; audio = nil
         }
         var va: AudioEmbedder?, problem: String?
         if modality == .image || modality == .imageText, let audioModel {
@@ -127,6 +131,7 @@ public final class FileEmbedder: Sendable {
         case .imageText: return [.text, .image, .video]
         case .audio: return [.audio]
         case .textPair: return []
+        case .video: return [.video]
         }
     }
 
@@ -162,7 +167,11 @@ public final class FileEmbedder: Sendable {
             case let .file(url, .audio):
                 out += try embedAudio(url, input: n, threads: threads)
             case let .file(url, .video):
-                out += try embedVideo(url, input: n, threads: threads, note: note)
+                if let perceiver {
+                    out += try embedClips(url, perceiver, input: n, threads: threads)
+                } else {
+                    out += try embedVideo(url, input: n, threads: threads, note: note)
+                }
             }
         }
         return out
@@ -188,6 +197,19 @@ public final class FileEmbedder: Sendable {
                                          start: Double(s) / rate, end: Double(e) / rate,
                                          vector: try audio!.embed(samples: Array(samples[s..<e]), threads: threads)))
             }
+        }
+        return rows
+    }
+
+    /// Perceiver clips (frames and sound together, `segment` "clip"), then the whole video
+    /// (`segment` "video": the mean of the clips).
+    private func embedClips(_ url: URL, _ p: PerceiverVideoEmbedder, input n: Int, threads: Int?) throws -> [EmbeddedItem] {
+        let (clips, whole) = try p.embed(contentsOf: url, threads: threads)
+        var rows = clips.map {
+            EmbeddedItem(input: n, path: url.path, modality: .video, segment: "clip", frameIndex: nil, start: $0.start, end: $0.end, vector: $0.vector)
+        }
+        if let whole, let first = clips.first, let last = clips.last {
+            rows.append(EmbeddedItem(input: n, path: url.path, modality: .video, segment: "video", start: first.start, end: last.end, vector: whole))
         }
         return rows
     }

@@ -58,8 +58,21 @@ public final class PerceiverVideoEmbedder: Sendable {
     }
 
     /// Loads a Hugging Face folder of a `PerceiverForMultimodalAutoencoding` checkpoint.
-    public convenience init(folder: URL) throws {
-        self.init(model: try PerceiverMultimodalModel(folder: folder), name: folder.path)
+    public convenience init(folder: URL, name: String? = nil) throws {
+        self.init(model: try PerceiverMultimodalModel(folder: folder), name: name ?? folder.path)
+    }
+
+    /// Loads an installed model by catalog name, hub id or folder (nothing is downloaded).
+    /// - Throws: `HubError` when it is not installed; `QuiverError.unsupportedModality` for a
+    ///   model that is not a multimodal Perceiver.
+    public convenience init(model: String, home: ModelHome = .fromEnvironment()) throws {
+        let resolved = try home.installedModel(model)
+        guard resolved.entry.modality == .video else {
+            throw QuiverError.unsupportedModality(model: resolved.entry.name, modality: "video clips (frames and sound together)",
+                                                  supported: [resolved.entry.modality.rawValue])
+        }
+        // A folder given by path is named by its path, so a collection bound to it finds it again.
+        try self.init(folder: resolved.folder, name: resolved.origin == .localFolder ? resolved.folder.path : resolved.entry.name)
     }
 
     /// The clips of `url` with their vectors, in time order, and the whole video's vector (nil

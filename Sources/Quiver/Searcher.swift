@@ -124,7 +124,13 @@ public final class Searcher: @unchecked Sendable {
                     outcome.notes.append("\(c.name) holds \(f.model.id) audio vectors, which have no text encoder: search it with an audio file")
                     outcome.skipped[c.name] = "\(f.model.id) has no text encoder"
                 }
-            case .image, .video:
+            case .video:
+                // Perceiver clips: frames and sound, no text tower.
+                if modalities == nil || modalities?.contains(.video) == true {
+                    outcome.notes.append("\(c.name) holds \(f.model.id) video clips (frames and sound together), which have no text encoder: search it with a video file")
+                    outcome.skipped[c.name] = "\(f.model.id) has no text encoder"
+                }
+            case .image:
                 switch clipEmbedder(for: f.model.id, collection: c.name) {
                 case let .success(clip):
                     let q = try clip.embed(texts: [query])[0]
@@ -245,7 +251,19 @@ public final class Searcher: @unchecked Sendable {
             guard let rowFilter = Self.scoped(filter, collection: .image, modalities: modalities) else {
                 throw QuiverError.noCompatibleCollection(query: url.path, reason: "an image or video query searches image and video rows only")
             }
-            for (m, c) in try await collections() where m == .image {
+            let all = try await collections()
+            // Perceiver clips (`<collection>_video`): a video query embedded as clips by the same
+            // model; the whole video's vector, or with `videoTime` the clip covering that second.
+            if kind == .video, let (_, c) = all.first(where: { $0.0 == .video }), let f = c.schema.vectorFields.first,
+               let clipFilter = Self.scoped(filter, collection: .video, modalities: modalities) {
+                let p = try cached(\.perceiverEmbedders, f.model.id) { try PerceiverVideoEmbedder(model: f.model.id, home: home) }
+                let (clips, whole) = try p.embed(contentsOf: url)
+                let q: [Float]?
+                if let at = videoTime { q = (clips.first { at >= $0.start && at < $0.end } ?? clips.last)?.vector } else { q = whole }
+                guard let q else { throw QuiverError.unreadableInput(path: url.path, reason: "no video frames decoded") }
+                lists.append(try await run(q, model: f.model, on: c, limit: limit, filter: clipFilter, into: &outcome))
+            }
+            for (m, c) in all where m == .image {
                 guard let f = c.schema.vectorFields.first else { continue }
                 let e = try imageEmbedder(f.model.id)
                 let q: [Float]
@@ -268,7 +286,7 @@ public final class Searcher: @unchecked Sendable {
                 lists.append(try await run(q, model: f.model, on: c, limit: limit, filter: rowFilter, into: &outcome))
             }
             if outcome.searched.isEmpty {
-                throw QuiverError.noCompatibleCollection(query: url.path, reason: "the store has no \(collection)_image collection (ingest images or videos first)")
+                throw QuiverError.noCompatibleCollection(query: url.path, reason: "the store has no \(collection)_image or \(collection)_video collection (ingest images or videos first)")
             }
             outcome.results = Self.merge(lists, limit: limit)
             return outcome
@@ -294,6 +312,7 @@ public final class Searcher: @unchecked Sendable {
     private var imageEmbedders: [String: ImageEmbedder] = [:]
     private var audioEmbedders: [String: AudioEmbedder] = [:]
     private var clipEmbedders: [String: CLIPEmbedder] = [:]
+    private var perceiverEmbedders: [String: PerceiverVideoEmbedder] = [:]
 
     private func audioEmbedder(_ model: String) throws -> AudioEmbedder {
         try cached(\.audioEmbedders, model) { try AudioEmbedder(model: model, home: home) }

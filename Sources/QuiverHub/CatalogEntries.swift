@@ -127,6 +127,12 @@ extension ModelCatalog {
                                     queryPrefix: "Represent this sentence for searching relevant passages: "),
             summary: "BAAI BGE small English v1.5, retrieval"),
         CatalogEntry(
+            name: "multimodal-perceiver", hubID: "deepmind/multimodal-perceiver",
+            modality: .video, dimension: 512, architecture: .perceiver,
+            files: ModelFiles(required: ["config.json"], weights: [WeightFile("pytorch_model.bin", .pytorch)]),
+            sources: [.hub(repo: "deepmind/multimodal-perceiver", revision: "main")],
+            summary: "DeepMind Perceiver IO multimodal autoencoder (Kinetics-700): 16-frame clips with their sound, one vector per clip"),
+        CatalogEntry(
             name: "ms-marco-MiniLM-L6-v2", hubID: "cross-encoder/ms-marco-MiniLM-L6-v2",
             modality: .textPair, dimension: nil, architecture: .bert, files: crossEncoderFiles,
             sources: [.hub(repo: "cross-encoder/ms-marco-MiniLM-L6-v2", revision: "main")],

@@ -14,6 +14,9 @@ public enum Modality: String, Sendable, Codable, CaseIterable {
     /// (`BertForSequenceClassification`, `XLMRobertaForSequenceClassification`), used by
     /// `quiver search --rerank`, `quiver eval --rerank` and `POST /v1/rerank`.
     case textPair = "text-pair"
+    /// Video clips with their sound, encoded together (DeepMind's multimodal Perceiver,
+    /// `PerceiverForMultimodalAutoencoding`): one vector per clip.
+    case video
 }
 
 /// How the weights are stored on disk.
@@ -41,6 +44,7 @@ public enum Architecture: String, Sendable, Codable, CaseIterable {
     /// XLM-RoBERTa (`XLMRobertaForSequenceClassification` rerankers such as bge-reranker-base:
     /// BERT layers, positions offset past the padding id, a dense + tanh + projection head).
     case xlmRoberta = "xlm-roberta"
+    case perceiver
 }
 
 /// How token (or frame) states become one vector: `mean` averages the states of the real tokens (or of the

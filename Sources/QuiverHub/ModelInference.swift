@@ -32,6 +32,7 @@ public enum ModelInference {
         case "clip": architecture = .clip
         case "whisper": architecture = .whisper
         case "resnet": architecture = .resnet
+        case "perceiver": architecture = .perceiver
         default:
             let lower = folder.lastPathComponent.lowercased() + " " + names.joined(separator: " ").lowercased()
             if lower.contains("whisper") || config?["suppress_ids"] != nil || config?["alignment_heads"] != nil { architecture = .whisper }
@@ -49,6 +50,7 @@ public enum ModelInference {
         case .clip: modality = .imageText
         case .resnet, .efficientnetLite: modality = .image
         case .whisper: modality = .audio
+        case .perceiver: modality = .video
         default: modality = .text
         }
 
@@ -58,6 +60,7 @@ public enum ModelInference {
         case .whisper: dimension = config?["d_model"] as? Int
         case .resnet: dimension = (config?["hidden_sizes"] as? [Int])?.last ?? (weights.contains { $0.format != .safetensors } ? 2048 : nil)
         case .efficientnetLite: dimension = 1280
+        case .perceiver: dimension = config?["d_latents"] as? Int
         default: dimension = classifier ? nil : config?["hidden_size"] as? Int
         }
 

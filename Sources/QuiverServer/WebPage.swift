@@ -318,7 +318,8 @@ function card(r, i, query) {
     const frag = r.start_s != null ? "#t=" + r.start_s + (r.end_s != null ? "," + r.end_s : "") : "";
     media = '<div class="media"><video controls preload="metadata" src="' + esc(r.media + frag) + '"></video></div>';
     detail = '<div class="where">' + (range ? esc(range) : "") +
-      (r.frame_index != null ? " &middot; frame " + r.frame_index : (String(r.id).endsWith("#video") ? " &middot; whole video" : "")) + "</div>";
+      (r.frame_index != null ? " &middot; frame " + r.frame_index : r.segment === "clip" ? " &middot; clip " + r.chunk + " (frames and sound)" :
+       (String(r.id).endsWith("#video") ? " &middot; whole video" : "")) + "</div>";
   } else if (m === "audio") {
     const frag = r.start_s != null && r.end_s != null ? "#t=" + r.start_s + "," + r.end_s : "";
     media = '<div class="media audio"><audio controls preload="metadata" src="' + esc(r.media + frag) + '"></audio></div>';

@@ -68,7 +68,7 @@ enum WebJSON {
 
     /// The fields the page shows, in a fixed order; `sha256`, `size` and other fields are left out
     /// except `size`.
-    static let shownFields = ["path", "modality", "chunk", "start", "end", "start_s", "end_s", "frame_index", "size", "text",
+    static let shownFields = ["path", "modality", "chunk", "segment", "start", "end", "start_s", "end_s", "frame_index", "size", "text",
                               "page", "section", "format"]
 
     /// `{"results": [...], "searched": [...], "notes": [...], "took_ms": t}`; each result has

@@ -50,6 +50,7 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "Model for text files.") var textModel: String = "all-MiniLM-L6-v2"
     @Option(help: "Model for images and video frames (default: an installed CLIP model, else efficientnet-lite0); a CLIP model lets text queries find them.") var imageModel: String?
     @Option(help: "Model for audio files and video sound tracks (Whisper).") var audioModel: String = "faster-whisper-base"
+    @Option(help: ArgumentHelp("Also embed each video as clips of frames and sound together with this model (multimodal-perceiver), into COLLECTION_video; search them with a video file.", valueName: "MODEL")) var videoModel: String?
     @Option(help: "How text is split: tokens (chunks that fit the text model), chars (character windows) or lines (one row per line).") var split: Split = .tokens
     @Option(help: "Tokens shared by consecutive chunks (with --split tokens).") var tokenOverlap: Int = 32
     @Option(help: "Characters per text chunk (with --split chars).") var chunkSize: Int = 1000
@@ -78,6 +79,7 @@ struct IngestCommand: AsyncParsableCommand {
                                      : .characters(size: chunkSize, overlap: chunkOverlap),
                                  batchSize: batchSize, threads: threads)
         opts.fullText = !noBm25
+        opts.videoModel = videoModel
         var options = opts
         options.precision = precision
         let bar = ProgressLine(tty: !noProgress && isatty(STDERR_FILENO) != 0)

@@ -62,7 +62,7 @@ struct SearchCommand: AsyncParsableCommand {
     @Argument(help: "The query: a text, or a file.") var query: String?
     @Option(help: "A query vector: a JSON array, or an .npy file holding one row.") var vector: String?
     @Option(help: "An .npy file of shape (queries, dimension): raw search of --collection.") var vectors: String?
-    @Option(help: "With a video QUERY: use the frame at this second instead of the whole video.") var at: Double?
+    @Option(help: "With a video QUERY: use the frame (and the Perceiver clip) at this second instead of the whole video.") var at: Double?
     @Option(help: "Hits to show.") var limit: Int = 10
     @Option(help: "A filter expression on the row fields, e.g. 'path like \"%notes%\"'.") var filter: String?
     @Option(help: "Only search rows of these modalities (text, image, audio, video); repeatable.") var modality: [String] = []

@@ -23,6 +23,7 @@ final class CatalogTests: XCTestCase {
             "BAAI/bge-small-en-v1.5": (384, .text, .bert, .safetensors),
             "intfloat/e5-small-v2": (384, .text, .bert, .safetensors),
             "thenlper/gte-small": (384, .text, .bert, .safetensors),
+            "deepmind/multimodal-perceiver": (512, .video, .perceiver, .pytorch),
         ]
         for (key, (dim, modality, arch, format)) in expected {
             let e = try XCTUnwrap(catalog.entry(named: key), key)
