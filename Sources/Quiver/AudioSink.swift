@@ -12,16 +12,12 @@ import QuiverStore
 ///   duration-weighted mean);
 /// - a video's sound track: one row per 30 s window (id `path#sound<i>`, `chunk` i, `modality`
 ///   "video", `segment` "audio").
-final class AudioSink {
-    let collection: any VectorCollection
+final class AudioSink: FileRowSink {
     let embedder: AudioEmbedder
-    let model: EmbeddingModel
-    let threads: Int?
-    var known: [String: String] = [:]
 
     init(collection: any VectorCollection, embedder: AudioEmbedder, model: EmbeddingModel, threads: Int?) async throws {
-        self.collection = collection; self.embedder = embedder; self.model = model; self.threads = threads
-        known = try await ImageSink.knownHashes(collection)
+        self.embedder = embedder
+        try await super.init(collection: collection, model: model, threads: threads)
     }
 
     /// Embeds an audio file (skipped when its hash is unchanged; its old rows replaced otherwise).

@@ -5,17 +5,12 @@ import QuiverStore
 /// to `<collection>_video`: one row per clip (`chunk` 0, 1, ..., `segment` "clip", `start_s`,
 /// `end_s`) and a whole-video row (`chunk` -1, `segment` "video": the clips' mean), bound to
 /// the Perceiver model like any other collection.
-final class VideoClipSink {
-    let collection: any VectorCollection
+final class VideoClipSink: FileRowSink {
     let embedder: PerceiverVideoEmbedder
-    let model: EmbeddingModel
-    let threads: Int?
-    /// path → content hash of the videos the collection holds completely.
-    var known: [String: String] = [:]
 
     init(collection: any VectorCollection, embedder: PerceiverVideoEmbedder, model: EmbeddingModel, threads: Int?) async throws {
-        self.collection = collection; self.embedder = embedder; self.model = model; self.threads = threads
-        known = try await ImageSink.knownHashes(collection)
+        self.embedder = embedder
+        try await super.init(collection: collection, model: model, threads: threads)
     }
 
     /// Embeds a video's clips (skipped when its hash is unchanged; its old rows replaced otherwise).
