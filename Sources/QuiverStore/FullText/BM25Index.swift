@@ -26,7 +26,8 @@ final class BM25Index: @unchecked Sendable {
     private var lengths: [Int32] = []
     /// Rows with a nonzero length.
     private var indexedCount = 0
-    /// Zeroed score accumulators for searches, reused (a search zeroes what it touched).
+    /// Zeroed score accumulators for searches (8 bytes per row each; at most 2 kept), reused (a
+    /// search zeroes what it touched).
     private let scratch = Locked<[[Double]]>([])
     /// Row → distinct term ids (to undo df on delete).
     private var docTerms: [UInt32: [Int32]] = [:]
@@ -180,7 +181,7 @@ final class BM25Index: @unchecked Sendable {
                     siftDown(0)
                 }
             }
-            scratch.withLock { if $0.count < 4 { $0.append(scores) } }
+            scratch.withLock { if $0.count < 2 { $0.append(scores) } }
             heap.sort { worse($1, $0) }
             return heap.map { (row: $0.row, score: Float($0.score)) }
         }
