@@ -37,16 +37,16 @@ public struct PrecompiledCharsMap: Sendable {
             let o = 4 + 4 * i
             t[i] = UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24
         }
+        let replacements = Array(bytes[(4 + units * 4)...])
         trie = t
-        strings = Array(bytes[(4 + units * 4)...])
-        guard String(validating: strings, as: UTF8.self) != nil else {
+        strings = replacements
+        guard String(validating: replacements, as: UTF8.self) != nil else {
             throw invalid("the replacement strings after the trie are not valid UTF-8")
         }
         var table: [[UInt32]?] = []
         table.reserveCapacity(128)
         for b in 0..<128 {
-            var key = UInt8(b)
-            table.append(Self.lookup(trie, strings, UnsafeBufferPointer(start: &key, count: 1)))
+            table.append([UInt8(b)].withUnsafeBufferPointer { Self.lookup(t, replacements, $0) })
         }
         ascii = table
     }
