@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs every benchmark: Quiver and its peers on the same input in one run, printing ratios.
-# The peers (PyTorch, sentence-transformers, ONNX Runtime, hnswlib, FAISS, usearch) live in a
+# The peers (PyTorch, sentence-transformers, ONNX Runtime, hnswlib, FAISS, usearch, bm25s, Milvus Lite) live in a
 # Python venv outside the repository (QUIVER_BENCH_VENV, default ~/.cache/quiver/bench-venv),
 # created here on first use. Benchmarks are not tests: run them on an otherwise idle machine.
 #
 #   bash bench/run.sh                 # text, ann, image, audio
 #   bash bench/run.sh text ann        # a subset
 #   bash bench/run.sh milvus          # Quiver vs sentence-transformers + pymilvus on Milvus 2.3.5
+#   bash bench/run.sh bm25 hybrid rerank   # BM25 vs bm25s, hybrid search vs Milvus Lite, cross-encoder vs sentence-transformers
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${QUIVER_BENCH_VENV:-$HOME/.cache/quiver/bench-venv}"
@@ -29,6 +30,10 @@ for s in "${suites[@]}"; do
     image) swift build -c release --product quiver-image-bench >/dev/null && "$PY" bench/image/run.py ;;
     audio) [ -f bench/audio/run.py ] && "$PY" bench/audio/run.py || echo "bench: no audio benchmark yet" ;;
     milvus) swift build -c release --product quiver-bench >/dev/null && "$PY" bench/milvus/run.py ;;
-    *) echo "bench: unknown suite '$s' (text, int8, ann, image, audio, milvus)" >&2; exit 2 ;;
+    bm25)   swift build -c release --product quiver-bench >/dev/null && "$PY" bench/relevance/bm25.py ;;
+    hybrid) swift build -c release --product quiver-bench >/dev/null && swift build -c release --product quiver >/dev/null &&
+            "$PY" bench/relevance/hybrid.py ;;
+    rerank) swift build -c release --product quiver-bench >/dev/null && "$PY" bench/relevance/rerank.py ;;
+    *) echo "bench: unknown suite '$s' (text, int8, ann, image, audio, milvus, bm25, hybrid, rerank)" >&2; exit 2 ;;
   esac
 done

@@ -18,17 +18,22 @@ public indirect enum NormalizerConfig: Decodable, Sendable {
     case prepend(String)
     /// `Sequence`: the normalizers applied one after the other.
     case sequence([NormalizerConfig])
+    /// `Precompiled`: SentencePiece's compiled rules from `precompiled_charsmap` (XLM-RoBERTa, mT5, ALBERT).
+    case precompiled(PrecompiledCharsMap)
 
     enum CodingKeys: String, CodingKey {
         case type, normalizers, pattern, content, prepend
         case cleanText = "clean_text", handleChineseChars = "handle_chinese_chars"
         case stripAccents = "strip_accents", lowercase
         case stripLeft = "strip_left", stripRight = "strip_right"
+        case precompiledCharsmap = "precompiled_charsmap"
     }
 
     /// Decodes one normalizer object by its `type` (`BertNormalizer`, `NFC`, `NFD`, `NFKC`, `NFKD`, `Lowercase`, `Strip`,
-    /// `StripAccents`, `Replace`, `Prepend`, `Sequence`), with the `tokenizers` defaults for missing options.
-    /// - Throws: `TokenizerError.unsupported` for another `type`; `DecodingError` for a missing or mistyped field.
+    /// `StripAccents`, `Replace`, `Prepend`, `Sequence`, `Precompiled`), with the `tokenizers` defaults for missing
+    /// options. A `Precompiled` normalizer whose `precompiled_charsmap` is `null` or empty changes nothing.
+    /// - Throws: `TokenizerError.unsupported` for another `type`; `DecodingError` for a missing or mistyped field
+    ///   or a `precompiled_charsmap` that is not base64 of a SentencePiece charsmap.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let type = try c.decode(String.self, forKey: .type)
@@ -47,6 +52,14 @@ public indirect enum NormalizerConfig: Decodable, Sendable {
         case "Replace": self = .replace(pattern: try c.decode(PatternConfig.self, forKey: .pattern), content: try c.decode(String.self, forKey: .content))
         case "Prepend": self = .prepend(try c.decode(String.self, forKey: .prepend))
         case "Sequence": self = .sequence(try c.decode([NormalizerConfig].self, forKey: .normalizers))
+        case "Precompiled":
+            guard let text = try c.decodeIfPresent(String.self, forKey: .precompiledCharsmap), !text.isEmpty else {
+                self = .sequence([]); return
+            }
+            do { self = .precompiled(try PrecompiledCharsMap(base64: text)) } catch let e as TokenizerError {
+                guard case let .invalidConfig(_, reason) = e else { throw e }
+                throw DecodingError.dataCorruptedError(forKey: .precompiledCharsmap, in: c, debugDescription: "Precompiled normalizer: \(reason)")
+            }
         default: throw TokenizerError.unsupported(component: "normalizer", type: type)
         }
     }
@@ -68,6 +81,7 @@ func makeNormalizer(_ config: NormalizerConfig) throws -> any Normalizer {
     case let .replace(pattern, content): return ReplaceNormalizer(pattern: try CompiledPattern(pattern), content: content.unicodeScalars.map(\.value))
     case .prepend(let s): return PrependNormalizer(prefix: s.unicodeScalars.map(\.value))
     case .sequence(let list): return SequenceNormalizer(normalizers: try list.map(makeNormalizer))
+    case .precompiled(let map): return PrecompiledNormalizer(map: map)
     }
 }
 

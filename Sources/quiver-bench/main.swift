@@ -1,6 +1,8 @@
 // quiver-bench: throughput benchmark of Quiver's text embedding (used by bench/text/run.py);
 // `quiver-bench whisper ...` benchmarks the Whisper encoder (WhisperBench.swift, bench/audio/run.py);
-// `quiver-bench milvus ...` ingests and searches through a Milvus server (MilvusBench.swift, bench/milvus/run.py).
+// `quiver-bench milvus ...` ingests and searches through a Milvus server (MilvusBench.swift, bench/milvus/run.py);
+// `quiver-bench bm25|hybrid|rerank ...`: BM25 index speed, hybrid query latency and cross-encoder
+// throughput (BM25Bench.swift, HybridBench.swift, RerankBench.swift; bench/relevance/*.py).
 //
 //   quiver-bench text --model FOLDER (--ids IDS.json | --texts TEXTS.json) [--threads N] [--repeat R] [--out VECTORS.f32] [--precision fp32|int8]
 //
@@ -34,6 +36,9 @@ func fail(_ message: String) -> Never {
 var args = Array(CommandLine.arguments.dropFirst())
 if args.first == "whisper" { whisperBench(Array(args.dropFirst())) }
 if args.first == "milvus" { await milvusBench(Array(args.dropFirst())) }
+if args.first == "bm25" { await bm25Bench(Array(args.dropFirst())) }
+if args.first == "hybrid" { await hybridBench(Array(args.dropFirst())) }
+if args.first == "rerank" { rerankBench(Array(args.dropFirst())) }
 guard args.first == "text" else { fail("usage: quiver-bench text --model FOLDER --ids IDS.json [--threads N] [--repeat R] [--out FILE] [--batch-tokens N]") }
 args.removeFirst()
 var o = Options()
