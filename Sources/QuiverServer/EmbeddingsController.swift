@@ -50,6 +50,11 @@ struct EmbeddingsController: Sendable {
             throw APIError.badRequest("'dimensions' is \(d), but \(embedder.modelName) makes \(embedder.dimension)-dimensional vectors and cannot shorten them; omit 'dimensions' or send \(embedder.dimension)",
                                       param: "dimensions")
         }
+        if let promptName = parsed.promptName, embedder.prompts.prompts[promptName] == nil {
+            throw APIError.badRequest(QuiverError.unknownPrompt(model: embedder.modelName, name: promptName,
+                                                                available: embedder.prompts.prompts.keys.sorted()).description,
+                                      param: "prompt_name")
+        }
         let (vectors, tokens) = try await textEmbeddings.embed(parsed.texts, with: embedder, inputType: parsed.inputType,
                                                                promptName: parsed.promptName)
         metrics.recordEmbeddings(model: embedder.modelName, count: vectors.count, tokens: tokens)
