@@ -89,6 +89,19 @@ public final class TextEmbedder: Sendable {
     ///   `QuiverError.unknownPrompt` for a `promptName` the model does not define.
     public func embed(_ texts: [String], normalize: Bool? = nil, truncate: Bool = true, threads: Int? = nil,
                       inputType: TextInputType? = nil, promptName: String? = nil, prompt: String? = nil) throws -> Result {
+        let (ids, truncated) = try encode(texts, truncate: truncate, inputType: inputType, promptName: promptName, prompt: prompt)
+        let vectors = try embed(tokenIDs: ids, normalize: normalize, threads: threads)
+        return Result(vectors: vectors, truncated: truncated, tokenCounts: ids.map(\.count))
+    }
+
+    /// The token ids `embed` gives the model for `texts` (its first half: the prompt put first,
+    /// special tokens added, cut at `maxSequenceLength`), for callers that tokenize in one place
+    /// and run the model in another (the server tokenizes in each request and batches the
+    /// forward passes of many requests).
+    /// - Returns: one id sequence per text, and the indexes of the texts that were cut.
+    /// - Throws: as `embed`: `QuiverError.textTooLong` when `truncate` is false, `.unknownPrompt`.
+    public func encode(_ texts: [String], truncate: Bool = true, inputType: TextInputType? = nil, promptName: String? = nil,
+                       prompt: String? = nil) throws -> (ids: [[Int]], truncated: [Int]) {
         let texts = try prompted(texts, inputType: inputType, promptName: promptName, prompt: prompt)
         let limit = maxSequenceLength
         // Encode one token past the limit: a longer result means the text was cut, which is then
@@ -106,9 +119,14 @@ public final class TextEmbedder: Sendable {
             truncated.append(i)
             encodings[i] = exact.encode(texts[i])
         }
-        let ids = encodings.map(\.ids)
-        let vectors = try model.embed(tokenIDs: ids, normalize: normalize, threads: threads ?? Parallel.defaultThreads)
-        return Result(vectors: vectors, truncated: truncated, tokenCounts: ids.map(\.count))
+        return (encodings.map(\.ids), truncated)
+    }
+
+    /// Runs the model on token id sequences made by `encode` (the second half of `embed`); any
+    /// mix of lengths (the model packs them without padding). One vector per sequence, in order.
+    /// - Throws: `ModelsError.invalidTokenID` / `.sequenceTooLong` naming the sequence.
+    public func embed(tokenIDs: [[Int]], normalize: Bool? = nil, threads: Int? = nil) throws -> [[Float]] {
+        try model.embed(tokenIDs: tokenIDs, normalize: normalize, threads: threads ?? Parallel.defaultThreads)
     }
 
     /// The texts with the chosen prompt put before each (sentence-transformers prepends the

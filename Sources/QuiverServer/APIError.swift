@@ -15,6 +15,8 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
     public var param: String?
     /// A machine-readable code (`model_not_found`, `invalid_api_key`...), if one applies.
     public var code: String?
+    /// Seconds after which the client may retry, sent as `Retry-After` (503 when the server is busy).
+    public var retryAfter: Int?
 
     /// An error answered with `status` and the OpenAI-style body `{"error": {message, type, param, code}}`.
     public init(status: HTTPResponse.Status, message: String, type: String, param: String? = nil, code: String? = nil) {
@@ -26,6 +28,13 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
 
     static func badRequest(_ message: String, param: String? = nil, code: String? = nil) -> APIError {
         APIError(status: .badRequest, message: message, type: "invalid_request_error", param: param, code: code)
+    }
+
+    /// 503 `server_busy`: the work queue is full; the client should retry after `retryAfter` seconds.
+    static func busy(_ message: String, retryAfter: Int) -> APIError {
+        var e = APIError(status: .serviceUnavailable, message: message, type: "server_error", code: "server_busy")
+        e.retryAfter = retryAfter
+        return e
     }
 
     static func notFound(_ message: String, code: String? = nil) -> APIError {

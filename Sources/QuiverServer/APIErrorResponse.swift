@@ -8,6 +8,7 @@ extension APIError {
     func response(extraHeaders: HTTPFields = [:]) -> Response {
         var headers = extraHeaders
         headers[.contentType] = "application/json"
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: openAIJSON + "\n")))
     }
 }
@@ -38,7 +39,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         // Milvus-compatible routes answer in Milvus' envelope, keeping the HTTP status.
         if request.uri.path.hasPrefix("/v2/") {
-            return JSONText.response(MilvusError.from(apiError).json, status: apiError.status)
+            var response = JSONText.response(MilvusError.from(apiError).json, status: apiError.status)
+            if let retryAfter = apiError.retryAfter { response.headers[.retryAfter] = String(retryAfter) }
+            return response
         }
         return apiError.response()
     }

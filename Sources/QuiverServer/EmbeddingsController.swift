@@ -17,8 +17,12 @@ import Quiver
 /// Response: `{"object": "list", "data": [{"object": "embedding", "index": i, "embedding": ...}],
 /// "model": name, "usage": {"prompt_tokens": n, "total_tokens": n}}`; tokens are counted after
 /// truncation, special tokens included.
+///
+/// The forward passes are shared with concurrent requests for the same model (`EmbeddingBatcher`);
+/// when the model's queue is full the answer is 503 `server_busy` with `Retry-After`.
 struct EmbeddingsController: Sendable {
     let models: ModelCache
+    let textEmbeddings: TextEmbeddings
     let metrics: ServerMetrics
     let configuration: ServerConfiguration
 
@@ -46,26 +50,13 @@ struct EmbeddingsController: Sendable {
             throw APIError.badRequest("'dimensions' is \(d), but \(embedder.modelName) makes \(embedder.dimension)-dimensional vectors and cannot shorten them; omit 'dimensions' or send \(embedder.dimension)",
                                       param: "dimensions")
         }
-        let texts = parsed.texts
-        let threads = configuration.threads
-        let (inputType, promptName) = (parsed.inputType, parsed.promptName)
-        if let promptName, embedder.prompts.prompts[promptName] == nil {
+        if let promptName = parsed.promptName, embedder.prompts.prompts[promptName] == nil {
             throw APIError.badRequest(QuiverError.unknownPrompt(model: embedder.modelName, name: promptName,
                                                                 available: embedder.prompts.prompts.keys.sorted()).description,
                                       param: "prompt_name")
         }
-        let (vectors, tokens) = try await runBlocking { () throws -> ([[Float]], Int) in
-            // Batches of 256 bound the memory of one forward pass (as `quiver embed` does).
-            var vectors: [[Float]] = []
-            var tokens = 0
-            for start in stride(from: 0, to: texts.count, by: 256) {
-                let r = try embedder.embed(Array(texts[start..<min(texts.count, start + 256)]), truncate: true, threads: threads,
-                                           inputType: inputType, promptName: promptName)
-                vectors += r.vectors
-                tokens += r.tokenCounts.reduce(0, +)
-            }
-            return (vectors, tokens)
-        }
+        let (vectors, tokens) = try await textEmbeddings.embed(parsed.texts, with: embedder, inputType: parsed.inputType,
+                                                               promptName: parsed.promptName)
         metrics.recordEmbeddings(model: embedder.modelName, count: vectors.count, tokens: tokens)
         let json = Self.render(vectors: vectors, base64: parsed.base64, model: embedder.modelName, tokens: tokens)
         return JSONText.response(json)

@@ -88,10 +88,16 @@ enum OpenAPIDocument {
         let text: [Int: String] = [
             400: "invalid request (the message names the field)", 401: "missing or wrong API key", 404: "no such model, collection or row",
             405: "method not allowed", 413: "body over the size limit (--max-body)", 416: "range not satisfiable",
-            500: "unexpected server error", 503: "a needed model is not installed",
+            500: "unexpected server error",
+            503: "a needed model is not installed (code model_not_installed), or the model's queue is full (code server_busy, with Retry-After; quiver serve --max-queue)",
         ]
         var out: [String: Object] = [:]
         for c in codes { out[String(c)] = json(ref("Error"), text[c] ?? "error") }
+        if codes.contains(503), var busy = out["503"] {
+            busy["headers"] = ["Retry-After": ["description": "seconds to wait before retrying (sent when the queue is full)",
+                                               "schema": ["type": "integer", "minimum": 0] as Object] as Object] as Object
+            out["503"] = busy
+        }
         return out
     }
 

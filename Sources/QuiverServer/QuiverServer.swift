@@ -17,15 +17,21 @@ public struct QuiverServer: Sendable {
     /// Settings given at start.
     public let configuration: ServerConfiguration
     /// Request counters (shared with `/metrics`).
-    public let metrics = ServerMetrics()
+    public let metrics: ServerMetrics
     let models: ModelCache
     let stores: StoreHolder
+    /// Text embedding with the forward passes of concurrent requests batched per model.
+    let embeddings: TextEmbeddings
 
     /// A server with `configuration`; nothing is opened or loaded until a request needs it.
     public init(configuration: ServerConfiguration) {
         self.configuration = configuration
-        self.models = ModelCache(home: configuration.modelHome, precision: configuration.precision)
+        let metrics = ServerMetrics()
+        let models = ModelCache(home: configuration.modelHome, precision: configuration.precision)
+        self.metrics = metrics
+        self.models = models
         self.stores = StoreHolder(connection: configuration.database)
+        self.embeddings = TextEmbeddings(models: models, metrics: metrics, configuration: configuration)
     }
 
     /// Names of the models loaded so far.
@@ -48,13 +54,13 @@ public struct QuiverServer: Sendable {
         router.add(middleware: ErrorMiddleware())
         let routeMethods = RouteMethods()
         router.add(middleware: MethodNotAllowedMiddleware(routes: routeMethods)) // 405 + Allow for a known path
-        WebController(stores: stores, configuration: configuration).addRoutes(to: router) // checks the key itself: the page at / loads without it
+        WebController(stores: stores, embeddings: embeddings, configuration: configuration).addRoutes(to: router) // checks the key itself: the page at / loads without it
         OpenAPIController(version: configuration.version).addRoutes(to: router) // public, like the page
         if let key = configuration.apiKey, !key.isEmpty {
             router.add(middleware: APIKeyMiddleware(key: key))
         }
         HealthController(models: models, metrics: metrics, configuration: configuration, started: Date()).addRoutes(to: router)
-        EmbeddingsController(models: models, metrics: metrics, configuration: configuration).addRoutes(to: router)
+        EmbeddingsController(models: models, textEmbeddings: embeddings, metrics: metrics, configuration: configuration).addRoutes(to: router)
         RerankController(rerankers: RerankerCache(home: configuration.modelHome), configuration: configuration).addRoutes(to: router)
         MilvusController(stores: stores, configuration: configuration).addRoutes(to: router)
         routeMethods.fill(from: router)
@@ -76,7 +82,7 @@ public struct QuiverServer: Sendable {
     /// the configuration's host and `milvusPort`, else 19530); `run()` it to serve.
     public func makeMilvusEndpoint(host: String? = nil, port: Int? = nil) -> MilvusEndpoint {
         MilvusEndpoint(host: host ?? configuration.host, port: port ?? configuration.milvusPort ?? 19530,
-                       service: MilvusGRPCService(stores: stores, models: models, configuration: configuration),
+                       service: MilvusGRPCService(stores: stores, models: models, embeddings: embeddings, configuration: configuration),
                        apiKey: configuration.apiKey)
     }
 

@@ -36,6 +36,8 @@ public struct ServerConfiguration: Sendable {
     public var threads: Int?
     /// Precision of the text models' linear layers (`.int8` for int8 inference; default float32).
     public var precision: Precision = .float32
+    /// How concurrent requests' texts are gathered into shared forward passes (on by default).
+    public var batching = BatchingOptions()
     /// Write one line per request to standard error.
     public var logRequests: Bool = true
     /// TCP port of the Milvus gRPC endpoint on `host` (0 picks a free one; nil: off). The
@@ -57,4 +59,29 @@ public struct ServerConfiguration: Sendable {
         if let db = environment["QUIVER_DB"], !db.isEmpty { return db }
         return "quiver.db"
     }
+}
+
+/// How `quiver serve` gathers the texts of concurrent requests for the same model into shared
+/// forward passes (`EmbeddingBatcher`): `/v1/embeddings`, the text query of `/api/search` and the
+/// text queries of Milvus gRPC searches. Results are those of the request alone (within float
+/// rounding: about 1e-7 per component); only the throughput and the waiting change.
+public struct BatchingOptions: Sendable, Equatable {
+    /// Off: every request runs its own forward passes, as before batching (no queue, no 503).
+    public var enabled = true
+    /// Largest forward pass, in tokens: the sum of its texts' token counts (after truncation,
+    /// special tokens included; the models pack sequences without padding, so this is the work
+    /// of the pass). A request with more is split over several passes; a single text longer than
+    /// this still runs, alone.
+    public var maxBatchTokens = 4096
+    /// Seconds the first text of a batch waits for others before the batch is cut (cut at once
+    /// when `maxBatchTokens` are waiting). While a pass runs, new requests wait for it anyway.
+    public var maxWait = 0.002
+    /// Most texts waiting per model. A request whose texts do not fit is answered 503 with
+    /// `Retry-After`; a request into an empty queue is always taken, whatever its size.
+    public var maxQueuedTexts = 4096
+    /// Seconds sent in the `Retry-After` header of a 503.
+    public var retryAfterSeconds = 1
+
+    /// Batching on, 4096-token batches, 2 ms wait, 4096 waiting texts per model.
+    public init() {}
 }

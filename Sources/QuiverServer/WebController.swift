@@ -22,6 +22,7 @@ import QuiverStore
 /// `quiver_key` cookie the page sets, since `<img>`, `<audio>` and `<video>` cannot send headers.
 struct WebController: Sendable {
     let stores: StoreHolder
+    let embeddings: TextEmbeddings
     let configuration: ServerConfiguration
     let searchers: WebSearchers
     let media: WebMedia
@@ -29,8 +30,9 @@ struct WebController: Sendable {
     static let fields: Set<String> = ["text", "limit", "modality", "filter", "collection", "mode"]
     static let maxLimit = 1000
 
-    init(stores: StoreHolder, configuration: ServerConfiguration) {
+    init(stores: StoreHolder, embeddings: TextEmbeddings, configuration: ServerConfiguration) {
         self.stores = stores
+        self.embeddings = embeddings
         self.configuration = configuration
         self.searchers = WebSearchers(stores: stores, home: configuration.modelHome)
         self.media = WebMedia(stores: stores)
@@ -218,7 +220,10 @@ struct WebController: Sendable {
         try await checkMode(o.mode, base: o.base)
         let start = DispatchTime.now().uptimeNanoseconds
         let outcome = try await Self.mapErrors {
-            try await lane(o.base).run { try await $0.search(text: text, limit: o.limit, filter: o.filter, modalities: o.modalities, mode: o.mode) }
+            // Searches that reach only the text collection embed the query in the server's batcher
+            // (see WebTextSearch.swift); the others run in the base name's `Searcher`.
+            if let batched = try await batchedTextSearch(text, o) { return batched }
+            return try await lane(o.base).run { try await $0.search(text: text, limit: o.limit, filter: o.filter, modalities: o.modalities, mode: o.mode) }
         }
         return WebJSON.outcome(outcome, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }

@@ -19,6 +19,14 @@ struct ServeCommand: AsyncParsableCommand {
         (Milvus RESTful API v2 over the database in --db); GET /healthz; GET /metrics (Prometheus); \
         GET / (search page) with /api/collections, /api/search, /api/search/file, /api/media.
 
+        Batching: the texts of concurrent requests for the same model (/v1/embeddings, the text \
+        query of /api/search, Milvus gRPC text searches) share forward passes of up to \
+        --max-batch-tokens tokens, cut --max-batch-wait-ms after the first text waits; each \
+        request gets the vectors it would get alone. At most --max-queue texts wait per model: \
+        a request that does not fit is answered 503 (code server_busy) with `Retry-After: 1`. \
+        /metrics shows the queue (quiver_batch_queue_texts), batch sizes (quiver_batch_texts, \
+        quiver_batch_tokens) and refusals (quiver_batch_rejected_total).
+
         --db is a store folder or a Milvus server (milvus://HOST:PORT, http(s)://HOST[:PORT], \
         unix:PATH, with --token/MILVUS_TOKEN, --db-name, --ca-file, --milvus-timeout); the server \
         connects at start and fails if Milvus cannot be reached or refuses the token. Over Milvus \
@@ -68,6 +76,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Most inputs per embeddings request.")
     var maxInputs: Int = 2048
 
+    @Option(help: "Largest shared forward pass in tokens (the sum of its texts' token counts): concurrent requests for a model are batched up to this; larger requests are split.")
+    var maxBatchTokens: Int = 4096
+
+    @Option(help: "Milliseconds the first waiting text waits for others before its batch runs (a full batch runs at once).")
+    var maxBatchWaitMs: Double = 2
+
+    @Option(help: "Most texts waiting per model; a request that does not fit is answered 503 with Retry-After.")
+    var maxQueue: Int = 4096
+
+    @Flag(help: "Run every request's texts in its own forward passes (no batching across requests, no queue).")
+    var noBatching = false
+
     @Option(help: "Worker threads per embedding call (default: all cores).")
     var threads: Int?
 
@@ -93,6 +113,11 @@ struct ServeCommand: AsyncParsableCommand {
         guard database.milvusTimeout > 0 else { throw ValidationError("--milvus-timeout must be positive, got \(database.milvusTimeout)") }
         guard maxBody > 0 else { throw ValidationError("--max-body must be positive, got \(maxBody)") }
         guard maxInputs > 0 else { throw ValidationError("--max-inputs must be positive, got \(maxInputs)") }
+        guard maxBatchTokens > 0 else { throw ValidationError("--max-batch-tokens must be positive, got \(maxBatchTokens)") }
+        guard maxBatchWaitMs >= 0, maxBatchWaitMs <= 10_000 else {
+            throw ValidationError("--max-batch-wait-ms must be between 0 and 10000, got \(maxBatchWaitMs)")
+        }
+        guard maxQueue > 0 else { throw ValidationError("--max-queue must be positive, got \(maxQueue)") }
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive, got \(threads)") }
     }
 
@@ -107,6 +132,10 @@ struct ServeCommand: AsyncParsableCommand {
         config.maxBodyBytes = maxBody
         config.maxInputs = maxInputs
         config.threads = threads
+        config.batching.enabled = !noBatching
+        config.batching.maxBatchTokens = maxBatchTokens
+        config.batching.maxWait = maxBatchWaitMs / 1000
+        config.batching.maxQueuedTexts = maxQueue
         config.precision = precision
         config.logRequests = !quiet
         config.version = QuiverCommand.configuration.version

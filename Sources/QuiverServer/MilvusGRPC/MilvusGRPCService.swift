@@ -21,12 +21,14 @@ import QuiverStore
 struct MilvusGRPCService: MVMilvusService.SimpleServiceProtocol {
     let stores: StoreHolder
     let models: ModelCache
+    let embeddings: TextEmbeddings
     let catalog: MilvusCatalog
     let configuration: ServerConfiguration
 
-    init(stores: StoreHolder, models: ModelCache, configuration: ServerConfiguration) {
+    init(stores: StoreHolder, models: ModelCache, embeddings: TextEmbeddings, configuration: ServerConfiguration) {
         self.stores = stores
         self.models = models
+        self.embeddings = embeddings
         self.configuration = configuration
         self.catalog = MilvusCatalog(storePath: stores.path)
     }
@@ -598,7 +600,9 @@ struct MilvusGRPCService: MVMilvusService.SimpleServiceProtocol {
                 throw MilvusError.invalid("field '\(field.name)' holds raw vectors (no embedding function): search it with vectors, not text")
             }
             let texts = holder.values.map { String(decoding: $0, as: UTF8.self) }
-            queries = try await embed(texts, model: field.model.id, function: "search on '\(field.name)'")
+            // Query texts share forward passes with concurrent requests (EmbeddingBatcher).
+            let function = "search on '\(field.name)'"
+            queries = try await embeddings.embed(texts, with: try await embedder(field.model.id, function: function)).vectors
             model = field.model
         default:
             throw MilvusError.invalid("placeholder type \(holder.type) is not supported by Quiver (FloatVector 101, Float16Vector 102, VarChar text 21)")
