@@ -26,7 +26,10 @@ import XCTest
 /// ``testRealFileLayoutLoadsThroughTheFolderLoader`` writes the checkpoint as the hub serves it
 /// (`pytorch_model.bin`, a `torch.save` zip archive, with all 183 real tensor names and shapes of
 /// the state dict, decoder included; ~80 MB in a temporary folder, deleted afterwards) and loads
-/// it through ``PerceiverMultimodalModel/init(folder:)``.
+/// it through ``PerceiverMultimodalModel/init(folder:)``. The writer's file was checked once against
+/// PyTorch (kept with `QUIVER_PERCEIVER_KEEP_BIN`): `torch.load(..., weights_only=True)` reads all 183
+/// tensors with the formula's values, and transformers' model takes them with
+/// `load_state_dict(strict=True)`.
 final class PerceiverFullSizeTests: XCTestCase {
     typealias Spec = ImageFullSizeParityTests.Spec
 
@@ -135,6 +138,11 @@ final class PerceiverFullSizeTests: XCTestCase {
         let formula = ImageFullSizeParityTests.FormulaWeights(ref.tensors, path: "formula")
         let tensors = try ref.tensors.map { spec in (spec.name, spec.shape, try formula.tensor(spec.name).storage.array) }
         try TorchZipWriter.write(tensors, to: dir.appendingPathComponent("pytorch_model.bin"))
+        // QUIVER_PERCEIVER_KEEP_BIN=PATH keeps a copy, e.g. to check it with torch.load.
+        if let keep = ProcessInfo.processInfo.environment["QUIVER_PERCEIVER_KEEP_BIN"] {
+            try? FileManager.default.removeItem(atPath: keep)
+            try FileManager.default.copyItem(at: dir.appendingPathComponent("pytorch_model.bin"), to: URL(fileURLWithPath: keep))
+        }
 
         let file = try Checkpoint.open(in: dir)
         XCTAssertEqual(file.infos.count, 183)
