@@ -8,6 +8,7 @@
 #   bash bench/run.sh text ann        # a subset
 #   bash bench/run.sh milvus          # Quiver vs sentence-transformers + pymilvus on Milvus 2.3.5
 #   bash bench/run.sh bm25 hybrid rerank   # BM25 vs bm25s, hybrid search vs Milvus Lite, cross-encoder vs sentence-transformers
+#   bash bench/run.sh perceiver       # multimodal Perceiver, one 16-frame clip, vs transformers on PyTorch
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${QUIVER_BENCH_VENV:-$HOME/.cache/quiver/bench-venv}"
@@ -34,6 +35,7 @@ for s in "${suites[@]}"; do
     hybrid) swift build -c release --product quiver-bench >/dev/null && swift build -c release --product quiver >/dev/null &&
             "$PY" bench/relevance/hybrid.py ;;
     rerank) swift build -c release --product quiver-bench >/dev/null && "$PY" bench/relevance/rerank.py ;;
-    *) echo "bench: unknown suite '$s' (text, int8, ann, image, audio, milvus, bm25, hybrid, rerank)" >&2; exit 2 ;;
+    perceiver) swift build -c release --product quiver-bench >/dev/null && "$PY" bench/perceiver/run.py ;;
+    *) echo "bench: unknown suite '$s' (text, int8, ann, image, audio, milvus, bm25, hybrid, rerank, perceiver)" >&2; exit 2 ;;
   esac
 done

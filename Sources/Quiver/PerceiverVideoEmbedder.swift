@@ -113,7 +113,7 @@ public final class PerceiverVideoEmbedder: Sendable {
     /// them) and its time span.
     func clipFrames(of url: URL, _ body: (Int, [Float], Double, Double) throws -> Void) throws {
         let decoder = try VideoDecoder(contentsOf: url)
-        let c = model.config, size = c.imageSize, perFrame = 3 * size * size, fps = Double(Self.framesPerSecond)
+        let c = model.config, size = c.frameSize, perFrame = 3 * size * size, fps = Double(Self.framesPerSecond)
         var frames: [Float] = []
         frames.reserveCapacity(c.numFrames * perFrame)
         var clipIndex = 0, slot = 0, last: [Float]?
@@ -153,7 +153,7 @@ public final class PerceiverVideoEmbedder: Sendable {
             let n = min(count, audio.count - from)
             samples.replaceSubrange(0..<n, with: audio[from..<(from + n)])
         }
-        return PerceiverClip(frames: frames, frameCount: c.numFrames, height: c.imageSize, width: c.imageSize, audio: samples)
+        return PerceiverClip(frames: frames, frameCount: c.numFrames, height: c.frameSize, width: c.frameSize, audio: samples)
     }
 
     /// The centred square of `image` resized to `size` x `size`, channel-first, scaled to [0, 1].

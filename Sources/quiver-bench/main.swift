@@ -39,6 +39,7 @@ if args.first == "milvus" { await milvusBench(Array(args.dropFirst())) }
 if args.first == "bm25" { await bm25Bench(Array(args.dropFirst())) }
 if args.first == "hybrid" { await hybridBench(Array(args.dropFirst())) }
 if args.first == "rerank" { rerankBench(Array(args.dropFirst())) }
+if args.first == "perceiver" { perceiverBench(Array(args.dropFirst())) }
 guard args.first == "text" else { fail("usage: quiver-bench text --model FOLDER --ids IDS.json [--threads N] [--repeat R] [--out FILE] [--batch-tokens N]") }
 args.removeFirst()
 var o = Options()

@@ -36,9 +36,13 @@ public struct PerceiverConfig: Decodable, Sendable, Equatable {
     public var hiddenAct = "gelu"
     /// Adds the latents to the cross-attention output (`use_query_residual`).
     public var useQueryResidual = true
-    /// Side of the square frames in pixels (`image_size`; the hub model: 224); also the image
-    /// position features' resolution.
+    /// Resolution of the image position features along y and x (`image_size`; the hub model keeps
+    /// the default 56: one position per 4x4 patch of its 224x224 frames). Not the frame size: that
+    /// is ``frameSize`` (from `output_shape`).
     public var imageSize = 56
+    /// Shape of the reconstructed video `[batch, frames, height, width]` (`output_shape`; the hub
+    /// model: [1, 16, 224, 224]); its height and width are the frame size the model was trained on.
+    public var outputShape = [1, 16, 224, 224]
     /// Frames per clip (`num_frames`, 16).
     public var numFrames = 16
     /// Audio samples per video frame (`audio_samples_per_frame`, 1920: 48 kHz at 25 frames/s).
@@ -57,7 +61,7 @@ public struct PerceiverConfig: Decodable, Sendable, Equatable {
         case crossAttentionWideningFactor = "cross_attention_widening_factor"
         case hiddenAct = "hidden_act", useQueryResidual = "use_query_residual", imageSize = "image_size"
         case numFrames = "num_frames", audioSamplesPerFrame = "audio_samples_per_frame", samplesPerPatch = "samples_per_patch"
-        case numLabels = "num_labels", id2label
+        case numLabels = "num_labels", id2label, outputShape = "output_shape"
     }
 
     /// transformers' `PerceiverConfig()` defaults.
@@ -86,6 +90,7 @@ public struct PerceiverConfig: Decodable, Sendable, Equatable {
         numFrames = try c.decodeIfPresent(Int.self, forKey: .numFrames) ?? d.numFrames
         audioSamplesPerFrame = try c.decodeIfPresent(Int.self, forKey: .audioSamplesPerFrame) ?? d.audioSamplesPerFrame
         samplesPerPatch = try c.decodeIfPresent(Int.self, forKey: .samplesPerPatch) ?? d.samplesPerPatch
+        outputShape = try c.decodeIfPresent([Int].self, forKey: .outputShape) ?? d.outputShape
         if let n = try c.decodeIfPresent(Int.self, forKey: .numLabels) {
             numLabels = n
         } else if let labels = try c.decodeIfPresent([String: String].self, forKey: .id2label) {
@@ -109,6 +114,10 @@ public struct PerceiverConfig: Decodable, Sendable, Equatable {
     public static let temporalDownsample = 1
     /// Channels of trainable padding every modality gets at least (`min_padding_size`, 4).
     public static let minPaddingSize = 4
+
+    /// Side of the square frames in pixels the model was trained on (`output_shape[2]`, 224 for
+    /// the hub model; transformers' preprocessor takes the frames as given, 4x4 pixels per patch).
+    public var frameSize: Int { outputShape.count == 4 ? outputShape[2] : imageSize * Self.spatialDownsample }
 
     /// Audio samples of a trained clip (`num_frames * audio_samples_per_frame`, 30720), also the
     /// audio position features' resolution.
@@ -170,8 +179,11 @@ public struct PerceiverConfig: Decodable, Sendable, Equatable {
         guard selfVChannels == dLatents else {
             throw ModelsError.unsupported(path: path, feature: "v_channels \(selfVChannels) different from d_latents \(dLatents) (the self-attention residual needs them equal)")
         }
-        guard imageSize % Self.spatialDownsample == 0, audioSamplesPerClip % samplesPerPatch == 0 else {
-            throw ModelsError.invalidConfig(path: path, reason: "image_size \(imageSize) must be a multiple of \(Self.spatialDownsample) and num_frames * audio_samples_per_frame \(audioSamplesPerClip) a multiple of samples_per_patch \(samplesPerPatch)")
+        guard outputShape.count == 4, outputShape[2] == outputShape[3], frameSize % Self.spatialDownsample == 0 else {
+            throw ModelsError.invalidConfig(path: path, reason: "output_shape \(outputShape) must be [batch, frames, height, width] with square frames whose side is a multiple of \(Self.spatialDownsample)")
+        }
+        guard audioSamplesPerClip % samplesPerPatch == 0 else {
+            throw ModelsError.invalidConfig(path: path, reason: "num_frames * audio_samples_per_frame \(audioSamplesPerClip) a multiple of samples_per_patch \(samplesPerPatch)")
         }
     }
 }
