@@ -85,10 +85,13 @@ final class MilvusWriteTests: XCTestCase {
                 let got = try await c.get(ids: [.int(1), .int(2)], outputFields: ["h"])
                 XCTAssertEqual(got, want, b.rawValue)
                 let hits = summarize(try await c.search(SearchRequest(vectors: [[1, 0, 0, -3]], limit: 2)))
-                XCTAssertEqual(hits[0].count, 2, b.rawValue)
                 // Milvus 2.3.5 scores float16 COSINE searches wrongly (pymilvus 3.0.2 gets the same
-                // 0.316 for both hits), so scores are compared only on other servers.
-                if try await !db.serverVersion().hasPrefix("v2.3") {
+                // 0.316 for both hits), so scores are compared only on other servers; and on
+                // 2026-12-03 (AMD EPYC) it answered some runs' float16 searches with no hits at
+                // all, pymilvus 3.0.2 included: there only "no hits or both" is required.
+                let v23 = try await db.serverVersion().hasPrefix("v2.3")
+                XCTAssertTrue(hits[0].count == 2 || (v23 && hits[0].isEmpty), "\(b.rawValue): \(hits[0].count) hits")
+                if !v23 {
                     XCTAssertEqual(hits.map { $0.map(\.id) }, wantHits.map { $0.map(\.id) }, b.rawValue)
                     for (h, w) in zip(hits[0], wantHits[0]) { XCTAssertEqual(h.score, w.score, accuracy: 2e-3, b.rawValue) }  // half-precision query
                 }
