@@ -20,12 +20,8 @@ import QuiverStore
 struct HybridBenchQueries: Decodable { let queries: [String] }
 
 func hybridBench(_ arguments: [String]) async -> Never {
-    var args = arguments
     var corpus = "", queries = "", dir = "", model = "all-MiniLM-L6-v2", limit = 10, depth = 50, repeats = 1
-    while !args.isEmpty {
-        let flag = args.removeFirst()
-        guard let value = args.first else { fail("missing value after \(flag)") }
-        args.removeFirst()
+    forEachFlag(arguments) { flag, value in
         switch flag {
         case "--corpus": corpus = value
         case "--queries": queries = value

@@ -19,13 +19,9 @@ import QuiverStore
 struct MilvusBenchQueries: Decodable { let queries: [String] }
 
 func milvusBench(_ arguments: [String]) async -> Never {
-    var args = arguments
     var db = "", token: String?, corpus = "", queries = "", collection = "bench", limit = 10
     var consistency = MilvusConsistency.strong, model = "all-MiniLM-L6-v2"
-    while !args.isEmpty {
-        let flag = args.removeFirst()
-        guard let value = args.first else { fail("missing value after \(flag)") }
-        args.removeFirst()
+    forEachFlag(arguments) { flag, value in
         switch flag {
         case "--db": db = value
         case "--token": token = value

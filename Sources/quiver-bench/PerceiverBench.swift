@@ -16,12 +16,8 @@ import QuiverModels
 import QuiverTensor
 
 func perceiverBench(_ arguments: [String]) -> Never {
-    var args = arguments
     var model = "", threads = Parallel.defaultThreads, repeats = 2, chunkRows = PerceiverMultimodalModel.defaultChunkRows
-    while !args.isEmpty {
-        let flag = args.removeFirst()
-        guard let value = args.first else { fail("missing value after \(flag)") }
-        args.removeFirst()
+    forEachFlag(arguments) { flag, value in
         switch flag {
         case "--model": model = value
         case "--threads": threads = max(1, Int(value) ?? threads)

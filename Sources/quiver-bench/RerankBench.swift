@@ -16,12 +16,8 @@ import QuiverTensor
 struct RerankBenchPairs: Decodable { let pairs: [[String]] }
 
 func rerankBench(_ arguments: [String]) -> Never {
-    var args = arguments
     var model = "", pairsFile = "", threads = Parallel.defaultThreads, repeats = 3
-    while !args.isEmpty {
-        let flag = args.removeFirst()
-        guard let value = args.first else { fail("missing value after \(flag)") }
-        args.removeFirst()
+    forEachFlag(arguments) { flag, value in
         switch flag {
         case "--model": model = value
         case "--pairs": pairsFile = value

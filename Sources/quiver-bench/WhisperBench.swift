@@ -12,12 +12,8 @@ import QuiverModels
 import QuiverTensor
 
 func whisperBench(_ arguments: [String]) -> Never {
-    var args = arguments
     var model = "", windows = 4, threads = Parallel.defaultThreads, repeats = 3, mode = "intra"
-    while !args.isEmpty {
-        let flag = args.removeFirst()
-        guard let value = args.first else { fail("missing value after \(flag)") }
-        args.removeFirst()
+    forEachFlag(arguments) { flag, value in
         switch flag {
         case "--model": model = value
         case "--windows": windows = max(1, Int(value) ?? windows)

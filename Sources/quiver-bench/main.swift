@@ -28,6 +28,15 @@ struct Options {
     var precision: QuiverTensor.Precision = .float32
 }
 
+/// Calls `body` with each `--flag value` pair of `arguments`, in order; a flag without a value fails.
+func forEachFlag(_ arguments: [String], _ body: (_ flag: String, _ value: String) -> Void) {
+    var args = arguments[...]
+    while let flag = args.popFirst() {
+        guard let value = args.popFirst() else { fail("missing value after \(flag)") }
+        body(flag, value)
+    }
+}
+
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write((message + "\n").data(using: .utf8)!)
     exit(2)
