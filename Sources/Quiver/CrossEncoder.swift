@@ -63,12 +63,17 @@ public final class CrossEncoder: Sendable {
 
     /// Raw logits (`num_labels` each) of the pairs.
     public func logits(_ pairs: [(query: String, document: String)], threads: Int? = nil) throws -> [[Float]] {
-        let encodings = pairs.map { tokenizer.encode($0.query, pair: $0.document) }
+        try logits(tokenized: pairs.map { tokenize(query: $0.query, document: $0.document) }, threads: threads)
+    }
+
+    /// Raw logits (`num_labels` each) of pairs already tokenized with ``tokenize(query:document:)``.
+    /// - Throws: `ModelsError` for an invalid id or a pair that is too long.
+    public func logits(tokenized encodings: [(ids: [Int], typeIDs: [Int])], threads: Int? = nil) throws -> [[Float]] {
         let batch = TokenBatch(encodings.map(\.ids))
         try batch.validate(vocabularySize: model.vocabularySize, maxLength: model.maxSequenceLength)
         // Sequences split over the workers, 16 per forward pass.
-        let chunks = Parallel.split(pairs.count, parts: max(1, (pairs.count + 15) / 16))
-        let results = Locked<[[Float]]>(Array(repeating: [], count: pairs.count))
+        let chunks = Parallel.split(encodings.count, parts: max(1, (encodings.count + 15) / 16))
+        let results = Locked<[[Float]]>(Array(repeating: [], count: encodings.count))
         Parallel.forEach(chunks.count, threads: threads ?? Parallel.defaultThreads) { ci in
             let range = chunks[ci]
             guard !range.isEmpty else { return }
@@ -82,13 +87,28 @@ public final class CrossEncoder: Sendable {
 
     /// Relevance scores of the pairs (sigmoid of the first logit), as `CrossEncoder.predict`.
     public func scores(_ pairs: [(query: String, document: String)], threads: Int? = nil) throws -> [Float] {
-        try logits(pairs, threads: threads).map { l in model.labels == 1 ? 1 / (1 + Foundation.exp(-l[0])) : l[0] }
+        try logits(pairs, threads: threads).map(score)
+    }
+
+    /// Relevance scores of pairs already tokenized with ``tokenize(query:document:)`` (the server
+    /// tokenizes in the request and batches the passes across requests).
+    public func scores(tokenized encodings: [(ids: [Int], typeIDs: [Int])], threads: Int? = nil) throws -> [Float] {
+        try logits(tokenized: encodings, threads: threads).map(score)
+    }
+
+    /// The score of one pair's logits: sigmoid of the logit for one label, else the first logit.
+    private func score(_ logits: [Float]) -> Float {
+        model.labels == 1 ? 1 / (1 + Foundation.exp(-logits[0])) : logits[0]
     }
 
     /// Scores `documents` against `query`; returns the document indexes with their scores, best first.
     public func rerank(query: String, documents: [String], threads: Int? = nil) throws -> [(index: Int, score: Float)] {
-        let s = try scores(documents.map { (query, $0) }, threads: threads)
-        return s.enumerated().map { (index: $0.offset, score: $0.element) }
+        Self.ranked(try scores(documents.map { (query, $0) }, threads: threads))
+    }
+
+    /// The indexes of `scores` with their scores, best first (ties in index order).
+    public static func ranked(_ scores: [Float]) -> [(index: Int, score: Float)] {
+        scores.enumerated().map { (index: $0.offset, score: $0.element) }
             .sorted { $0.score != $1.score ? $0.score > $1.score : $0.index < $1.index }
     }
 }

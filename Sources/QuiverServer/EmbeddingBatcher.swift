@@ -1,6 +1,37 @@
 import Dispatch
 import Foundation
 
+/// One unit of work of an `EmbeddingBatcher`: a token sequence (`[Int]` for embedding models, a
+/// `TokenPair` for cross-encoders), counted by its tokens against the batch budget.
+protocol BatchedSequence: Sendable {
+    /// Tokens of the sequence (special tokens included): its share of a pass's work.
+    var tokenCount: Int { get }
+}
+
+extension Array: BatchedSequence where Element == Int {
+    var tokenCount: Int { count }
+}
+
+/// A (query, document) pair tokenized together for a cross-encoder: its ids and token types.
+struct TokenPair: BatchedSequence {
+    let ids: [Int]
+    let typeIDs: [Int]
+    var tokenCount: Int { ids.count }
+}
+
+/// The batchers of the loaded models of one kind, one per model name, made on first use.
+actor BatcherRegistry<Item: BatchedSequence> {
+    private var batchers: [String: EmbeddingBatcher<Item>] = [:]
+
+    /// The batcher of `model`, made with `make` the first time.
+    func batcher(for model: String, make: () -> EmbeddingBatcher<Item>) -> EmbeddingBatcher<Item> {
+        if let b = batchers[model] { return b }
+        let b = make()
+        batchers[model] = b
+        return b
+    }
+}
+
 /// Gathers the token sequences of concurrent requests for one model into shared forward passes.
 ///
 /// Requests hand in tokenized texts (`embed(tokenIDs:)`) and wait. One worker per model cuts the
@@ -20,9 +51,9 @@ import Foundation
 /// - Cancellation: when the task of a waiting request is cancelled (the client went away), its
 ///   texts still in the queue are dropped before they are computed and it throws
 ///   `CancellationError`. Texts already in a running pass finish with it; their vectors are dropped.
-actor EmbeddingBatcher {
+actor EmbeddingBatcher<Item: BatchedSequence> {
     /// A forward pass: one vector per token sequence, in order.
-    typealias Forward = @Sendable ([[Int]]) throws -> [[Float]]
+    typealias Forward = @Sendable ([Item]) throws -> [[Float]]
 
     /// The model's name (the metrics label).
     let model: String
@@ -53,7 +84,7 @@ actor EmbeddingBatcher {
     private struct Chunk {
         let ticket: ObjectIdentifier
         let offset: Int
-        let ids: [[Int]]
+        let ids: [Item]
         let tokens: Int
         let arrived: UInt64
     }
@@ -82,7 +113,7 @@ actor EmbeddingBatcher {
     /// The vectors of `ids` (one per sequence, in order), computed in shared batches.
     /// - Throws: `APIError` 503 `server_busy` when the queue is full; `CancellationError` when the
     ///   calling task is cancelled while waiting; the forward pass's error.
-    nonisolated func embed(tokenIDs ids: [[Int]]) async throws -> [[Float]] {
+    nonisolated func embed(tokenIDs ids: [Item]) async throws -> [[Float]] {
         guard !ids.isEmpty else { return [] }
         let ticket = Ticket()
         return try await withTaskCancellationHandler {
@@ -95,7 +126,7 @@ actor EmbeddingBatcher {
     /// Texts waiting now (not yet in a running pass).
     var waitingTexts: Int { queuedTexts }
 
-    private func submit(_ ids: [[Int]], ticket: ObjectIdentifier) async throws -> [[Float]] {
+    private func submit(_ ids: [Item], ticket: ObjectIdentifier) async throws -> [[Float]] {
         if queuedTexts > 0 && queuedTexts + ids.count > options.maxQueuedTexts {
             metrics.recordRejected(model: model)
             throw APIError.busy("the server is busy: \(queuedTexts) texts are waiting for \(model) and this request adds \(ids.count), "
@@ -103,7 +134,7 @@ actor EmbeddingBatcher {
                                 retryAfter: options.retryAfterSeconds)
         }
         let chunks = Self.chunks(ids, budget: options.maxBatchTokens)
-        let tokens = ids.reduce(0) { $0 + $1.count }
+        let tokens = ids.reduce(0) { $0 + $1.tokenCount }
         return try await withCheckedThrowingContinuation { continuation in
             // Cancelled before it got here: the cancellation handler's `cancel` may run first
             // and find nothing, so look now.
@@ -115,7 +146,7 @@ actor EmbeddingBatcher {
             let now = DispatchTime.now().uptimeNanoseconds
             for c in chunks {
                 queue.append(Chunk(ticket: ticket, offset: c.lowerBound, ids: Array(ids[c]),
-                                   tokens: ids[c].reduce(0) { $0 + $1.count }, arrived: now))
+                                   tokens: ids[c].reduce(0) { $0 + $1.tokenCount }, arrived: now))
             }
             queuedTexts += ids.count
             queuedTokens += tokens
@@ -130,16 +161,16 @@ actor EmbeddingBatcher {
     }
 
     /// Index ranges of consecutive sequences of at most `budget` tokens (a longer sequence alone).
-    static func chunks(_ ids: [[Int]], budget: Int) -> [Range<Int>] {
+    static func chunks(_ ids: [Item], budget: Int) -> [Range<Int>] {
         var out: [Range<Int>] = []
         var start = 0, tokens = 0
         for (i, s) in ids.enumerated() {
-            if i > start && tokens + s.count > budget {
+            if i > start && tokens + s.tokenCount > budget {
                 out.append(start..<i)
                 start = i
                 tokens = 0
             }
-            tokens += s.count
+            tokens += s.tokenCount
         }
         out.append(start..<ids.count)
         return out

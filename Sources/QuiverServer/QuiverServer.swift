@@ -61,7 +61,7 @@ public struct QuiverServer: Sendable {
         }
         HealthController(models: models, metrics: metrics, configuration: configuration, started: Date()).addRoutes(to: router)
         EmbeddingsController(models: models, textEmbeddings: embeddings, metrics: metrics, configuration: configuration).addRoutes(to: router)
-        RerankController(rerankers: RerankerCache(home: configuration.modelHome), configuration: configuration).addRoutes(to: router)
+        RerankController(rerankers: RerankerCache(home: configuration.modelHome), metrics: metrics, configuration: configuration).addRoutes(to: router)
         MilvusController(stores: stores, configuration: configuration).addRoutes(to: router)
         routeMethods.fill(from: router)
         return router

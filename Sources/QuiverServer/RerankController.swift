@@ -9,9 +9,22 @@ import Quiver
 /// (default false). Response: `{"model": name, "results": [{"index": i, "relevance_score": s,
 /// "document": {"text": ...}}], "usage": {"total_tokens": n}}`, best first; `relevance_score` is
 /// sentence-transformers' `CrossEncoder.predict` score (sigmoid of the logit).
+///
+/// The pairs are tokenized in the request; their forward passes go through the cross-encoder's
+/// `EmbeddingBatcher` (shared with concurrent rerank requests for the same model, with the same
+/// token budget, wait and queue limit as the embedding models), or run by the request alone when
+/// batching is off.
 struct RerankController: Sendable {
     let rerankers: RerankerCache
+    let metrics: ServerMetrics
     let configuration: ServerConfiguration
+    private let batchers = BatcherRegistry<TokenPair>()
+
+    init(rerankers: RerankerCache, metrics: ServerMetrics, configuration: ServerConfiguration) {
+        self.rerankers = rerankers
+        self.metrics = metrics
+        self.configuration = configuration
+    }
 
     static let knownFields: Set<String> = ["model", "query", "documents", "top_n", "return_documents", "max_chunks_per_doc", "rank_fields"]
 
@@ -50,13 +63,8 @@ struct RerankController: Sendable {
             returnDocuments = v
         }
         let reranker = try await rerankers.reranker(for: model)
-        let threads = configuration.threads
-        let docs = documents
-        let (ranked, tokens) = try await runBlocking { () throws -> ([(index: Int, score: Float)], Int) in
-            let ranked = try reranker.rerank(query: query, documents: docs, threads: threads)
-            let tokens = docs.reduce(0) { $0 + reranker.tokenize(query: query, document: $1).ids.count }
-            return (ranked, tokens)
-        }
+        let (scores, tokens) = try await score(query: query, documents: documents, with: reranker)
+        let ranked = CrossEncoder.ranked(scores)
         var items: [String] = []
         for r in ranked.prefix(topN) {
             var s = "{\"index\": \(r.index), \"relevance_score\": \(JSONText.number(r.score))"
@@ -65,6 +73,32 @@ struct RerankController: Sendable {
         }
         return JSONText.response("{\"model\": \(JSONText.string(reranker.modelName)), \"results\": [" + items.joined(separator: ", ")
                                  + "], \"usage\": {\"total_tokens\": \(tokens)}}")
+    }
+}
+
+extension RerankController {
+    /// The score of each document against `query` (in order) and the pairs' token count.
+    /// - Throws: `APIError` 503 `server_busy` when the model's queue is full; the model's errors.
+    func score(query: String, documents: [String], with reranker: CrossEncoder) async throws -> (scores: [Float], tokens: Int) {
+        let threads = configuration.threads
+        // Tokenizing is cheap next to the pass; many pairs go to a worker thread.
+        let tokenize: @Sendable () -> [TokenPair] = {
+            documents.map { let e = reranker.tokenize(query: query, document: $0); return TokenPair(ids: e.ids, typeIDs: e.typeIDs) }
+        }
+        let pairs = documents.count > 32 ? try await runBlocking(tokenize) : tokenize()
+        let tokens = pairs.reduce(0) { $0 + $1.tokenCount }
+        guard configuration.batching.enabled else {
+            let scores = try await runBlocking { try reranker.scores(tokenized: pairs.map { ($0.ids, $0.typeIDs) }, threads: threads) }
+            return (scores, tokens)
+        }
+        let (options, metrics) = (configuration.batching, self.metrics)
+        let batcher = await batchers.batcher(for: reranker.modelName) {
+            EmbeddingBatcher(model: reranker.modelName, options: options, metrics: metrics) { pairs in
+                try reranker.scores(tokenized: pairs.map { ($0.ids, $0.typeIDs) }, threads: threads).map { [$0] }
+            }
+        }
+        let scores = try await batcher.embed(tokenIDs: pairs).map { $0[0] }
+        return (scores, tokens)
     }
 }
 

@@ -62,8 +62,8 @@ public struct ServerConfiguration: Sendable {
 }
 
 /// How `quiver serve` gathers the texts of concurrent requests for the same model into shared
-/// forward passes (`EmbeddingBatcher`): `/v1/embeddings`, the text query of `/api/search` and the
-/// text queries of Milvus gRPC searches. Results are those of the request alone (within float
+/// forward passes (`EmbeddingBatcher`): `/v1/embeddings`, the text query of `/api/search`, the
+/// text queries of Milvus gRPC searches and the pairs of `/v1/rerank`. Results are those of the request alone (within float
 /// rounding: about 1e-7 per component); only the throughput and the waiting change.
 public struct BatchingOptions: Sendable, Equatable {
     /// Off: every request runs its own forward passes, as before batching (no queue, no 503).

@@ -49,11 +49,11 @@ struct TextEmbeddings: Sendable {
 }
 
 /// One `EmbeddingBatcher` per loaded model, made on first use.
-actor EmbeddingBatchers {
+struct EmbeddingBatchers: Sendable {
     private let options: BatchingOptions
     private let threads: Int?
     private let metrics: ServerMetrics
-    private var batchers: [String: EmbeddingBatcher] = [:]
+    private let registry = BatcherRegistry<[Int]>()
 
     init(options: BatchingOptions, threads: Int?, metrics: ServerMetrics) {
         self.options = options
@@ -62,13 +62,12 @@ actor EmbeddingBatchers {
     }
 
     /// The batcher of `embedder`'s model (by its name).
-    func batcher(for embedder: TextEmbedder) -> EmbeddingBatcher {
-        if let b = batchers[embedder.modelName] { return b }
-        let threads = self.threads
-        let b = EmbeddingBatcher(model: embedder.modelName, options: options, metrics: metrics) {
-            try embedder.embed(tokenIDs: $0, threads: threads)
+    func batcher(for embedder: TextEmbedder) async -> EmbeddingBatcher<[Int]> {
+        let (options, threads, metrics) = (self.options, self.threads, self.metrics)
+        return await registry.batcher(for: embedder.modelName) {
+            EmbeddingBatcher(model: embedder.modelName, options: options, metrics: metrics) {
+                try embedder.embed(tokenIDs: $0, threads: threads)
+            }
         }
-        batchers[embedder.modelName] = b
-        return b
     }
 }

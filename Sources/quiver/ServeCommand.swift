@@ -20,7 +20,7 @@ struct ServeCommand: AsyncParsableCommand {
         GET / (search page) with /api/collections, /api/search, /api/search/file, /api/media.
 
         Batching: the texts of concurrent requests for the same model (/v1/embeddings, the text \
-        query of /api/search, Milvus gRPC text searches) share forward passes of up to \
+        query of /api/search, Milvus gRPC text searches, the pairs of /v1/rerank) share forward passes of up to \
         --max-batch-tokens tokens, cut --max-batch-wait-ms after the first text waits; each \
         request gets the vectors it would get alone. At most --max-queue texts wait per model: \
         a request that does not fit is answered 503 (code server_busy) with `Retry-After: 1`. \

@@ -159,6 +159,54 @@ final class BatchingTests: XCTestCase {
         XCTAssertEqual(metrics.batching(model: "m").batches, 0)
     }
 
+    // MARK: rerank
+
+    /// Concurrent rerank requests for one cross-encoder share one forward pass (the budget is
+    /// their total, so the batch is cut when the last has arrived) and get the scores they would
+    /// get alone; the pairs keep their token types through the batcher.
+    func testConcurrentRerankRequestsShareOneForwardPass() async throws {
+        let folder = TestPaths.reference.appendingPathComponent("models/tiny-random-cross-encoder")
+        let reranker = try CrossEncoder(folder: folder)
+        let queries = ["a small rodent", "how do rockets fly?", "espresso"]
+        let documents = Self.sentences.chunked(4)
+        let tokens = zip(queries, documents).reduce(0) { sum, q in
+            sum + q.1.reduce(0) { $0 + reranker.tokenize(query: q.0, document: $1).ids.count }
+        }
+        var config = ServerConfiguration()
+        config.threads = 2
+        config.batching = Self.options(maxBatchTokens: tokens)
+        let metrics = ServerMetrics()
+        let controller = RerankController(rerankers: RerankerCache(home: ModelHome(root: TestPaths.modelHome)), metrics: metrics,
+                                          configuration: config)
+        let got = try await withThrowingTaskGroup(of: (Int, [Float], Int).self) { group in
+            for (i, q) in queries.enumerated() {
+                group.addTask {
+                    let (scores, n) = try await controller.score(query: q, documents: documents[i], with: reranker)
+                    return (i, scores, n)
+                }
+            }
+            var out: [Int: ([Float], Int)] = [:]
+            for try await (i, s, n) in group { out[i] = (s, n) }
+            return out
+        }
+        let stats = metrics.batching(model: reranker.modelName)
+        XCTAssertEqual(stats.batches, 1, "3 concurrent rerank requests, one forward pass")
+        XCTAssertEqual(stats.texts, documents.joined().count)
+        XCTAssertEqual(stats.tokens, tokens)
+        for (i, q) in queries.enumerated() {
+            let alone = try reranker.scores(documents[i].map { (q, $0) }, threads: 2)
+            let (scores, n) = try XCTUnwrap(got[i])
+            XCTAssertEqual(n, documents[i].reduce(0) { $0 + reranker.tokenize(query: q, document: $1).ids.count })
+            XCTAssertEqual(scores.count, alone.count, "request \(i)")
+            for (a, b) in zip(scores, alone) { XCTAssertEqual(a, b, accuracy: 1e-6, "request \(i) (\(q))") }
+        }
+        // Token types matter to a BERT cross-encoder: all zeros would change the scores.
+        let pair = reranker.tokenize(query: queries[0], document: documents[0][0])
+        XCTAssertTrue(pair.typeIDs.contains(1), "the fixture's tokenizer marks the document with type 1")
+        let zeroTypes = try reranker.scores(tokenized: [(pair.ids, pair.typeIDs.map { _ in 0 })], threads: 1)
+        XCTAssertNotEqual(zeroTypes[0], try XCTUnwrap(got[0]?.0.first), "token types reach the model")
+    }
+
     // MARK: through the HTTP server
 
     /// POSTs `json` on a connection of its own (the test client's connection answers in order).
@@ -318,5 +366,12 @@ final class BatchingTests: XCTestCase {
             throw error
         }
         try await server.closeStore()
+    }
+}
+
+private extension Array where Element == String {
+    /// Consecutive slices of `size` elements as arrays (the last may be shorter).
+    func chunked(_ size: Int) -> [[String]] {
+        stride(from: 0, to: count, by: size).map { Array(self[$0..<Swift.min(count, $0 + size)]) }
     }
 }
