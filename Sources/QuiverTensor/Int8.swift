@@ -5,7 +5,8 @@ public enum Precision: String, Sendable, CaseIterable, Codable {
     /// Float32 weights and products (the default; exactly the checkpoint's arithmetic).
     case float32
     /// Weights quantized to int8 per output channel, activations to u8 per row at run time, products
-    /// in int32 (AVX-512 VNNI / AVX2 / scalar); attention, softmax and layer norms stay float32.
+    /// in int32 (AVX-512 VNNI / AVX2 / scalar); attention, softmax and layer norms stay float32, and
+    /// so do the few outlier input channels a calibration finds (see `QuantizedLinear`).
     case int8
 
     /// Parses "fp32"/"float32"/"f32" and "int8"/"i8" (case-insensitive), or nil.
@@ -22,6 +23,15 @@ public enum Precision: String, Sendable, CaseIterable, Codable {
 /// (symmetric, `q` in -127...127), packed for the int8 kernels (`qk_int8.h`). Inputs are quantized
 /// per row to u8 with a zero point at each call, the product is exact in int32 and dequantized
 /// with the bias added in one epilogue.
+///
+/// Outlier input channels (LLM.int8()-style decomposition): transformer activations have a few
+/// channels whose values are many times larger than the rest (the [CLS]/[SEP] rows of BERT-family
+/// models above all). Quantized with the rest, they set each row's scale and leave the other
+/// channels a handful of levels. Given the largest |x| each input channel reached on calibration
+/// text (`inputMaxAbs`), the channels above `outlierRatio` times the median are kept out of the
+/// int8 product: their inputs and weights stay float32 and their product (a thin BLAS GEMM over
+/// those few columns) is added to the int8 one; the int8 weights' per-channel scales are then
+/// taken over the other columns only.
 public final class QuantizedLinear: @unchecked Sendable {
     /// Width of each input row.
     public let inFeatures: Int
@@ -29,25 +39,68 @@ public final class QuantizedLinear: @unchecked Sendable {
     public let outFeatures: Int
     /// The float32 bias (`[outFeatures]`), or nil.
     public let bias: Tensor?
+    /// The input channels kept in float32 (ascending; empty without calibration statistics).
+    public let outlierChannels: [Int]
     private let packed: UnsafeMutablePointer<Int8>
     private let scales: UnsafeMutablePointer<Float>
     private let colsums: UnsafeMutablePointer<Int32>
+    /// The float32 weight columns of the outlier channels, `[outFeatures, outlierChannels.count]`.
+    private let outlierWeight: Tensor?
+
+    /// The default `outlierRatio`: a channel is an outlier when its calibration maximum is more than
+    /// twice the median channel's (measured on all-MiniLM-L6-v2 and all-mpnet-base-v2: about 4 % of
+    /// the input channels).
+    public static let defaultOutlierRatio: Float = 2
+
+    /// The channels of `inputMaxAbs` above `ratio` times its median, ascending.
+    public static func outliers(inputMaxAbs: [Float], ratio: Float = defaultOutlierRatio) -> [Int] {
+        guard !inputMaxAbs.isEmpty else { return [] }
+        let sorted = inputMaxAbs.sorted()
+        let median = sorted[sorted.count / 2]
+        guard median > 0 else { return [] }
+        return inputMaxAbs.indices.filter { inputMaxAbs[$0] > ratio * median }
+    }
 
     /// Quantizes `linear`'s weight per output channel.
-    public init(_ linear: Linear) {
+    /// - Parameters:
+    ///   - inputMaxAbs: the largest |x| each input channel reached on calibration inputs (nil: no
+    ///     outlier channels, every column in int8).
+    ///   - outlierRatio: a channel above this times the median maximum stays float32.
+    public init(_ linear: Linear, inputMaxAbs: [Float]? = nil, outlierRatio: Float = QuantizedLinear.defaultOutlierRatio) {
         inFeatures = linear.inFeatures
         outFeatures = linear.outFeatures
         bias = linear.bias
+        if let m = inputMaxAbs { precondition(m.count == linear.inFeatures, "inputMaxAbs has \(m.count) channels, the layer \(linear.inFeatures)") }
+        outlierChannels = inputMaxAbs.map { Self.outliers(inputMaxAbs: $0, ratio: outlierRatio) } ?? []
         let bytes = max(1, Int(qk_int8_packed_bytes(outFeatures, inFeatures)))
         packed = .allocate(capacity: bytes)
         scales = .allocate(capacity: max(1, outFeatures))
         colsums = .allocate(capacity: max(1, outFeatures))
-        qk_int8_quantize_weights(linear.weight.pointer, outFeatures, inFeatures, inFeatures, packed, scales, colsums)
+        if outlierChannels.isEmpty {
+            outlierWeight = nil
+            qk_int8_quantize_weights(linear.weight.pointer, outFeatures, inFeatures, inFeatures, packed, scales, colsums)
+        } else {
+            // The int8 part sees the weight with the outlier columns zeroed; those columns stay float32.
+            let n = outFeatures, k = inFeatures, o = outlierChannels.count
+            let rest = Tensor(zeros: [n, k]), kept = Tensor(zeros: [n, o])
+            let w = linear.weight.pointer, r = rest.mutablePointer, kp = kept.mutablePointer
+            r.update(from: w, count: n * k)
+            for j in 0..<n {
+                for (i, c) in outlierChannels.enumerated() {
+                    kp[j * o + i] = w[j * k + c]
+                    r[j * k + c] = 0
+                }
+            }
+            outlierWeight = kept
+            qk_int8_quantize_weights(r, n, k, k, packed, scales, colsums)
+        }
     }
 
     /// Several layers over the same input side by side as one ([Σ out, in]; e.g. Q, K and V), so the
     /// input is quantized once. Each output channel keeps its own scale, so the result equals the parts'.
-    public convenience init(concatenating parts: [Linear]) {
+    /// `inputMaxAbs` and `outlierRatio` as for ``init(_:inputMaxAbs:outlierRatio:)`` (the parts share the input).
+    public convenience init(concatenating parts: [Linear], inputMaxAbs: [Float]? = nil,
+                            outlierRatio: Float = QuantizedLinear.defaultOutlierRatio) {
         precondition(!parts.isEmpty && parts.allSatisfy { $0.inFeatures == parts[0].inFeatures }, "parts must share inFeatures")
         let k = parts[0].inFeatures, n = parts.reduce(0) { $0 + $1.outFeatures }
         let w = Tensor(zeros: [n, k])
@@ -63,7 +116,7 @@ public final class QuantizedLinear: @unchecked Sendable {
             for p in parts { (b.mutablePointer + o).update(from: p.bias!.pointer, count: p.outFeatures); o += p.outFeatures }
             bias = b
         }
-        self.init(Linear(weight: w, bias: bias))
+        self.init(Linear(weight: w, bias: bias), inputMaxAbs: inputMaxAbs, outlierRatio: outlierRatio)
     }
 
     deinit {
@@ -77,11 +130,40 @@ public final class QuantizedLinear: @unchecked Sendable {
 
     /// `y[r, :] = act(x[r, :] Wᵀ + b)` with int8 products (see the type). `x` rows are `ldx` floats apart,
     /// `y` rows `ldy`. With `addBias: false` the bias is left for a later fused kernel. `workspace`
-    /// slot `slot` holds the quantized rows.
+    /// slot `slot` holds the quantized rows; with outlier channels, slot `slot + 1` holds the input
+    /// split into its int8 and float32 parts.
     public func apply(_ x: UnsafePointer<Float>, ldx: Int? = nil, rows: Int, into y: UnsafeMutablePointer<Float>,
                       ldy: Int? = nil, addBias: Bool = true, activation: Activation = .none,
                       workspace: Workspace, slot: Int, level: SIMDLevel = .current) {
         guard rows > 0 else { return }
+        let k = inFeatures, ldx = ldx ?? k, ldy = ldy ?? outFeatures
+        guard let outlierWeight else {
+            applyInt8(x, ldx: ldx, rows: rows, into: y, ldy: ldy, addBias: addBias, activation: activation,
+                      workspace: workspace, slot: slot, level: level)
+            return
+        }
+        // Split the input: the outlier channels into a thin float32 matrix, zeros in their place in
+        // the copy the int8 product quantizes.
+        let o = outlierChannels.count
+        let split = workspace.buffer(slot + 1, count: rows * (k + o))
+        let rest = split, thin = split + rows * k
+        for r in 0..<rows {
+            let src = x + r * ldx, dst = rest + r * k, t = thin + r * o
+            dst.update(from: src, count: k)
+            for (i, c) in outlierChannels.enumerated() { t[i] = src[c]; dst[c] = 0 }
+        }
+        applyInt8(UnsafePointer(rest), ldx: k, rows: rows, into: y, ldy: ldy, addBias: addBias, activation: .none,
+                  workspace: workspace, slot: slot, level: level)
+        BLAS.gemm(transB: true, m: rows, n: outFeatures, k: o, a: thin, lda: o, b: outlierWeight.pointer, ldb: o,
+                  beta: 1, c: y, ldc: ldy)
+        if activation != .none {
+            Kernels.biasActivation(y, rows: rows, cols: outFeatures, ld: ldy, bias: nil, activation: activation, level: level)
+        }
+    }
+
+    /// The int8 product of every column of `x` (the weight's outlier columns are zero).
+    private func applyInt8(_ x: UnsafePointer<Float>, ldx: Int, rows: Int, into y: UnsafeMutablePointer<Float>,
+                           ldy: Int, addBias: Bool, activation: Activation, workspace: Workspace, slot: Int, level: SIMDLevel) {
         let rowBytes = Int(qk_int8_row_bytes(inFeatures))
         // Quantized rows, then per-row scales and zero points, in one float buffer.
         let floats = (rows * rowBytes + 3) / 4 + 2 * rows
@@ -90,14 +172,14 @@ public final class QuantizedLinear: @unchecked Sendable {
         let meta = buffer + (rows * rowBytes + 3) / 4
         let aScales = meta
         let zeros = UnsafeMutableRawPointer(meta + rows).bindMemory(to: Int32.self, capacity: rows)
-        qk_int8_quantize_rows_at(level.cLevel, x, rows, inFeatures, ldx ?? inFeatures, qStart, rowBytes, aScales, zeros)
+        qk_int8_quantize_rows_at(level.cLevel, x, rows, inFeatures, ldx, qStart, rowBytes, aScales, zeros)
         let b = addBias ? bias?.pointer : nil
         qk_int8_gemm_f32_at(level.cLevel, qStart, rowBytes, packed, rows, outFeatures, inFeatures,
-                            aScales, zeros, scales, colsums, b, y, ldy ?? outFeatures)
+                            aScales, zeros, scales, colsums, b, y, ldy)
         // The float buffer is rebound per call; restore its type for the workspace's other users.
         _ = UnsafeMutableRawPointer(buffer).bindMemory(to: Float.self, capacity: floats)
         if activation != .none {
-            Kernels.biasActivation(y, rows: rows, cols: outFeatures, ld: ldy ?? outFeatures, bias: nil, activation: activation, level: level)
+            Kernels.biasActivation(y, rows: rows, cols: outFeatures, ld: ldy, bias: nil, activation: activation, level: level)
         }
     }
 }

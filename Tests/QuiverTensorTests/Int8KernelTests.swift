@@ -93,4 +93,47 @@ final class Int8KernelTests: XCTestCase {
             if let first { XCTAssertEqual(y, first, "\(level.name) differs from scalar") } else { first = y }
         }
     }
+
+    /// Outlier input channels (two channels 60 times larger than the rest, as BERT's special-token
+    /// rows have): without calibration they set every row's scale and the error grows with them;
+    /// with the calibration maxima they are found, kept in float32, and the result is back within
+    /// the plain case's bound, at every level, with a strided output and a fused activation.
+    func testOutlierChannelsStayFloat32() {
+        let m = 9, k = 96, n = 70, ldy = 75
+        let big: Set<Int> = [3, 40]
+        let w = Tensor(shape: [n, k], values: (0..<(n * k)).map { _ in rng.nextFloat() * 0.2 })
+        let b = Tensor(shape: [n], values: (0..<n).map { _ in rng.nextFloat() })
+        let x = (0..<(m * k)).map { i in rng.nextFloat() * (big.contains(i % k) ? 120 : 2) }
+        let fp = Linear(weight: w, bias: b)
+        var ref = [Float](repeating: 0, count: m * n)
+        fp.apply(x, rows: m, into: &ref)
+        let maxAbs = (0..<k).map { c in (0..<m).map { abs(x[$0 * k + c]) }.max()! }
+        XCTAssertEqual(QuantizedLinear.outliers(inputMaxAbs: maxAbs), big.sorted())
+        let plain = QuantizedLinear(fp), split = QuantizedLinear(fp, inputMaxAbs: maxAbs)
+        XCTAssertEqual(plain.outlierChannels, [])
+        XCTAssertEqual(split.outlierChannels, big.sorted())
+        let ws = Workspace()
+        func maxError(_ q: QuantizedLinear, _ level: SIMDLevel) -> (Float, [Float]) {
+            var y = [Float](repeating: -7, count: m * ldy)
+            y.withUnsafeMutableBufferPointer { yp in
+                x.withUnsafeBufferPointer { xp in
+                    q.apply(xp.baseAddress!, rows: m, into: yp.baseAddress!, ldy: ldy, activation: .relu, workspace: ws, slot: 0, level: level)
+                }
+            }
+            var e: Float = 0
+            for r in 0..<m {
+                for j in 0..<n { e = max(e, abs(y[r * ldy + j] - max(0, ref[r * n + j]))) }
+                for j in n..<ldy { XCTAssertEqual(y[r * ldy + j], -7, "row \(r) padding \(j) written") }
+            }
+            return (e, y)
+        }
+        var first: [Float]? = nil
+        for level in SIMDLevel.available {
+            let (withOutliers, y) = maxError(split, level)
+            let (without, _) = maxError(plain, level)
+            XCTAssertLessThan(withOutliers, 0.05, "\(level.name): outlier channels in float32")
+            XCTAssertGreaterThan(without, 4 * withOutliers, "\(level.name): the outliers hurt the plain int8 product")
+            if let first { XCTAssertEqual(y, first, "\(level.name) differs from scalar") } else { first = y }
+        }
+    }
 }

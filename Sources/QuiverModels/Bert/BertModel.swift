@@ -16,7 +16,7 @@ public struct BertModel: TextEncoder {
     let positionEmbeddings: Tensor
     let tokenTypeEmbeddings: Tensor
     let embeddingNorm: LayerNorm
-    let layers: [EncoderLayer]
+    var layers: [EncoderLayer]
     /// The precision of the linear layers (`.float32` unless asked otherwise).
     public let precision: Precision
 
@@ -30,10 +30,14 @@ public struct BertModel: TextEncoder {
     /// Binds the weights of `source` (tensors must match `config` exactly).
     /// - Parameter precision: `.int8` quantizes the linear layers' weights per output channel at load
     ///   time (see `QuantizedLinear`); `.float32` (the default) keeps the checkpoint's arithmetic.
+    ///   `calibration`: token id sequences (with special tokens) the float32 model runs once under
+    ///   `.int8` to find each projection's outlier input channels, which then stay float32
+    ///   (`Int8Calibration`; ``SentenceTransformer`` passes its built-in texts). Empty: every
+    ///   channel in int8.
     ///   `modelPrefix`: the base-model prefix of task checkpoints (`bert`; `roberta` for XLM-R ones).
     /// - Throws: `WeightsError` naming a missing, misshapen or unused tensor; `ModelsError` for an
     ///   unsupported configuration.
-    public init(config: BertConfig, weights source: WeightSource, precision: Precision = .float32, modelPrefix: String = "bert") throws {
+    public init(config: BertConfig, weights source: WeightSource, precision: Precision = .float32, modelPrefix: String = "bert", calibration: [[Int]] = []) throws {
         try config.validate(path: source.path)
         self.config = config
         let (loader, root) = WeightLoader.encoder(source, modelPrefix: modelPrefix, head: "cls")
@@ -59,14 +63,22 @@ public struct BertModel: TextEncoder {
                 heads: config.numAttentionHeads, activation: act)
         }
         self.precision = precision
-        layers = precision == .int8 ? EncoderLayer.quantizedInParallel(built) : built
+        layers = built
+        if precision == .int8 {
+            let model = self
+            let ranges = try ProjectionInputRanges.calibrate(
+                layers: built, sequences: calibration, vocabularySize: config.vocabSize, maxLength: model.maxSequenceLength,
+                forward: { batch, ws, ranges in _ = model.forward(batch, workspace: ws, ranges: ranges) })
+            layers = EncoderLayer.quantizedInParallel(built, ranges: ranges)
+        }
         try loader.finish()
     }
 
     /// Loads `config.json` and `model.safetensors` (else `pytorch_model.bin`) from a Hugging Face model folder.
-    public init(folder: URL, precision: Precision = .float32) throws {
+    /// `calibration` as for ``init(config:weights:precision:calibration:)``.
+    public init(folder: URL, precision: Precision = .float32, calibration: [[Int]] = []) throws {
         let config = try BertConfig.load(folder.appendingPathComponent("config.json"))
-        try self.init(config: config, weights: try Checkpoint.open(in: folder), precision: precision)
+        try self.init(config: config, weights: try Checkpoint.open(in: folder), precision: precision, calibration: calibration)
     }
 
     /// Runs the encoder on a packed batch (validated by the caller with `TokenBatch.validate`) on the calling thread.
@@ -74,6 +86,11 @@ public struct BertModel: TextEncoder {
     /// - Returns: the last hidden states `[batch.tokenCount, hiddenSize]`, row-major, in the order of `batch.ids`;
     ///   the memory belongs to `workspace` and stays valid until its next use.
     public func forward(_ batch: TokenBatch, workspace ws: Workspace) -> UnsafeMutablePointer<Float> {
+        forward(batch, workspace: ws, ranges: nil)
+    }
+
+    /// `forward(_:workspace:)`, recording every projection's input into `ranges` when given (calibration).
+    func forward(_ batch: TokenBatch, workspace ws: Workspace, ranges: ProjectionInputRanges?) -> UnsafeMutablePointer<Float> {
         let h = config.hiddenSize, t = batch.tokenCount
         let x = ws.buffer(EncoderSlot.hidden, count: max(t, 1) * h)
         let word = wordEmbeddings.pointer, pos = positionEmbeddings.pointer
@@ -88,7 +105,7 @@ public struct BertModel: TextEncoder {
         }
         // Token type 0 for every token: its row is the LayerNorm's fused bias.
         embeddingNorm.apply(x, addBias: tokenTypeEmbeddings.pointer, rows: t, into: x)
-        for layer in layers { layer.forward(x, batch: batch, bias: nil, workspace: ws) }
+        for (i, layer) in layers.enumerated() { layer.forward(x, batch: batch, bias: nil, workspace: ws, ranges: ranges, index: i) }
         return x
     }
 }

@@ -38,13 +38,17 @@ struct EncoderLayer: Sendable {
     }()
 
     /// This layer with int8 linear layers (attention scores, softmax and layer norms stay float32).
-    func quantized() -> EncoderLayer {
+    /// - Parameter ranges: calibration maxima of this layer's projection inputs (`index` is the
+    ///   layer's position); their outlier channels stay float32 (`QuantizedLinear`). Nil: none.
+    func quantized(ranges: ProjectionInputRanges? = nil, index: Int = 0) -> EncoderLayer {
         var copy = self
         let keep = Self.floatLayers
-        copy.int8 = Int8Projections(qkv: keep.contains("qkv") ? nil : QuantizedLinear(concatenating: [query, key, value]),
-                                    attentionOutput: keep.contains("attention-output") ? nil : QuantizedLinear(attentionOutput),
-                                    intermediate: keep.contains("intermediate") ? nil : QuantizedLinear(intermediate),
-                                    output: keep.contains("output") ? nil : QuantizedLinear(output))
+        func m(_ site: Int8Calibration.Site) -> [Float]? { ranges?.maxima(layer: index, site: site) }
+        copy.int8 = Int8Projections(
+            qkv: keep.contains("qkv") ? nil : QuantizedLinear(concatenating: [query, key, value], inputMaxAbs: m(.qkv)),
+            attentionOutput: keep.contains("attention-output") ? nil : QuantizedLinear(attentionOutput, inputMaxAbs: m(.attentionOutput)),
+            intermediate: keep.contains("intermediate") ? nil : QuantizedLinear(intermediate, inputMaxAbs: m(.intermediate)),
+            output: keep.contains("output") ? nil : QuantizedLinear(output, inputMaxAbs: m(.output)))
         return copy
     }
 
@@ -58,18 +62,20 @@ struct EncoderLayer: Sendable {
         let rowStride: Int
     }
 
-    /// `layers`, each quantized (`quantized()`), on all cores.
-    static func quantizedInParallel(_ layers: [EncoderLayer]) -> [EncoderLayer] {
+    /// `layers`, each quantized (`quantized(ranges:index:)`), on all cores.
+    static func quantizedInParallel(_ layers: [EncoderLayer], ranges: ProjectionInputRanges? = nil) -> [EncoderLayer] {
         let out = UnsafeMutableBufferPointer<EncoderLayer?>.allocate(capacity: layers.count)
         out.initialize(repeating: nil)
         defer { out.deallocate() }
         nonisolated(unsafe) let slots = out
-        Parallel.forEach(layers.count) { i in slots[i] = layers[i].quantized() }
+        Parallel.forEach(layers.count) { i in slots[i] = layers[i].quantized(ranges: ranges, index: i) }
         return out.map { $0! }
     }
 
-    /// Updates `x` ([batch.tokenCount, hidden]) in place.
-    func forward(_ x: UnsafeMutablePointer<Float>, batch: TokenBatch, bias: Bias?, workspace ws: Workspace) {
+    /// Updates `x` ([batch.tokenCount, hidden]) in place. With `ranges`, the input of every
+    /// projection is recorded there as layer `index` (calibration; the float32 path only).
+    func forward(_ x: UnsafeMutablePointer<Float>, batch: TokenBatch, bias: Bias?, workspace ws: Workspace,
+                 ranges: ProjectionInputRanges? = nil, index: Int = 0) {
         let t = batch.tokenCount, h = hidden, headDim = h / heads
         let qkv = ws.buffer(EncoderSlot.qkv, count: t * 3 * h)
         let context = ws.buffer(EncoderSlot.context, count: t * h)
@@ -77,6 +83,7 @@ struct EncoderLayer: Sendable {
         let mid = ws.buffer(EncoderSlot.intermediate, count: t * intermediate.outFeatures)
         let scratch = ws.buffer(EncoderSlot.scratch, count: Kernels.attentionScratchCount(kvLength: batch.maxLength, headDim: headDim))
 
+        ranges?.observe(layer: index, site: .qkv, x, rows: t, cols: h, ld: h)
         // Q, K and V side by side in one [t, 3h] matrix: each sequence's attention reads them with stride 3h.
         if let q8 = int8?.qkv {
             q8.apply(x, rows: t, into: qkv, workspace: ws, slot: EncoderSlot.int8Scratch)
@@ -96,6 +103,7 @@ struct EncoderLayer: Sendable {
                               bias: bias?.pointer, biasHeadStride: bias?.headStride, biasRowStride: bias?.rowStride,
                               scratch: scratch)
         }
+        ranges?.observe(layer: index, site: .attentionOutput, context, rows: t, cols: h, ld: h)
         // Output projection; its bias and the residual are fused into the LayerNorm.
         if let q8 = int8?.attentionOutput {
             q8.apply(context, rows: t, into: projected, addBias: false, workspace: ws, slot: EncoderSlot.int8Scratch)
@@ -103,11 +111,13 @@ struct EncoderLayer: Sendable {
             attentionOutput.apply(context, rows: t, into: projected, addBias: false)
         }
         attentionNorm.apply(projected, addBias: attentionOutput.bias?.pointer, residual: x, rows: t, into: x)
+        ranges?.observe(layer: index, site: .intermediate, x, rows: t, cols: h, ld: h)
         if let q8 = int8?.intermediate {
             q8.apply(x, rows: t, into: mid, activation: activation, workspace: ws, slot: EncoderSlot.int8Scratch)
         } else {
             intermediate.apply(x, rows: t, into: mid, activation: activation)
         }
+        ranges?.observe(layer: index, site: .output, mid, rows: t, cols: intermediate.outFeatures, ld: intermediate.outFeatures)
         if let q8 = int8?.output {
             q8.apply(mid, rows: t, into: projected, addBias: false, workspace: ws, slot: EncoderSlot.int8Scratch)
         } else {

@@ -1,5 +1,6 @@
 import Foundation
 import QuiverTensor
+import QuiverTokenizers
 import QuiverWeights
 
 /// A sentence-transformers model folder (all-MiniLM-L6-v2, all-mpnet-base-v2, BGE, E5, GTE...):
@@ -65,7 +66,9 @@ public final class SentenceTransformer: @unchecked Sendable {
 
     /// Loads a sentence-transformers folder.
     /// - Parameter precision: `.int8` runs the transformer's linear layers in int8 (weights quantized per
-    ///   output channel at load time, activations per token at run time); `.float32` (default) is exact.
+    ///   output channel at load time, activations per token at run time), after one float32 pass over
+    ///   `Int8Calibration.texts` (tokenized with the folder's tokenizer.json) that finds the outlier input
+    ///   channels kept in float32; `.float32` (default) is exact.
     /// - Throws: `ModelsError` naming the file for a missing/invalid configuration or an unsupported
     ///   module or architecture; `WeightsError` naming a missing, misshapen or unused tensor.
     public init(folder: URL, precision: Precision = .float32) throws {
@@ -92,9 +95,10 @@ public final class SentenceTransformer: @unchecked Sendable {
         let configURL = modelFolder.appendingPathComponent("config.json")
         let type = try decodeJSONFile(ModelType.self, at: configURL).model_type ?? ""
         let weights = try Checkpoint.open(in: modelFolder)
+        let calibration = precision == .int8 ? try Self.calibrationIDs(folder: folder, modelFolder: modelFolder) : []
         switch type {
-        case "bert": encoder = try BertModel(config: try BertConfig.load(configURL), weights: weights, precision: precision)
-        case "mpnet": encoder = try MPNetModel(config: try MPNetConfig.load(configURL), weights: weights, precision: precision)
+        case "bert": encoder = try BertModel(config: try BertConfig.load(configURL), weights: weights, precision: precision, calibration: calibration)
+        case "mpnet": encoder = try MPNetModel(config: try MPNetConfig.load(configURL), weights: weights, precision: precision, calibration: calibration)
         default: throw ModelsError.unsupported(path: configURL.path, feature: "model_type '\(type)' (supported: bert, mpnet)")
         }
         pooling = try Pooling.load(folder.appendingPathComponent(poolingPath).appendingPathComponent("config.json"), dimension: encoder.hiddenSize)
@@ -107,6 +111,17 @@ public final class SentenceTransformer: @unchecked Sendable {
         }
         maxSequenceLength = maxLength
         BLAS.setThreads(1)
+    }
+
+    /// The token ids of `Int8Calibration.texts` with the folder's `tokenizer.json` (special tokens
+    /// added, at most 128 tokens each), or none when the folder has no tokenizer.json.
+    static func calibrationIDs(folder: URL, modelFolder: URL) throws -> [[Int]] {
+        let candidates = [folder, modelFolder].map { $0.appendingPathComponent("tokenizer.json") }
+        guard let url = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) else { return [] }
+        var tokenizer = try Tokenizer(contentsOf: url)
+        tokenizer.padding = nil
+        tokenizer.truncation = Truncation(maxLength: 128)
+        return tokenizer.encodeBatch(Int8Calibration.texts).map(\.ids)
     }
 
     /// Embeds token id sequences (each already tokenized with special tokens and truncated to
