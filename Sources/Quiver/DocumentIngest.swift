@@ -65,16 +65,12 @@ extension TextSink {
         let chunks = embedder.chunker(overlap: overlap).chunks(of: text, segments: segments.map { ($0.start, $0.end, $0.page, $0.section) })
         if chunks.isEmpty { return .empty }
         for (i, c) in chunks.enumerated() {
-            var fields: [String: FieldValue] = [
-                "path": .string(path), "modality": .string("text"), "chunk": .int(Int64(i)),
-                "start": .int(Int64(c.start)), "end": .int(Int64(c.end)), "size": .int(size),
-                "sha256": .string(hash), "text": .string(c.text), "format": .string(doc.format.rawValue),
-                ImageSink.piecesField: .int(Int64(chunks.count)),
-            ]
-            if let p = c.page { fields["page"] = .int(Int64(p)) }
-            if let s = c.section { fields["section"] = .string(s) }
-            if let t = doc.title { fields["title"] = .string(t) }
-            pending.append((Entity(id: .string("\(path)#\(i)"), vectors: [:], fields: fields), c.text))
+            var extra: [String: FieldValue] = ["format": .string(doc.format.rawValue)]
+            if let p = c.page { extra["page"] = .int(Int64(p)) }
+            if let s = c.section { extra["section"] = .string(s) }
+            if let t = doc.title { extra["title"] = .string(t) }
+            enqueue(PendingText(path: path, index: i, pieces: chunks.count, chunk: TextChunk(text: c.text, start: c.start, end: c.end),
+                                size: size, hash: hash, extra: extra))
         }
         return old == nil ? .added : .replaced
     }

@@ -409,8 +409,38 @@ final class TextSink {
     let threads: Int?
     /// path → content hash of what the collection holds.
     var known: [String: String] = [:]
-    var pending: [(Entity, String)] = []
-    var pendingCount: Int { pending.count }
+    /// Pieces waiting for their vectors, from `pendingStart` on (a flush consumes them by index,
+    /// so a file of many pieces is drained in linear time). Each holds its text and a few typed
+    /// fields; the row's field dictionary is built only when its batch is written.
+    private(set) var pending: [PendingText] = []
+    private var pendingStart = 0
+    var pendingCount: Int { pending.count - pendingStart }
+
+    /// One piece of a text file or document waiting for its vector.
+    struct PendingText {
+        let path: String
+        let index: Int
+        let pieces: Int
+        let chunk: TextChunk
+        let size: Int64
+        let hash: String
+        /// Document fields (format, page, section, title); empty for plain text files.
+        var extra: [String: FieldValue] = [:]
+
+        /// The row: id `path#index` and the fields of a text row (the vector is set by `flush`).
+        func entity(vector: [Float]) -> Entity {
+            var fields: [String: FieldValue] = [
+                "path": .string(path), "modality": .string("text"), "chunk": .int(Int64(index)),
+                "start": .int(Int64(chunk.start)), "end": .int(Int64(chunk.end)), "size": .int(size),
+                "sha256": .string(hash), "text": .string(chunk.text), ImageSink.piecesField: .int(Int64(pieces)),
+            ]
+            for (k, v) in extra { fields[k] = v }
+            return Entity(id: .string("\(path)#\(index)"), vectors: ["vector": vector], fields: fields)
+        }
+    }
+
+    /// Queues a piece (see `PendingText`).
+    func enqueue(_ piece: PendingText) { pending.append(piece) }
 
     init(collection: any VectorCollection, embedder: TextEmbedder, model: EmbeddingModel, batchSize: Int, threads: Int?) async throws {
         self.collection = collection; self.embedder = embedder; self.model = model
@@ -428,12 +458,7 @@ final class TextSink {
         known[path] = hash
         if chunks.isEmpty { return .empty }
         for (i, c) in chunks.enumerated() {
-            let fields: [String: FieldValue] = [
-                "path": .string(path), "modality": .string("text"), "chunk": .int(Int64(i)),
-                "start": .int(Int64(c.start)), "end": .int(Int64(c.end)), "size": .int(size),
-                "sha256": .string(hash), "text": .string(c.text), ImageSink.piecesField: .int(Int64(chunks.count)),
-            ]
-            pending.append((Entity(id: .string("\(path)#\(i)"), vectors: [:], fields: fields), c.text))
+            enqueue(PendingText(path: path, index: i, pieces: chunks.count, chunk: c, size: size, hash: hash))
         }
         return old == nil ? .added : .replaced
     }
@@ -449,18 +474,21 @@ final class TextSink {
         var written = 0
         var inFlight: Task<Int, Error>?
         defer { inFlight?.cancel() }
-        while pending.count >= batchSize || (full && !pending.isEmpty) {
-            let n = min(batchSize, pending.count)
-            let batch = pending.prefix(n)
+        // The consumed pieces are dropped once, at the end (not per batch: that would be quadratic).
+        defer {
+            pending.removeFirst(pendingStart)
+            pendingStart = 0
+        }
+        while pendingCount >= batchSize || (full && pendingCount > 0) {
+            let n = min(batchSize, pendingCount)
+            let batch = pending[pendingStart..<(pendingStart + n)]
             let vectors: [[Float]]
-            do { vectors = try embedder.embed(batch.map(\.1), threads: threads, inputType: .passage).vectors } catch {
+            do { vectors = try embedder.embed(batch.map(\.chunk.text), threads: threads, inputType: .passage).vectors } catch {
                 if let w = inFlight { inFlight = nil; _ = try? await w.value }
                 throw error
             }
-            var entities: [Entity] = []
-            entities.reserveCapacity(n)
-            for (k, (e, _)) in batch.enumerated() { var e = e; e.vectors = ["vector": vectors[k]]; entities.append(e) }
-            pending.removeFirst(n)
+            let entities = zip(batch, vectors).map { $0.entity(vector: $1) }
+            pendingStart += n
             if let w = inFlight {
                 inFlight = nil
                 written += try await w.value
