@@ -1,5 +1,5 @@
 -- wrk: POST 1-8 sentences per request (all-MiniLM-L6-v2) to the URL's path, seeded per thread.
--- The same sentences and seeds as bench/serve-batching/embed.lua; the route comes from the URL
+-- Also used by bench/serve-batching/run.sh; the route comes from the URL
 -- (Quiver: /v1/embeddings, infinity-emb: /embeddings). done() prints one JSON line for run.py.
 local sentences = {
   "A man is eating food.", "A man is riding a horse.", "Someone in a gorilla costume is playing a set of drums.",

@@ -12,7 +12,7 @@ so the same request body works on both; infinity's OpenAI route is /embeddings).
 warmed up (one request, then --warmup seconds of load at 32 clients, not reported); then, for
 each client count, wrk runs a closed loop (every connection sends its next request when the
 previous answer arrived; -t1 for 1 client, -t2 otherwise) for --duration seconds with
-embed.lua's seeded mix of 1-8 sentences per request (the mix of bench/serve-batching/embed.lua).
+embed.lua's seeded mix of 1-8 sentences per request (the mix bench/serve-batching/run.sh also uses).
 Before the load, the script asks each server once for the embedding of one test sentence and
 prints the cosine between Quiver's vector and each infinity engine's (>= 0.999: the same model).
 
