@@ -29,9 +29,10 @@ public enum Precision: String, Sendable, CaseIterable, Codable {
 /// models above all). Quantized with the rest, they set each row's scale and leave the other
 /// channels a handful of levels. Given the largest |x| each input channel reached on calibration
 /// text (`inputMaxAbs`), the channels above `outlierRatio` times the median are kept out of the
-/// int8 product: their inputs and weights stay float32 and their product (a thin BLAS GEMM over
-/// those few columns) is added to the int8 one; the int8 weights' per-channel scales are then
-/// taken over the other columns only.
+/// int8 product: their inputs and weights stay float32 and their product is added to the int8
+/// one in the same kernel's epilogue (fused multiply-adds in channel order, before the single
+/// store); the row quantization skips them and the int8 weights' per-channel scales are taken
+/// over the other columns only.
 public final class QuantizedLinear: @unchecked Sendable {
     /// Width of each input row.
     public let inFeatures: Int
@@ -44,8 +45,12 @@ public final class QuantizedLinear: @unchecked Sendable {
     private let packed: UnsafeMutablePointer<Int8>
     private let scales: UnsafeMutablePointer<Float>
     private let colsums: UnsafeMutablePointer<Int32>
-    /// The float32 weight columns of the outlier channels, `[outFeatures, outlierChannels.count]`.
-    private let outlierWeight: Tensor?
+    /// 1 for the int8 input channels, 0 for the outliers (`inFeatures` floats), or nil without outliers.
+    private let keep: UnsafeMutablePointer<Float>?
+    /// `outlierChannels` as the kernels take them.
+    private let outlierIndex: [Int32]
+    /// The float32 weight columns of the outlier channels in `qk_int8_pack_outliers`' layout, or nil.
+    private let outlierPacked: UnsafeMutablePointer<Float>?
 
     /// The default `outlierRatio`: a channel is an outlier when its calibration maximum is more than
     /// twice the median channel's (measured on all-MiniLM-L6-v2 and all-mpnet-base-v2: about 4 % of
@@ -76,22 +81,28 @@ public final class QuantizedLinear: @unchecked Sendable {
         packed = .allocate(capacity: bytes)
         scales = .allocate(capacity: max(1, outFeatures))
         colsums = .allocate(capacity: max(1, outFeatures))
+        outlierIndex = outlierChannels.map { Int32($0) }
         if outlierChannels.isEmpty {
-            outlierWeight = nil
+            keep = nil
+            outlierPacked = nil
             qk_int8_quantize_weights(linear.weight.pointer, outFeatures, inFeatures, inFeatures, packed, scales, colsums)
         } else {
             // The int8 part sees the weight with the outlier columns zeroed; those columns stay float32.
             let n = outFeatures, k = inFeatures, o = outlierChannels.count
-            let rest = Tensor(zeros: [n, k]), kept = Tensor(zeros: [n, o])
-            let w = linear.weight.pointer, r = rest.mutablePointer, kp = kept.mutablePointer
+            let rest = Tensor(zeros: [n, k])
+            let w = linear.weight.pointer, r = rest.mutablePointer
             r.update(from: w, count: n * k)
-            for j in 0..<n {
-                for (i, c) in outlierChannels.enumerated() {
-                    kp[j * o + i] = w[j * k + c]
-                    r[j * k + c] = 0
-                }
+            let mask = UnsafeMutablePointer<Float>.allocate(capacity: k)
+            mask.initialize(repeating: 1, count: k)
+            for c in outlierChannels {
+                mask[c] = 0
+                for j in 0..<n { r[j * k + c] = 0 }
             }
-            outlierWeight = kept
+            keep = mask
+            let floats = max(1, Int(qk_int8_outlier_packed_floats(n, o)))
+            let thin = UnsafeMutablePointer<Float>.allocate(capacity: floats)
+            qk_int8_pack_outliers(w, n, k, k, outlierIndex, o, thin)
+            outlierPacked = thin
             qk_int8_quantize_weights(r, n, k, k, packed, scales, colsums)
         }
     }
@@ -123,6 +134,8 @@ public final class QuantizedLinear: @unchecked Sendable {
         packed.deallocate()
         scales.deallocate()
         colsums.deallocate()
+        keep?.deallocate()
+        outlierPacked?.deallocate()
     }
 
     /// Bytes of the quantized u8 input rows for `rows` rows (the scratch `apply` needs, besides 2 x rows floats).
@@ -130,41 +143,14 @@ public final class QuantizedLinear: @unchecked Sendable {
 
     /// `y[r, :] = act(x[r, :] Wᵀ + b)` with int8 products (see the type). `x` rows are `ldx` floats apart,
     /// `y` rows `ldy`. With `addBias: false` the bias is left for a later fused kernel. `workspace`
-    /// slot `slot` holds the quantized rows; with outlier channels, slot `slot + 1` holds the input
-    /// split into its int8 and float32 parts.
+    /// slot `slot` holds the quantized rows; with outlier channels, slot `slot + 1` holds their
+    /// float32 inputs (`rows x outlierChannels.count`).
     public func apply(_ x: UnsafePointer<Float>, ldx: Int? = nil, rows: Int, into y: UnsafeMutablePointer<Float>,
                       ldy: Int? = nil, addBias: Bool = true, activation: Activation = .none,
                       workspace: Workspace, slot: Int, level: SIMDLevel = .current) {
         guard rows > 0 else { return }
-        let k = inFeatures, ldx = ldx ?? k, ldy = ldy ?? outFeatures
-        guard let outlierWeight else {
-            applyInt8(x, ldx: ldx, rows: rows, into: y, ldy: ldy, addBias: addBias, activation: activation,
-                      workspace: workspace, slot: slot, level: level)
-            return
-        }
-        // Split the input: the outlier channels into a thin float32 matrix, zeros in their place in
-        // the copy the int8 product quantizes.
-        let o = outlierChannels.count
-        let split = workspace.buffer(slot + 1, count: rows * (k + o))
-        let rest = split, thin = split + rows * k
-        for r in 0..<rows {
-            let src = x + r * ldx, dst = rest + r * k, t = thin + r * o
-            dst.update(from: src, count: k)
-            for (i, c) in outlierChannels.enumerated() { t[i] = src[c]; dst[c] = 0 }
-        }
-        applyInt8(UnsafePointer(rest), ldx: k, rows: rows, into: y, ldy: ldy, addBias: addBias, activation: .none,
-                  workspace: workspace, slot: slot, level: level)
-        BLAS.gemm(transB: true, m: rows, n: outFeatures, k: o, a: thin, lda: o, b: outlierWeight.pointer, ldb: o,
-                  beta: 1, c: y, ldc: ldy)
-        if activation != .none {
-            Kernels.biasActivation(y, rows: rows, cols: outFeatures, ld: ldy, bias: nil, activation: activation, level: level)
-        }
-    }
-
-    /// The int8 product of every column of `x` (the weight's outlier columns are zero).
-    private func applyInt8(_ x: UnsafePointer<Float>, ldx: Int, rows: Int, into y: UnsafeMutablePointer<Float>,
-                           ldy: Int, addBias: Bool, activation: Activation, workspace: Workspace, slot: Int, level: SIMDLevel) {
-        let rowBytes = Int(qk_int8_row_bytes(inFeatures))
+        let k = inFeatures, ldx = ldx ?? k, ldy = ldy ?? outFeatures, o = outlierChannels.count
+        let rowBytes = Int(qk_int8_row_bytes(k))
         // Quantized rows, then per-row scales and zero points, in one float buffer.
         let floats = (rows * rowBytes + 3) / 4 + 2 * rows
         let buffer = workspace.buffer(slot, count: floats)
@@ -172,10 +158,14 @@ public final class QuantizedLinear: @unchecked Sendable {
         let meta = buffer + (rows * rowBytes + 3) / 4
         let aScales = meta
         let zeros = UnsafeMutableRawPointer(meta + rows).bindMemory(to: Int32.self, capacity: rows)
-        qk_int8_quantize_rows_at(level.cLevel, x, rows, inFeatures, ldx, qStart, rowBytes, aScales, zeros)
+        let thin: UnsafeMutablePointer<Float>? = o > 0 ? workspace.buffer(slot + 1, count: rows * o) : nil
+        outlierIndex.withUnsafeBufferPointer { index in
+            qk_int8_quantize_rows_split_at(level.cLevel, x, rows, k, ldx, keep, index.baseAddress, o,
+                                           qStart, rowBytes, aScales, zeros, thin, o)
+        }
         let b = addBias ? bias?.pointer : nil
-        qk_int8_gemm_f32_at(level.cLevel, qStart, rowBytes, packed, rows, outFeatures, inFeatures,
-                            aScales, zeros, scales, colsums, b, y, ldy)
+        qk_int8_gemm_f32_split_at(level.cLevel, qStart, rowBytes, packed, rows, outFeatures, k,
+                                  aScales, zeros, scales, colsums, b, thin, o, outlierPacked, o, y, ldy)
         // The float buffer is rebound per call; restore its type for the workspace's other users.
         _ = UnsafeMutableRawPointer(buffer).bindMemory(to: Float.self, capacity: floats)
         if activation != .none {
@@ -212,6 +202,20 @@ public enum Int8Kernels {
         var c = [Int32](repeating: 0, count: max(1, m * n))
         qk_int8_gemm_s32_at(level.cLevel, a, rowBytes(k: k), packed, m, n, k, &c, n)
         return Array(c.prefix(m * n))
+    }
+    /// `quantizeRows` with the `outliers` channels split off: the row range and rounding see them as 0,
+    /// and their values come back unchanged in `xo` (`m x outliers.count`, row-major).
+    public static func quantizeRowsSplit(_ x: [Float], m: Int, k: Int, outliers: [Int], level: SIMDLevel)
+        -> (q: [UInt8], scales: [Float], zeros: [Int32], xo: [Float]) {
+        let rb = rowBytes(k: k), o = outliers.count
+        var keep = [Float](repeating: 1, count: max(1, k))
+        for c in outliers { keep[c] = 0 }
+        let index = outliers.map { Int32($0) } + [0]
+        var q = [UInt8](repeating: 0xAA, count: max(1, m * rb))
+        var s = [Float](repeating: 0, count: max(1, m)), z = [Int32](repeating: 0, count: max(1, m))
+        var xo = [Float](repeating: .nan, count: max(1, m * o))
+        qk_int8_quantize_rows_split_at(level.cLevel, x, m, k, k, keep, index, o, &q, rb, &s, &z, &xo, o)
+        return (Array(q.prefix(m * rb)), Array(s.prefix(m)), Array(z.prefix(m)), Array(xo.prefix(m * o)))
     }
     /// Quantizes `m` rows of `k` floats to u8: the rows (`rowBytes(k)` bytes each), scales and zero points.
     public static func quantizeRows(_ x: [Float], m: Int, k: Int, level: SIMDLevel) -> (q: [UInt8], scales: [Float], zeros: [Int32]) {

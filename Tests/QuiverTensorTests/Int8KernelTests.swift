@@ -29,7 +29,9 @@ final class Int8KernelTests: XCTestCase {
     }
 
     func testInt32ProductsAreExactAtEveryLevel() {
-        let shapes: [(Int, Int, Int)] = [(1, 1, 1), (7, 5, 3), (6, 64, 4), (13, 70, 37), (25, 130, 384), (5, 16, 1536), (12, 200, 3)]
+        // (101, 70, 37) and (53, 130, 20) run past the kernels' 48-row blocks with tails in both.
+        let shapes: [(Int, Int, Int)] = [(1, 1, 1), (7, 5, 3), (6, 64, 4), (13, 70, 37), (25, 130, 384), (5, 16, 1536), (12, 200, 3),
+                                         (101, 70, 37), (53, 130, 20)]
         for (m, n, k) in shapes {
             let rb = Int8Kernels.rowBytes(k: k)
             var a = [UInt8](repeating: 0, count: m * rb)
@@ -74,6 +76,24 @@ final class Int8KernelTests: XCTestCase {
         }
     }
 
+    /// The split quantization: the outlier channels are left out of each row's range (the rows and
+    /// scales are those of the input with those channels zeroed) and copied out unchanged.
+    func testSplitQuantizationLeavesOutliersOutOfTheRangeAndCopiesThem() {
+        let m = 7, k = 53, outliers = [0, 9, 52]
+        let x = (0..<(m * k)).map { i in rng.nextFloat() * (outliers.contains(i % k) ? 500 : 2) }
+        var zeroed = x
+        for r in 0..<m { for c in outliers { zeroed[r * k + c] = 0 } }
+        let want = Int8Kernels.quantizeRows(zeroed, m: m, k: k, level: .scalar)
+        XCTAssertLessThan(want.scales.max()!, 4.0 / 255, "the outliers (up to 500) are not in the range")
+        for level in SIMDLevel.available {
+            let got = Int8Kernels.quantizeRowsSplit(x, m: m, k: k, outliers: outliers, level: level)
+            XCTAssertEqual(got.q, want.q, level.name)
+            XCTAssertEqual(got.scales, want.scales, level.name)
+            XCTAssertEqual(got.zeros, want.zeros, level.name)
+            XCTAssertEqual(got.xo, (0..<m).flatMap { r in outliers.map { x[r * k + $0] } }, level.name)
+        }
+    }
+
     func testQuantizedLinearIsCloseToFloatAndIdenticalAcrossLevels() {
         let m = 11, k = 96, n = 70
         let w = Tensor(shape: [n, k], values: (0..<(n * k)).map { _ in rng.nextFloat() * 0.2 })
@@ -99,7 +119,12 @@ final class Int8KernelTests: XCTestCase {
     /// with the calibration maxima they are found, kept in float32, and the result is back within
     /// the plain case's bound, at every level, with a strided output and a fused activation.
     func testOutlierChannelsStayFloat32() {
-        let m = 9, k = 96, n = 70, ldy = 75
+        checkOutlierChannelsStayFloat32(rows: 9)
+        checkOutlierChannelsStayFloat32(rows: 103)  // past the kernels' 48-row blocks, with a tail
+    }
+
+    func checkOutlierChannelsStayFloat32(rows m: Int) {
+        let k = 96, n = 70, ldy = 75
         let big: Set<Int> = [3, 40]
         let w = Tensor(shape: [n, k], values: (0..<(n * k)).map { _ in rng.nextFloat() * 0.2 })
         let b = Tensor(shape: [n], values: (0..<n).map { _ in rng.nextFloat() })
@@ -131,8 +156,8 @@ final class Int8KernelTests: XCTestCase {
         for level in SIMDLevel.available {
             let (withOutliers, y) = maxError(split, level)
             let (without, _) = maxError(plain, level)
-            XCTAssertLessThan(withOutliers, 0.05, "\(level.name): outlier channels in float32")
-            XCTAssertGreaterThan(without, 4 * withOutliers, "\(level.name): the outliers hurt the plain int8 product")
+            XCTAssertLessThan(withOutliers, 0.05, "\(level.name), \(m) rows: outlier channels in float32")
+            XCTAssertGreaterThan(without, 4 * withOutliers, "\(level.name), \(m) rows: the outliers hurt the plain int8 product")
             if let first { XCTAssertEqual(y, first, "\(level.name) differs from scalar") } else { first = y }
         }
     }

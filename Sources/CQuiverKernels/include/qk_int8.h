@@ -46,6 +46,19 @@ void qk_int8_quantize_rows(const float *x, long m, long k, long ldx, uint8_t *q,
 void qk_int8_quantize_rows_at(qk_level level, const float *x, long m, long k, long ldx, uint8_t *q, long ldq,
                               float *scales, int32_t *zeros);
 
+/// qk_int8_quantize_rows with outlier channels split off: the row range and the rounding see
+/// x[r, c] * keep[c] (`keep` is 1 for the int8 channels and 0 for the outliers; NULL: all 1), and
+/// the `o` channels `outliers[]` are copied to xo[r * ldxo + i] = x[r, outliers[i]] unchanged.
+void qk_int8_quantize_rows_split_at(qk_level level, const float *x, long m, long k, long ldx, const float *keep,
+                                    const int32_t *outliers, long o, uint8_t *q, long ldq, float *scales, int32_t *zeros,
+                                    float *xo, long ldxo);
+
+/// Floats of packed float32 outlier weights for n output channels and o outlier input channels.
+size_t qk_int8_outlier_packed_floats(long n, long o);
+/// Packs the float32 weight columns `outliers[0..o)` of an [n, k] weight (rows `ldw` floats apart):
+///   packed[(p * o + c) * 64 + j] = w[64 p + j][outliers[c]]   (0 past N).
+void qk_int8_pack_outliers(const float *w, long n, long k, long ldw, const int32_t *outliers, long o, float *packed);
+
 /// c[r, j] = sum_i a[r, i] * w[j, i] (int32) for r < m, j < n; `a` rows `lda` bytes apart,
 /// `packed` from qk_int8_pack / qk_int8_quantize_weights, `c` rows `ldc` int32 apart.
 void qk_int8_gemm_s32_at(qk_level level, const uint8_t *a, long lda, const int8_t *packed,
@@ -60,6 +73,14 @@ void qk_int8_gemm_f32(const uint8_t *a, long lda, const int8_t *packed, long m, 
 void qk_int8_gemm_f32_at(qk_level level, const uint8_t *a, long lda, const int8_t *packed, long m, long n, long k,
                          const float *a_scales, const int32_t *zeros, const float *w_scales, const int32_t *colsums,
                          const float *bias, float *y, long ldy);
+
+/// qk_int8_gemm_f32 plus the float32 product of the outlier channels, fused into the epilogue:
+///   y[r, j] = fma(xo[r, o-1], wo[o-1, j], ... fma(xo[r, 0], wo[0, j], int8 part + bias[j]))
+/// in channel order at every level (`xo` from qk_int8_quantize_rows_split_at, `wo` from
+/// qk_int8_pack_outliers; o = 0: the plain product).
+void qk_int8_gemm_f32_split_at(qk_level level, const uint8_t *a, long lda, const int8_t *packed, long m, long n, long k,
+                               const float *a_scales, const int32_t *zeros, const float *w_scales, const int32_t *colsums,
+                               const float *bias, const float *xo, long ldxo, const float *wo, long o, float *y, long ldy);
 
 #ifdef __cplusplus
 }

@@ -36,6 +36,6 @@ extension TextEncoder {
 /// Workspace slots the encoders share (one `Workspace` per thread).
 enum EncoderSlot {
     static let hidden = 0, qkv = 1, context = 2, projected = 3, intermediate = 4, scratch = 5, positionBias = 6, int8Scratch = 7
-    /// Used by `QuantizedLinear.apply` with outlier channels (`int8Scratch + 1`).
+    /// Used by `QuantizedLinear.apply` for the outlier channels' float32 inputs (`int8Scratch + 1`).
     static let int8Split = 8
 }
