@@ -31,6 +31,12 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             apiError = error
         } catch let error as HTTPError {
             apiError = Self.apiError(for: error, request: request)
+        } catch is CancellationError {
+            // The client went away (ClientConnection) or the server is stopping: nobody reads
+            // this answer; the access log and metrics count it as nginx's 499.
+            apiError = APIError(status: .init(code: 499, reasonPhrase: "Client Closed Request"),
+                                message: "the request was cancelled: its client closed the connection", type: "invalid_request_error",
+                                code: "client_closed_request")
         } catch let error as any HTTPResponseError {
             apiError = APIError(status: error.status, message: "\(error)", type: error.status.code >= 500 ? "server_error" : "invalid_request_error")
         } catch {

@@ -12,13 +12,14 @@ import NIOHTTPTypes
 ///   that long after its last response.
 /// - Request read time: a request whose body has not fully arrived `requestReadTimeout` after its
 ///   head is closed (`RequestReadDeadlineHandler`); the time spent answering is not counted.
+/// - A client that goes away: its queued forward passes are dropped (`ClientDisconnectHandler`).
 extension QuiverServer {
     /// The HTTP/1.1 server with `configuration`'s limits.
     public var httpServer: HTTPServerBuilder {
         let readTimeout = TimeAmount.nanoseconds(Int64(configuration.requestReadTimeout * 1e9))
         let headerBytes = configuration.maxHeaderBytes
         return .http1(configuration: .init(
-            additionalChannelHandlers: [RequestReadDeadlineHandler(timeout: readTimeout)],
+            additionalChannelHandlers: [RequestReadDeadlineHandler(timeout: readTimeout), ClientDisconnectHandler()],
             idleTimeout: .nanoseconds(Int64(configuration.idleTimeout * 1e9)),
             httpDecoderConfiguration: .init(maxHeaderFieldSize: headerBytes, maxHeaderListSize: headerBytes, maxHeaderFieldCount: 1000)))
     }

@@ -46,8 +46,9 @@ public struct QuiverServer: Sendable {
     public func closeStore() async throws { try await stores.close() }
 
     /// The router with every route and middleware; `buildApplication` serves it.
-    public func buildRouter() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    public func buildRouter() -> Router<QuiverRequestContext> {
+        let router = Router(context: QuiverRequestContext.self)
+        router.add(middleware: ClientConnectionMiddleware())
         // Order matters: the access log sees the final status, errors become JSON before it, and
         // the API key is checked before any route runs.
         router.add(middleware: AccessLogMiddleware(metrics: metrics, log: configuration.logRequests))

@@ -97,7 +97,7 @@ extension RerankController {
                 try reranker.scores(tokenized: pairs.map { ($0.ids, $0.typeIDs) }, threads: threads).map { [$0] }
             }
         }
-        let scores = try await batcher.embed(tokenIDs: pairs).map { $0[0] }
+        let scores = try await ClientConnection.cancellingOnDisconnect { try await batcher.embed(tokenIDs: pairs) }.map { $0[0] }
         return (scores, tokens)
     }
 }

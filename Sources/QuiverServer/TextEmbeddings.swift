@@ -34,17 +34,23 @@ struct TextEmbeddings: Sendable {
         let tokens = ids.reduce(0) { $0 + $1.count }
         guard configuration.batching.enabled else {
             let threads = configuration.threads
-            // Passes of 256 texts bound the memory of one forward pass (as `quiver embed` does).
-            var vectors: [[Float]] = []
-            vectors.reserveCapacity(ids.count)
-            for start in stride(from: 0, to: ids.count, by: 256) {
-                let part = Array(ids[start..<min(ids.count, start + 256)])
-                vectors += try await runBlocking { try embedder.embed(tokenIDs: part, threads: threads) }
+            // Passes of 256 texts bound the memory of one forward pass (as `quiver embed` does);
+            // a client that goes away stops the rest.
+            let vectors = try await ClientConnection.cancellingOnDisconnect {
+                var vectors: [[Float]] = []
+                vectors.reserveCapacity(ids.count)
+                for start in stride(from: 0, to: ids.count, by: 256) {
+                    try Task.checkCancellation()
+                    let part = Array(ids[start..<min(ids.count, start + 256)])
+                    vectors += try await runBlocking { try embedder.embed(tokenIDs: part, threads: threads) }
+                }
+                return vectors
             }
             return (vectors, tokens)
         }
         let batcher = await batchers.batcher(for: embedder)
-        return (try await batcher.embed(tokenIDs: ids), tokens)
+        // Its texts leave the queue if the client goes away while they wait.
+        return (try await ClientConnection.cancellingOnDisconnect { try await batcher.embed(tokenIDs: ids) }, tokens)
     }
 }
 

@@ -275,6 +275,45 @@ final class BatchingTests: XCTestCase {
         }
     }
 
+    /// A client that hangs up while its texts wait in the queue: the server sees its connection's
+    /// input end, cancels the request, and the texts leave the queue without a forward pass (the
+    /// access log and metrics count the request as 499); the next request is served alone.
+    func testAClientThatHangsUpLeavesTheQueueBeforeItsForwardPass() async throws {
+        let embedder = try Self.embedder()
+        let first = ["alpha", "beta", "gamma"], next = [Self.sentences[2]]
+        let firstTokens = try embedder.encode(first).ids.joined().count
+        XCTAssertGreaterThan(try embedder.encode(next).ids.joined().count, firstTokens, "the next request fills the budget alone")
+        // `first` waits for more texts (below the budget, a minute's wait); `next` runs at once.
+        let server = try ServerTest.server { $0.batching = Self.options(maxBatchTokens: firstTokens + 1) }
+        let model = ServerTest.model
+        let app = Application(router: server.buildRouter(), server: server.httpServer,
+                              configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let port = try XCTUnwrap(client.port)
+            let socket = try RawSocket(port: port)
+            let body = String(decoding: try JSONSerialization.data(withJSONObject: ["model": model, "input": first]), as: UTF8.self)
+            let request = "POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            XCTAssertTrue(socket.send(Array(request.utf8)))
+            try await Self.waitUntil("3 texts wait") {
+                try await Self.metricLines(client).contains("quiver_batch_queue_texts{model=\"\(model)\"} 3")
+            }
+            socket.hangUp()
+            try await Self.waitUntil("the hung-up request is counted as 499") {
+                try await Self.metricLines(client).contains("quiver_http_requests_total{method=\"POST\",route=\"/v1/embeddings\",status=\"499\"} 1")
+            }
+            var lines = try await Self.metricLines(client)
+            for line in ["quiver_batch_cancelled_texts_total{model=\"\(model)\"} 3", "quiver_batch_queue_texts{model=\"\(model)\"} 0"] {
+                XCTAssertTrue(lines.contains(line), "missing: \(line)")
+            }
+            XCTAssertFalse(lines.contains { $0.hasPrefix("quiver_batch_texts_count{model=\"\(model)\"} ") && !$0.hasSuffix(" 0") },
+                           "no forward pass ran for the texts of the client that left")
+            let served = try await Self.post(port: port, "/v1/embeddings", json: ["model": model, "input": next])
+            XCTAssertEqual(served.status, .ok)
+            lines = try await Self.metricLines(client)
+            XCTAssertTrue(lines.contains("quiver_batch_texts_sum{model=\"\(model)\"} 1"), "the next pass holds only the next request's text")
+        }
+    }
+
     func testMetricsShowTheBatcherSeries() async throws {
         let server = try ServerTest.server()
         let model = ServerTest.model

@@ -119,6 +119,9 @@ final class RawSocket: @unchecked Sendable {
 
     deinit { close(fd) }
 
+    /// Hangs up as a client that goes away does: shuts both directions (the server reads EOF).
+    func hangUp() { shutdown(fd, Int32(SHUT_RDWR)) }
+
     /// False when the peer has closed (EPIPE/ECONNRESET).
     func send(_ bytes: [UInt8]) -> Bool {
         bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == bytes.count
