@@ -34,7 +34,9 @@ What each step is:
 - ingest: `quiver ingest --db D --split lines --no-progress --collection g --precision P FILE`,
   FILE = the first N lines of all WordNet glosses ("lemma: gloss", the format of scripts/demo.sh,
   from data.noun, data.verb, data.adj, data.adv: 117,659 lines), shuffled once with seed 0 so every
-  prefix has the same mix of parts of speech. Embedding (all-MiniLM-L6-v2), the store and the BM25
+  prefix has the same mix of parts of speech; past 117,659 rows (1M) the corpus repeats, reshuffled
+  per pass (seed = pass number), so texts and token counts keep the real distribution (the BM25
+  vocabulary stops growing). With --precision int8 the rows are named "ingest (...), int8". Embedding (all-MiniLM-L6-v2), the store and the BM25
   index are all inside the time.
 - real-vector HNSW (after the largest ingest, on its collection g_text): exact search, `quiver index
   --type HNSW`, HNSW search, as below, with queries = `quiver embed` vectors of the glosses that
@@ -260,12 +262,18 @@ def glosses(data):
 
 
 def gloss_file(data, n):
+    """The first n glosses; past the 117,659 of WordNet, the corpus again, reshuffled per pass
+    (pass r with seed r): the same texts and lengths, so the model's cost per row is unchanged."""
+    import numpy as np
     lines = glosses(data)
-    if n > len(lines):
-        raise SystemExit(f"only {len(lines)} glosses, asked for {n}")
     p = data / f"glosses_{n}.txt"
     if not p.exists():
-        p.write_text("\n".join(lines[:n]) + "\n")
+        out, r = list(lines[:n]), 1
+        while len(out) < n:
+            perm = np.random.default_rng(r).permutation(len(lines))
+            out += [lines[i] for i in perm[:n - len(out)]]
+            r += 1
+        p.write_text("\n".join(out) + "\n")
     return p
 
 
@@ -352,7 +360,7 @@ def synth(args, res):
 # ---------------------------------------------------------------- steps
 
 def ingest(args, res, n):
-    step = "ingest (embed+store+BM25)"
+    step = "ingest (embed+store+BM25)" + ("" if args.precision == "fp32" else f", {args.precision}")
     if res.find(step, n) and not args.force:
         return
     src = gloss_file(args.data, n)
@@ -364,7 +372,7 @@ def ingest(args, res, n):
     res.put(rec)
     log(step, n, {k: rec[k] for k in ("wall_s", "cpu_s", "max_rss_mb")})
     # a dense text search on it: opening a text store (rebuilds BM25 at open) + one query
-    step2 = "text search, 1 query (open store + embed query)"
+    step2 = "text search, 1 query (open store + embed query)" + ("" if args.precision == "fp32" else f", {args.precision}")
     rec2, _, _ = timed([args.quiver, "search", "--db", db, "--collection", "g", "--mode", "dense",
                         "--format", "json", "--limit", "10", "a small rodent"])
     rec2.update(step=step2, rows=n)
@@ -502,13 +510,14 @@ def plot(res):
         return sorted((r["rows"], r) for r in runs if r["step"] == step)
 
     fig, ax = plt.subplots(1, 3, figsize=(16, 5))
-    colors = {"ingest (embed+store+BM25)": "C0", "import": "C1", "HNSW build": "C2", "exact search": "C3",
-              "HNSW search": "C4", "HNSW search ef=256": "C5"}
-    for s in ("ingest (embed+store+BM25)", "import", "HNSW build"):
+    colors = {"ingest (embed+store+BM25)": "C0", "ingest (embed+store+BM25), int8": "C6", "import": "C1", "HNSW build": "C2",
+              "exact search": "C3", "HNSW search": "C4", "HNSW search ef=256": "C5"}
+    for s in ("ingest (embed+store+BM25)", "ingest (embed+store+BM25), int8", "import", "HNSW build"):
         pts = series(s)
         if pts:
             xs = [p[0] for p in pts]
-            label = s + (" (synthetic vectors)" if s != "ingest (embed+store+BM25)" else " (real text, fp32)")
+            label = s + (" (real text, fp32)" if s == "ingest (embed+store+BM25)" else
+                         " (real text)" if s.startswith("ingest") else " (synthetic vectors)")
             ax[0].plot(xs, [p[1]["wall_s"] for p in pts], "o-", color=colors[s], label=label)
             ax[1].plot(xs, [p[1]["max_rss_mb"] for p in pts], "o-", color=colors[s], label=s + ": max RSS")
             if all(p[1].get("peak_rss_anon_mb") for p in pts):
